@@ -1,0 +1,37 @@
+# The one entry point for people: make run, make test, make bench, make golden, make lint.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export TZ := UTC
+export LC_ALL := C.UTF-8
+
+.PHONY: run test bench golden lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+## run: build the sample issues into _site/ and deliver the latest one to the demo subscribers' outbox
+run: $(VENV)/.installed
+	$(PY) publish.py demo
+
+## test: the whole suite (starts moto, aiosmtpd and Chromium itself)
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+## bench: side-by-side benchmarks against the named peers, printed as ratios
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+## golden: refresh the golden files after a reviewed change (read the diff before committing)
+golden: $(VENV)/.installed
+	ANNAOBSERVA_REFRESH_GOLDEN=1 $(PY) -m pytest tests -k golden -q
+
+lint: $(VENV)/.installed
+	$(PY) -m pip install -q ruff
+	$(VENV)/bin/ruff check newsletter tests bench publish.py
+
+clean:
+	rm -rf _site .cache outbox reports

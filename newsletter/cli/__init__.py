@@ -1,0 +1,78 @@
+"""The command line: parses arguments, calls the library, turns its errors into `Error: …`.
+
+Each group of commands lives in its own module with a `register(subparsers)` function; a command
+is a function `(args, settings) -> exit code`. Only this package prints or exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..errors import NewsletterError
+from ..settings import SETTINGS_FILE, Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _modules() -> list[object]:
+    # Imported here so `--help` of one group never pays for another's imports at start-up.
+    from . import editorial
+
+    modules: list[object] = [editorial]
+    for name in ("mail", "subscribers", "delivery", "hosting"):
+        try:
+            modules.append(__import__(f"{__name__}.{name}", fromlist=["register"]))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command registered."""
+    parser = argparse.ArgumentParser(
+        prog="publish.py",
+        description="Publish ANNAobserva: write issues, check them, build the bilingual archive "
+        "and feeds, and deliver each issue to its subscribers in their language.",
+    )
+    parser.add_argument(
+        "--config", default=SETTINGS_FILE, metavar="FILE",
+        help=f"the settings file (default: {SETTINGS_FILE} in the current folder)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _modules():
+        module.register(sub)  # type: ignore[attr-defined]
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code (0 ok, 1 error, 2 usage, 130 interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help and on usage errors
+        return int(exc.code or 0)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    command: Command = args.handler
+    try:
+        settings = load_settings(Path(args.config))
+        return command(args, settings)
+    except NewsletterError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,127 @@
+"""Render an edition's Markdown body to HTML (Python-Markdown with `extra` and `toc`).
+
+Links between issues are written as the editor sees them in the repository
+(`../2026-09/en.md`) and become archive URLs; relative images become the issue's shared
+`media/<slug>/` URL. URLs come out root-relative (the site's base path); `absolutize()` turns them
+into absolute URLs for feeds and emails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+from functools import lru_cache
+from posixpath import normpath
+from urllib.parse import urlsplit
+
+import markdown
+from markdown.extensions import Extension
+from markdown.extensions.toc import slugify_unicode
+from markdown.treeprocessors import Treeprocessor
+
+# « » for Spanish and French; a narrow no-break space is French usage.
+QUOTE_STYLES = {
+    "es": {"left-double-quote": "&laquo;", "right-double-quote": "&raquo;"},
+    "fr": {"left-double-quote": "&laquo;&#8239;", "right-double-quote": "&#8239;&raquo;"},
+}
+ISSUE_LINK_RE = re.compile(r"^\.\./([a-z0-9][a-z0-9-]*)/(?:([a-z]{2})\.md)?(#.*)?$")
+RENDERER_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An edition's body as HTML, with its table of contents."""
+
+    html: str
+    toc: str
+
+
+def is_external(url: str) -> bool:
+    """Whether a URL leaves the site (has a scheme or a host) or is a fragment/mail link."""
+    parts = urlsplit(url)
+    return bool(parts.scheme or parts.netloc) or url.startswith("#")
+
+
+def issue_link_target(url: str) -> tuple[str, str | None, str] | None:
+    """(slug, lang or None, fragment) for a link to another issue, else None."""
+    match = ISSUE_LINK_RE.match(url)
+    if not match:
+        return None
+    return match.group(1), match.group(2), match.group(3) or ""
+
+
+class _RewriteUrls(Treeprocessor):
+    def __init__(self, md: markdown.Markdown, renderer: "MarkdownRenderer") -> None:
+        super().__init__(md)
+        self.renderer = renderer
+
+    def run(self, root: etree.Element) -> None:
+        r = self.renderer
+        for el in root.iter():
+            if el.tag == "a":
+                href = el.get("href", "")
+                target = issue_link_target(href)
+                if target:
+                    slug, lang, fragment = target
+                    el.set("href", f"{r.base_path}{lang or r.lang}/{slug}/{fragment}")
+            elif el.tag == "img":
+                src = el.get("src", "")
+                if src and not is_external(src) and not src.startswith("/"):
+                    el.set("src", f"{r.base_path}media/{r.slug}/{normpath(src)}")
+
+
+class _RewriteExtension(Extension):
+    def __init__(self, renderer: "MarkdownRenderer") -> None:
+        super().__init__()
+        self.renderer = renderer
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API
+        md.treeprocessors.register(_RewriteUrls(md, self.renderer), "annaobserva_urls", 1)
+
+
+class MarkdownRenderer:
+    """One reusable Markdown converter for a language (Markdown instances are costly to build)."""
+
+    def __init__(self, lang: str, base_path: str, typographic: bool) -> None:
+        self.lang = lang
+        self.base_path = base_path
+        self.slug = ""
+        extensions: list[object] = ["extra", "toc", "sane_lists", _RewriteExtension(self)]
+        configs: dict[str, dict[str, object]] = {
+            "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3"},
+        }
+        if typographic:
+            extensions.append("smarty")
+            configs["smarty"] = {"substitutions": QUOTE_STYLES.get(lang, {})}
+        self._md = markdown.Markdown(
+            extensions=extensions, extension_configs=configs, output_format="html"
+        )
+
+    def render(self, slug: str, body: str) -> Rendered:
+        """Convert one body; the converter is reset so no state leaks between editions."""
+        self.slug = slug
+        self._md.reset()
+        html = self._md.convert(body)
+        return Rendered(html=html, toc=getattr(self._md, "toc", ""))
+
+
+@lru_cache(maxsize=16)
+def renderer_for(lang: str, base_path: str, typographic: bool) -> MarkdownRenderer:
+    """A cached converter per configuration (one per language in a build)."""
+    return MarkdownRenderer(lang, base_path, typographic)
+
+
+def render_config_key(lang: str, base_path: str, typographic: bool) -> str:
+    """What, besides the source, decides the HTML: the cache key's second half."""
+    raw = f"{RENDERER_VERSION}|{markdown.__version__}|{lang}|{base_path}|{typographic}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+_ROOT_URL_RE = re.compile(r'(\s(?:href|src)=")/(?!/)')
+
+
+def absolutize(html: str, origin: str) -> str:
+    """Turn root-relative `href`/`src` URLs into absolute ones on `origin` (scheme://host)."""
+    return _ROOT_URL_RE.sub(lambda m: f"{m.group(1)}{origin.rstrip('/')}/", html)

@@ -1,0 +1,270 @@
+"""Read `newsletter.toml` into a frozen, typed `Settings` object.
+
+Every section is a frozen dataclass; the loader walks the dataclass fields, so an unknown key, a
+missing required key or a value of the wrong type is an error that names the key and the file.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import SettingsError
+
+SETTINGS_FILE = "newsletter.toml"
+SECRET_ENV = "ANNAOBSERVA_SECRET"
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """What the public archive is called, where it lives and which languages it speaks."""
+
+    base_url: str
+    languages: tuple[str, ...]
+    default_language: str
+    title: Mapping[str, str]
+    description: Mapping[str, str]
+    postal_address: str
+    publisher: str = "Inter-American Children's Institute (IIN-OAS)"
+    feed_items: int = 20
+
+
+@dataclass(frozen=True)
+class EditorsSettings:
+    """Who answers for the content."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Where and how the site is built."""
+
+    output_dir: str = "_site"
+    issues_dir: str = "issues"
+    templates_dir: str = "templates"
+    cache_dir: str = ".cache"
+    # Languages whose typographic quotes become « » (others keep straight quotes converted to “ ”).
+    typographic_quotes: tuple[str, ...] = ()
+    workers: int = 0  # 0 = one per core
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """The message around every email edition."""
+
+    from_address: str
+    from_name: str
+    reply_to: str
+    list_id: str
+    unsubscribe_mailto: str
+    # The address of the subscription web application (confirm, unsubscribe, change language).
+    subscription_url: str
+    html_budget_bytes: int = 102_000
+    secret: str = ""  # prefer the ANNAOBSERVA_SECRET environment variable
+    token_max_age_days: int = 7
+
+
+@dataclass(frozen=True)
+class SubscribersSettings:
+    """The subscriber store."""
+
+    database: str = "subscribers/subscribers.db"
+    member_states: str = "subscribers/member-states.toml"
+    reports_dir: str = "reports"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """An SMTP relay."""
+
+    host: str = "localhost"
+    port: int = 25
+    security: str = "starttls"  # none | starttls | tls
+    username: str = ""
+    password_env: str = "ANNAOBSERVA_SMTP_PASSWORD"
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class SesSettings:
+    """Amazon SES (through boto3)."""
+
+    region: str = "us-east-1"
+    endpoint_url: str = ""
+    configuration_set: str = ""
+    quota_margin: float = 0.9
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How `send` delivers."""
+
+    transport: str = "outbox"  # outbox | smtp | ses
+    outbox_dir: str = "outbox"
+    rate: float = 0.0  # messages per second; 0 = the transport's own (SES quota) or unlimited
+    workers: int = 4
+    max_attempts: int = 5
+    error_burst: int = 50
+    due_window_days: int = 7
+    lock_timeout_seconds: int = 600
+    transient_bounce_limit: int = 3
+    fallback: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """The S3 bucket the archive is deployed to."""
+
+    bucket: str = ""
+    prefix: str = ""
+    region: str = "us-east-1"
+    endpoint_url: str = ""
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """The subscription web application."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    rate_limit_per_hour: int = 10
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `newsletter.toml` configures, plus the folder it was read from."""
+
+    site: SiteSettings
+    editors: EditorsSettings
+    email: EmailSettings
+    build: BuildSettings = field(default_factory=BuildSettings)
+    subscribers: SubscribersSettings = field(default_factory=SubscribersSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    ses: SesSettings = field(default_factory=SesSettings)
+    deploy: DeploySettings = field(default_factory=DeploySettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    root: Path = Path(".")
+
+    def path(self, relative: str) -> Path:
+        """A path from the settings, resolved against the project folder."""
+        return self.root / relative
+
+    @property
+    def secret(self) -> str:
+        """The signing secret for subscriber links: the environment wins over the file."""
+        value = os.environ.get(SECRET_ENV) or self.email.secret
+        if not value:
+            raise SettingsError(
+                f"no signing secret: set {SECRET_ENV} or [email] secret in {SETTINGS_FILE}"
+            )
+        return value
+
+    def replace(self, **sections: Any) -> "Settings":
+        """A copy with some sections or fields replaced (e.g. a preview's base URL)."""
+        return dataclasses.replace(self, **sections)
+
+
+def load_settings(path: Path | str = SETTINGS_FILE) -> Settings:
+    """Read and validate the settings file; raise SettingsError naming the bad key."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: not found (run from the project folder or pass --config)")
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    raw["root"] = path.parent.resolve()
+    settings = _build(Settings, raw, str(path), "")
+    _check_consistency(settings, str(path))
+    return settings
+
+
+def settings_from_dict(raw: dict[str, Any], root: Path, source: str = SETTINGS_FILE) -> Settings:
+    """Build settings from an already-parsed mapping (tests and tools)."""
+    settings = _build(Settings, {**raw, "root": root}, source, "")
+    _check_consistency(settings, source)
+    return settings
+
+
+def _check_consistency(settings: Settings, source: str) -> None:
+    site = settings.site
+    if not site.languages:
+        raise SettingsError(f"{source}: [site] languages is empty")
+    if site.default_language not in site.languages:
+        raise SettingsError(
+            f"{source}: [site] default_language {site.default_language!r} is not one of "
+            f"languages {list(site.languages)}"
+        )
+    for key in ("title", "description"):
+        missing = [lang for lang in site.languages if lang not in getattr(site, key)]
+        if missing:
+            raise SettingsError(f"{source}: [site.{key}] has no entry for {', '.join(missing)}")
+    if not site.base_url.startswith(("http://", "https://")):
+        raise SettingsError(f"{source}: [site] base_url must start with https:// or http://")
+    for lang, target in settings.delivery.fallback.items():
+        if target not in site.languages:
+            raise SettingsError(
+                f"{source}: [delivery.fallback] {lang} = {target!r} is not a configured language"
+            )
+    if settings.delivery.transport not in ("outbox", "smtp", "ses"):
+        raise SettingsError(
+            f"{source}: [delivery] transport must be outbox, smtp or ses, "
+            f"not {settings.delivery.transport!r}"
+        )
+
+
+def _build(cls: type, raw: Any, source: str, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{source}: [{where}] must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        place = f"[{where}] " if where else ""
+        raise SettingsError(
+            f"{source}: unknown key {place}{unknown[0]!r} (known: {', '.join(sorted(fields))})"
+        )
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        key = f"{where}.{name}" if where else name
+        if name not in raw:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise SettingsError(f"{source}: missing key {key!r}")
+            continue
+        values[name] = _convert(hints[name], raw[name], source, key)
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, source: str, key: str) -> Any:
+    if hint is Path:
+        return value
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, source, key)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
+            raise SettingsError(f"{source}: {key} must be a list of {item.__name__}")
+        return tuple(value)
+    if origin in (collections.abc.Mapping, dict):
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise SettingsError(f"{source}: {key} must be a table of strings")
+        return types.MappingProxyType(dict(sorted(value.items())))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise SettingsError(
+            f"{source}: {key} must be {hint.__name__}, not {type(value).__name__} ({value!r})"
+        )
+    return value

@@ -1,0 +1,60 @@
+"""The Jinja environment shared by pages, feeds and emails: autoescaped and strict.
+
+Markdown's HTML is marked safe in exactly one place, `trusted_html()`; every other value is escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .markup import Rendered
+
+
+def trusted_html(rendered: Rendered) -> Markup:
+    """The one place where rendered Markdown becomes trusted HTML (check refuses scripts)."""
+    return Markup(rendered.html)
+
+
+def localized_date(value: dt.date, lang: str, form: str = "long") -> str:
+    """A date the way a reader of `lang` writes it (Babel)."""
+    return format_date(value, format=form, locale=lang)
+
+
+def rfc822(value: dt.datetime) -> str:
+    """An RFC 822 date for RSS (always in English, whatever the locale)."""
+    from email.utils import format_datetime
+
+    return format_datetime(value)
+
+
+@lru_cache(maxsize=8)
+def make_environment(templates_dir: Path) -> Environment:
+    """A Jinja environment over the project's templates folder."""
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(["html", "xml", "htm"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["localized_date"] = localized_date
+    env.filters["rfc822"] = rfc822
+    return env
+
+
+def templates_fingerprint(templates_dir: Path) -> str:
+    """A hash of every template file: part of every render cache key."""
+    digest = hashlib.sha256()
+    for path in sorted(templates_dir.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(templates_dir)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

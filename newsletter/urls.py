@@ -1,0 +1,55 @@
+"""Every URL of the archive, built from one place so pages, feeds, sitemap and emails agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class SiteUrls:
+    """Output paths (relative to the site folder) and their public URLs."""
+
+    base_url: str
+
+    @property
+    def origin(self) -> str:
+        """scheme://host[:port], without the base path."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def base_path(self) -> str:
+        """The base URL's path, always ending in /."""
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    def url(self, output_path: str) -> str:
+        """The root-relative URL of an output path (`en/2026-11/index.html` → `/en/2026-11/`)."""
+        if output_path.endswith("index.html"):
+            output_path = output_path[: -len("index.html")]
+        return self.base_path + output_path
+
+    def absolute(self, output_path: str) -> str:
+        """The absolute URL of an output path."""
+        return self.origin + self.url(output_path)
+
+    @staticmethod
+    def issue(lang: str, slug: str) -> str:
+        """The output path of an issue page."""
+        return f"{lang}/{slug}/index.html"
+
+    @staticmethod
+    def index(lang: str) -> str:
+        """The output path of a language's index."""
+        return f"{lang}/index.html"
+
+    @staticmethod
+    def feed(lang: str) -> str:
+        """The output path of a language's RSS feed."""
+        return f"{lang}/feed.xml"
+
+    @staticmethod
+    def media(slug: str, name: str) -> str:
+        """The output path of an issue's shared image."""
+        return f"media/{slug}/{name}"

@@ -1,0 +1,53 @@
+"""Shared fixtures: a throw-away copy of the project per test, pinned locale and time zone.
+
+Server fixtures (moto, aiosmtpd, Chromium) live in `tests/plugins/`, one module per server, and
+are loaded here so every test module can ask for them by name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from newsletter.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = sorted(
+    f"tests.plugins.{p.stem}" for p in (REPO / "tests" / "plugins").glob("*.py") if p.stem != "__init__"
+)
+
+os.environ["TZ"] = "UTC"
+time.tzset()
+os.environ.setdefault("LC_ALL", "C.UTF-8")
+# Tests never read a real secret from the environment.
+os.environ["ANNAOBSERVA_SECRET"] = "test-secret"
+
+
+def copy_project(dest: Path, issues: bool = True) -> Path:
+    """A fresh project folder: settings, templates, reference data and (optionally) the samples."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "newsletter.toml", dest / "newsletter.toml")
+    shutil.copytree(REPO / "templates", dest / "templates")
+    (dest / "subscribers").mkdir()
+    shutil.copy(REPO / "subscribers" / "member-states.toml", dest / "subscribers")
+    if issues:
+        shutil.copytree(REPO / "issues", dest / "issues")
+    else:
+        (dest / "issues").mkdir()
+    return dest
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project with the committed sample issues, under the test's tmp_path."""
+    return copy_project(tmp_path / "project")
+
+
+@pytest.fixture
+def settings(project: Path) -> Settings:
+    """The copied project's settings."""
+    return load_settings(project / "newsletter.toml")
