@@ -1,0 +1,39 @@
+"""The embedded default transport: every message a `.eml` file in a Maildir under `outbox/`."""
+
+from __future__ import annotations
+
+import hashlib
+import mailbox
+from pathlib import Path
+
+from . import Rejected
+
+
+class OutboxTransport:
+    """Writes each message into `outbox/new/` (Maildir), readable by any mail client."""
+
+    name = "outbox"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._box: mailbox.Maildir | None = None
+
+    def open(self) -> None:
+        """Create the Maildir if needed."""
+        if self._box is None:
+            self._box = mailbox.Maildir(str(self.folder), create=True)
+
+    def send(self, recipient: str, message: bytes) -> str:
+        """Store the message; its Maildir key is the provider message id."""
+        if self._box is None:
+            self.open()
+        assert self._box is not None
+        if not recipient or "\n" in recipient or "\r" in recipient:
+            raise Rejected(f"invalid recipient {recipient!r}")
+        # Delivered-To records the envelope recipient, as a local delivery agent would.
+        key = self._box.add(b"Delivered-To: " + recipient.encode("utf-8") + b"\r\n" + message)
+        return "outbox-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+    def close(self) -> None:
+        """Nothing to release (the Maildir is written file by file)."""
+        self._box = None
