@@ -11,7 +11,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -29,6 +30,8 @@ STATUSES = ("draft", "ready")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LANG_FILE_RE = re.compile(r"^([a-z]{2})\.md$")
 DRAFT_NEWS_RE = re.compile(r"^news\.([a-z]{2})\.md$")
+# libyaml when it is there: parsing front matter is most of a no-change build's work.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, order=True)
@@ -161,24 +164,22 @@ def parse_front_matter(
     source: str, path: str, line_offset: int = 1
 ) -> tuple[dict[str, Any], dict[str, int], list[Problem]]:
     """Parse the YAML, keeping each key's file line; report malformed YAML with its line."""
+    loader = _YAML_LOADER(source)
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return {}, {}, []
+        if not isinstance(node, yaml.MappingNode):
+            return {}, {}, [Problem(path, line_offset, "front matter must be a mapping of key: value")]
+        lines = {str(k.value): line_offset + k.start_mark.line for k, _ in node.value}
+        data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = line_offset + (mark.line if mark else 0)
         reason = getattr(exc, "problem", None) or str(exc)
         return {}, {}, [Problem(path, line, f"malformed YAML in front matter: {reason}")]
-    if node is None:
-        return {}, {}, []
-    if not isinstance(node, yaml.MappingNode):
-        return {}, {}, [Problem(path, line_offset, "front matter must be a mapping of key: value")]
-    lines: dict[str, int] = {}
-    for key_node, _ in node.value:
-        lines[str(key_node.value)] = line_offset + key_node.start_mark.line
-    try:
-        data = yaml.safe_load(source) or {}
-    except yaml.YAMLError as exc:  # e.g. an unparseable timestamp
-        return {}, lines, [Problem(path, line_offset, f"malformed YAML in front matter: {exc}")]
+    finally:
+        loader.dispose()
     return data, lines, []
 
 
@@ -276,8 +277,20 @@ def read_edition(
     return edition, []
 
 
-def load_issues(issues_dir: Path, languages: Iterable[str], root: Path | None = None) -> Corpus:
-    """Read every issue folder; editions in configured-language order, issues by number."""
+EditionReader = Callable[[Path, str, str, bytes, str], tuple["Edition | None", list[Problem]]]
+
+
+def load_issues(
+    issues_dir: Path,
+    languages: Iterable[str],
+    root: Path | None = None,
+    reader: EditionReader | None = None,
+) -> Corpus:
+    """Read every issue folder; editions in configured-language order, issues newest first.
+
+    `reader` parses one file's bytes (the build passes a caching one); default `read_edition`.
+    """
+    reader = reader or read_edition
     languages = tuple(languages)
     root = root or issues_dir.parent
     problems: list[Problem] = []
@@ -312,7 +325,7 @@ def load_issues(issues_dir: Path, languages: Iterable[str], root: Path | None = 
                             "warning")
                 )
                 continue
-            edition, found = read_edition(file, slug, lang, file.read_bytes(), _display(file, root))
+            edition, found = reader(file, slug, lang, file.read_bytes(), _display(file, root))
             problems.extend(found)
             if edition is not None:
                 editions[lang] = edition

@@ -22,6 +22,11 @@ def trusted_html(rendered: Rendered) -> Markup:
     return Markup(rendered.html)
 
 
+def trusted_toc(rendered: Rendered) -> Markup:
+    """The table of contents Python-Markdown built from the same trusted body."""
+    return Markup(rendered.toc)
+
+
 def localized_date(value: dt.date, lang: str, form: str = "long") -> str:
     """A date the way a reader of `lang` writes it (Babel)."""
     return format_date(value, format=form, locale=lang)
