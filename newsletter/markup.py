@@ -26,8 +26,15 @@ QUOTE_STYLES = {
     "es": {"left-double-quote": "&laquo;", "right-double-quote": "&raquo;"},
     "fr": {"left-double-quote": "&laquo;&#8239;", "right-double-quote": "&#8239;&raquo;"},
 }
+# The footnote back-link's title, which Python-Markdown writes in English by default.
+BACKLINK_TITLES = {
+    "es": "Volver a la llamada de nota %d en el texto",
+    "en": "Jump back to footnote %d in the text",
+    "pt": "Voltar à chamada da nota %d no texto",
+    "fr": "Revenir à l'appel de note %d dans le texte",
+}
 ISSUE_LINK_RE = re.compile(r"^\.\./([a-z0-9][a-z0-9-]*)/(?:([a-z]{2})\.md)?(#.*)?$")
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class MarkdownRenderer:
         extensions: list[object] = ["extra", "toc", "sane_lists", _RewriteExtension(self)]
         configs: dict[str, dict[str, object]] = {
             "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3"},
+            "extra": {"footnotes": {"BACKLINK_TITLE": BACKLINK_TITLES.get(lang, BACKLINK_TITLES["en"])}},
         }
         if typographic:
             extensions.append("smarty")
@@ -120,8 +128,13 @@ def render_config_key(lang: str, base_path: str, typographic: bool) -> str:
 
 
 _ROOT_URL_RE = re.compile(r'(\s(?:href|src)=")/(?!/)')
+_FRAGMENT_RE = re.compile(r'(\shref=")#')
 
 
-def absolutize(html: str, origin: str) -> str:
-    """Turn root-relative `href`/`src` URLs into absolute ones on `origin` (scheme://host)."""
-    return _ROOT_URL_RE.sub(lambda m: f"{m.group(1)}{origin.rstrip('/')}/", html)
+def absolutize(html: str, origin: str, page_url: str | None = None) -> str:
+    """Make root-relative `href`/`src` URLs absolute on `origin` (scheme://host), and fragment
+    links (footnotes, contents) absolute on `page_url`, for feeds and emails read elsewhere."""
+    html = _ROOT_URL_RE.sub(lambda m: f"{m.group(1)}{origin.rstrip('/')}/", html)
+    if page_url:
+        html = _FRAGMENT_RE.sub(lambda m: f"{m.group(1)}{page_url}#", html)
+    return html

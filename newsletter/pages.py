@@ -231,7 +231,8 @@ class SiteRenderer:
                 "published": edition.published,
                 "summary": edition.summary,
                 "tags": edition.tags,
-                "content": absolutize(rendered.html, urls.origin),
+                "content": absolutize(rendered.html, urls.origin,
+                                      urls.absolute(urls.issue(lang, edition.slug))),
             }
             for edition, rendered in items
         ]

@@ -18,6 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from jinja2 import TemplateError, TemplateSyntaxError
+
 from .assets import collect_assets
 from .cache import BuildCache
 from .errors import BuildError
@@ -28,7 +30,7 @@ from .settings import Settings
 from .states import load_member_states
 from .templating import make_environment, templates_fingerprint
 from .urls import SiteUrls
-from .writer import SiteFiles, read_manifest, write_site
+from .writer import SiteFiles, read_manifest, recover_interrupted_swap, write_site
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +167,7 @@ def build_site(
 
     # 2. Nothing changed since the last build: stop here, the site is already right.
     fingerprint = _fingerprint(settings, visible, templates_fingerprint(templates_dir), live_reload)
+    recover_interrupted_swap(output)
     if output.is_dir() and read_manifest(output).get("fingerprint") == fingerprint:
         cache.save()
         return BuildReport(output, len(visible), sum(len(i.editions) for i in visible), 0, (), (),
@@ -176,7 +179,12 @@ def build_site(
     rendered, converted = render_editions(settings, editions, cache, workers)
 
     # 4. Render templates: pages, indexes, root chooser, feeds, sitemap, assets, images.
-    files = render_site(settings, visible, rendered, templates_dir, live_reload)
+    try:
+        files = render_site(settings, visible, rendered, templates_dir, live_reload)
+    except TemplateSyntaxError as exc:
+        raise BuildError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+    except TemplateError as exc:
+        raise BuildError(f"{templates_dir}: a template failed: {exc.message}") from None
 
     # 5. Write at the edge: a fresh folder swapped in, unchanged files kept.
     report = write_site(output, files, fingerprint)

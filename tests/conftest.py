@@ -51,3 +51,21 @@ def project(tmp_path: Path) -> Path:
 def settings(project: Path) -> Settings:
     """The copied project's settings."""
     return load_settings(project / "newsletter.toml")
+
+
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+@pytest.fixture
+def site_project(tmp_path: Path) -> Path:
+    """A project whose issues are the small, stable ones under tests/fixtures/site/ (golden files)."""
+    root = copy_project(tmp_path / "site-project", issues=False)
+    shutil.rmtree(root / "issues")
+    shutil.copytree(FIXTURES / "site" / "issues", root / "issues")
+    return root
+
+
+@pytest.fixture
+def site_settings(site_project: Path) -> Settings:
+    """Settings of the golden-file project."""
+    return load_settings(site_project / "newsletter.toml")

@@ -1,0 +1,208 @@
+"""Editors' commands: new, check, build, preview, and `demo` (what `make run` does)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import CheckFailed
+from ..issues import Corpus, Problem
+from ..settings import Settings
+from ..site import BuildReport, build_site, load_corpus
+
+ProblemSource = Callable[[Settings, Corpus], list[Problem]]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the editorial commands."""
+    p = sub.add_parser("new", help="scaffold the next issue in every configured language",
+                       description="Create issues/<slug>/<lang>.md for every configured language, "
+                       "with the next number, today's date and section headings, as a draft.")
+    p.add_argument("--slug", help="the issue folder name (default: YYYY-MM of --date)")
+    p.add_argument("--date", type=_date, help="publication date YYYY-MM-DD (default: today)")
+    p.set_defaults(handler=cmd_new)
+
+    p = sub.add_parser("check", help="validate every issue and report problems as path:line",
+                       description="Check front matter, translations, links, images, unsafe HTML "
+                       "and email budgets. Exits 1 when there is an error; warnings alone exit 0.")
+    p.add_argument("--no-email", action="store_true",
+                   help="skip the email checks (rendering every email edition takes longer)")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("build", help="build the web archive and RSS feeds into _site/",
+                       description="Build the bilingual archive, feeds and sitemap. Incremental, "
+                       "deterministic and atomic: a failed build leaves the previous site intact.")
+    p.add_argument("--drafts", action="store_true",
+                   help="include drafts and issues dated in the future")
+    p.add_argument("--output", type=Path, help="build into this folder instead of [build] output_dir")
+    p.add_argument("--today", type=_date, help="the date to build as (default: today)")
+    p.set_defaults(handler=cmd_build)
+
+    p = sub.add_parser("preview", help="serve the archive and emails locally, rebuilding on change",
+                       description="Serve the site on localhost with live reload; every change under "
+                       "issues/, templates/ or newsletter.toml rebuilds it. Email editions are at "
+                       "/_email/<issue>/<lang>.html and .txt.")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--drafts", action="store_true",
+                   help="include drafts (built into .cache/preview-site, never into _site/)")
+    p.set_defaults(handler=cmd_preview)
+
+    p = sub.add_parser("demo", help="what `make run` does: build the samples and deliver the latest "
+                       "issue to the demo subscribers in the outbox",
+                       description="Build the sample issues into _site/, import the demo subscribers "
+                       "(fake example.org addresses) and deliver the latest issue into outbox/.")
+    p.set_defaults(handler=cmd_demo)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _today(args: argparse.Namespace) -> dt.date:
+    return getattr(args, "today", None) or getattr(args, "date", None) or dt.date.today()
+
+
+def problem_sources(settings: Settings, email: bool = True) -> list[ProblemSource]:
+    """The checks beyond the loader's: content rules, gathered drafts, email budgets."""
+    from ..check import run_checks
+
+    extra: list[ProblemSource] = []
+    try:
+        from ..gather import check_news_drafts
+
+        extra.append(check_news_drafts)
+    except ImportError:
+        pass
+    if email:
+        try:
+            from ..emails import email_problems
+
+            extra.append(email_problems)
+        except ImportError:
+            pass
+    return [lambda s, c: run_checks(s, c, extra=extra)]
+
+
+def build_checks(settings: Settings, corpus: Corpus) -> list[Problem]:
+    """The checks a build refuses to publish past (everything but the slow email budgets)."""
+    return [p for source in problem_sources(settings, email=False) for p in source(settings, corpus)]
+
+
+def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
+    """Scaffold the next issue."""
+    from ..scaffold import scaffold_issue
+
+    corpus = load_corpus(settings)
+    files = scaffold_issue(settings, corpus, args.date or dt.date.today(), args.slug)
+    for path in files:
+        print(f"created {_shown(path, settings)}")
+    print("Write the issue, then run `python publish.py check` and `python publish.py preview`.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Report every problem; exit 1 if any is an error."""
+    corpus = load_corpus(settings)
+    problems = list(corpus.problems)
+    for source in problem_sources(settings, email=not args.no_email):
+        problems.extend(source(settings, corpus))
+    problems = sorted(set(problems))
+    for problem in problems:
+        print(problem)
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
+    editions = sum(len(i.editions) for i in corpus.issues)
+    print(f"{len(corpus.issues)} issues, {editions} editions: {errors} error(s), {warnings} warning(s)")
+    if errors:
+        raise CheckFailed(f"{errors} error(s): fix them and run check again")
+    return 0
+
+
+def _report_build(report: BuildReport, settings: Settings) -> None:
+    where = _shown(report.output, settings)
+    if report.unchanged:
+        print(f"Nothing changed: {where}/ is up to date ({report.issues} issues, {report.editions} editions).")
+    else:
+        print(f"Built {report.issues} issues ({report.editions} editions) into {where}/: "
+              f"{report.files} files, {len(report.written)} written, "
+              f"{report.files - len(report.written)} unchanged, {len(report.removed)} removed; "
+              f"{report.converted} editions converted.")
+    for warning in report.warnings:
+        print(warning)
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the site."""
+    report = build_site(settings, today=_today(args), drafts=args.drafts, output=args.output,
+                        checks=build_checks)
+    _report_build(report, settings)
+    print(f"Open {_shown(report.output, settings)}/index.html, or run `python publish.py preview`.")
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve with live reload until Ctrl-C."""
+    from ..preview import serve_forever
+
+    server = make_preview(settings, args.host, args.port, args.drafts)
+    print(f"Serving {_shown(server.site_dir, settings)}/ at {server.url} (Ctrl-C stops).")
+    print(f"Email editions: http://{args.host}:{server.httpd.server_address[1]}/_email/<issue>/<lang>.html")
+    try:
+        serve_forever(server)
+    except KeyboardInterrupt:
+        print("Stopped.")
+    return 0
+
+
+def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: float = 0.3):  # type: ignore[no-untyped-def]
+    """A PreviewServer building like `build` (drafts go to a separate folder)."""
+    from ..preview import PreviewServer
+
+    output = settings.path(settings.build.cache_dir) / "preview-site" if drafts else None
+
+    def build() -> Path:
+        report = build_site(settings, today=dt.date.today(), drafts=drafts, output=output,
+                            checks=build_checks)
+        return report.output
+
+    def email_preview(slug: str, lang: str, kind: str) -> tuple[str, str] | None:
+        from ..emails import render_email_preview
+
+        corpus = load_corpus(settings)
+        issue = corpus.find(slug)
+        if issue is None or lang not in issue.editions or kind not in ("html", "txt"):
+            return None
+        html, text = render_email_preview(settings, issue, lang)
+        return (html, "text/html; charset=utf-8") if kind == "html" else (text, "text/plain; charset=utf-8")
+
+    return PreviewServer(settings, build, host=host, port=port, poll_interval=poll,
+                         email_preview=email_preview)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the samples and deliver the latest issue to the demo subscribers' outbox."""
+    report = build_site(settings, today=dt.date.today(), checks=build_checks)
+    _report_build(report, settings)
+    try:
+        from ..demo import deliver_demo
+    except ImportError:
+        print(f"Open {_shown(report.output, settings)}/index.html in a browser.")
+        return 0
+    for line in deliver_demo(settings):
+        print(line)
+    print(f"Look at: {_shown(report.output, settings)}/index.html (the archive) and "
+          f"{settings.delivery.outbox_dir}/new/ (the delivered emails, one .eml file each).")
+    return 0
+
+
+def _shown(path: Path, settings: Settings) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(settings.root))
+    except ValueError:
+        return str(path)

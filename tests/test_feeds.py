@@ -1,0 +1,80 @@
+"""Every generated feed parses cleanly with feedparser and has the structure RSS readers need."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from email.utils import parsedate_to_datetime
+
+import feedparser
+import pytest
+
+from newsletter.settings import Settings
+from newsletter.site import build_site
+
+TODAY = dt.date(2026, 11, 28)
+BASE = "https://annaobserva.iin.oea.org"
+NS = {"atom": "http://www.w3.org/2005/Atom", "content": "http://purl.org/rss/1.0/modules/content/"}
+
+
+@pytest.fixture
+def site(site_settings: Settings):
+    return build_site(site_settings, today=TODAY).output
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_feed_parses_without_complaint(site, lang: str) -> None:
+    parsed = feedparser.parse((site / f"{lang}/feed.xml").read_bytes())
+    assert parsed.bozo is False, parsed.get("bozo_exception")
+    assert parsed.version == "rss20"
+    assert parsed.feed.language == lang
+    assert parsed.feed.link == f"{BASE}/{lang}/"
+    assert [e.link for e in parsed.entries] == [f"{BASE}/{lang}/2011-06/", f"{BASE}/{lang}/2011-03/"]
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_items_have_permalink_guids_rfc822_dates_and_full_absolute_content(site, lang: str) -> None:
+    root = ET.parse(site / f"{lang}/feed.xml").getroot()
+    channel = root.find("channel")
+    self_link = channel.find("atom:link", NS)
+    assert self_link.get("rel") == "self" and self_link.get("href") == f"{BASE}/{lang}/feed.xml"
+    items = channel.findall("item")
+    assert len(items) == 2
+    newest = parsedate_to_datetime(items[0].findtext("pubDate"))
+    assert newest == dt.datetime(2011, 6, 7, tzinfo=dt.timezone.utc)
+    assert channel.findtext("lastBuildDate") == items[0].findtext("pubDate")
+    for item in items:
+        guid = item.find("guid")
+        assert guid.get("isPermaLink") == "true" and guid.text == item.findtext("link")
+        assert re.fullmatch(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000",
+                            item.findtext("pubDate"))
+        assert item.findtext("description")
+        content = item.findtext("content:encoded", namespaces=NS)
+        assert content and "<h2" in content
+        urls = re.findall(r'(?:href|src)="([^"]*)"', content)
+        assert urls, "content has links"
+        assert all(u.startswith(("https://", "http://", "mailto:")) for u in urls), urls
+
+
+def test_content_namespace_is_declared(site) -> None:
+    raw = (site / "es/feed.xml").read_text(encoding="utf-8")
+    assert 'xmlns:content="http://purl.org/rss/1.0/modules/content/"' in raw
+    assert raw.startswith('<?xml version="1.0" encoding="utf-8"?>')
+
+
+def test_footnote_links_point_at_the_issue_page(site) -> None:
+    parsed = feedparser.parse((site / "en/feed.xml").read_bytes())
+    content = parsed.entries[0].content[0].value
+    assert f'href="{BASE}/en/2011-06/#fn:1"' in content
+
+
+def test_feed_items_are_limited_and_newest_first(site_settings: Settings, site_project) -> None:
+    config = site_project / "newsletter.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("feed_items = 20", "feed_items = 1"),
+                      encoding="utf-8")
+    from newsletter.settings import load_settings
+
+    site = build_site(load_settings(config), today=TODAY).output
+    parsed = feedparser.parse((site / "en/feed.xml").read_bytes())
+    assert [e.title for e in parsed.entries] == ["Protecting children in a digital age"]
