@@ -1,0 +1,64 @@
+"""newsletter.toml: a wrong key or type is an error that names it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import SettingsError
+from newsletter.settings import load_settings
+
+
+def write(project: Path, old: str, new: str) -> Path:
+    path = project / "newsletter.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_the_committed_settings_load(project: Path) -> None:
+    settings = load_settings(project / "newsletter.toml")
+    assert settings.site.languages == ("es", "en")
+    assert settings.site.default_language == "es"
+    assert settings.root == project.resolve()
+    assert dict(settings.delivery.fallback) == {"fr": "es", "pt": "es"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("feed_items = 20", "feed_items = 20\ncolour = 'blue'",
+         "unknown key [site] 'colour'"),
+        ("feed_items = 20", 'feed_items = "many"', "site.feed_items must be int, not str ('many')"),
+        ('languages = ["es", "en"]', 'languages = "es"', "site.languages must be a list of str"),
+        ('default_language = "es"', 'default_language = "de"',
+         "[site] default_language 'de' is not one of languages ['es', 'en']"),
+        ('[editors]\nname = "Observatorio IIN-OEA"\n', "[editors]\n", "missing key 'editors.name'"),
+        ('transport = "outbox"', 'transport = "pigeon"',
+         "[delivery] transport must be outbox, smtp or ses, not 'pigeon'"),
+        ('base_url = "https://annaobserva.iin.oea.org/"', 'base_url = "annaobserva.org"',
+         "[site] base_url must start with https:// or http://"),
+        ("[site]", "[site\n", "newsletter.toml: "),
+    ],
+)
+def test_a_bad_setting_is_named(project: Path, old: str, new: str, message: str) -> None:
+    path = write(project, old, new)
+    with pytest.raises(SettingsError) as info:
+        load_settings(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_a_missing_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="not found .run from the project folder or pass --config"):
+        load_settings(tmp_path / "newsletter.toml")
+
+
+def test_the_environment_secret_wins(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(project / "newsletter.toml")
+    monkeypatch.setenv("ANNAOBSERVA_SECRET", "from-env")
+    assert settings.secret == "from-env"
+    monkeypatch.delenv("ANNAOBSERVA_SECRET")
+    assert settings.secret == "demo-secret-change-me"
