@@ -182,15 +182,16 @@ def _disagreements(issue: Issue, root: Path) -> list[Problem]:
                 continue
             problems.append(Problem(
                 _display(edition.path, root), edition.key_lines.get(key, 1),
-                f"{key} {_shown_value(mine)} differs from {main_name} ({_shown_value(theirs)}): "
+                f"{key} {_shown_value(key, mine)} differs from {main_name} "
+                f"({_shown_value(key, theirs)}): "
                 f"every edition of an issue has the same {key}",
             ))
     return problems
 
 
-def _shown_value(value: object) -> str:
+def _shown_value(key: str, value: object) -> str:
     if value is None:
-        return "(none)"
+        return f"no {key}"
     if hasattr(value, "isoformat"):
         return value.isoformat()  # type: ignore[no-any-return, attr-defined]
     return str(value)
@@ -330,15 +331,16 @@ def _drift(issue: Issue, scans: dict[str, _Scan], root: Path) -> list[Problem]:
         edition = issue.editions[lang]
         shown = _display(edition.path, root)
         for what, count in (
-            ("## sections", lambda s: s.sections),
-            ("links", lambda s: s.link_count),
-            ("images", lambda s: s.image_count),
+            ("## section", lambda s: s.sections),
+            ("link", lambda s: s.link_count),
+            ("image", lambda s: s.image_count),
         ):
             mine, theirs = count(scans[lang]), count(scans[main])
             if mine != theirs:
                 problems.append(Problem(
                     shown, edition.body_line,
-                    f"translations drifted apart: {lang} has {mine} {what}, {main} has {theirs}",
+                    f"translations drifted apart: {lang} has {mine} {what}{'s' * (mine != 1)}, "
+                    f"{main} has {theirs}",
                 ))
     longest = max(langs, key=lambda lang: scans[lang].words)
     for lang in langs:

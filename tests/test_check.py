@@ -1,0 +1,229 @@
+# ruff: noqa: E501 - the expected messages are exact and long
+"""`check`: every defect in a fixture issue folder gives exactly the expected `path:line: message`.
+
+Each folder under tests/fixtures/check/ is an `issues/` folder named after its defect; the test copies
+it into a fresh project and compares the loader's problems plus `run_checks`'s, in order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newsletter.check import run_checks
+from newsletter.issues import Corpus, Issue, Problem, load_issues
+from newsletter.settings import Settings, load_settings
+from tests.conftest import FIXTURES, copy_project
+
+CASES_DIR = FIXTURES / "check"
+
+# fmt: off
+EXPECTED: dict[str, list[str]] = {
+    "issue_bad_yaml": [
+        'issues/2011-01/en.md:5: malformed YAML in front matter: did not find expected key',
+        'issues/2011-01/es.md:3: malformed YAML in front matter: mapping values are not allowed in this context',
+    ],
+    "issue_clean": [
+    ],
+    "issue_country_not_member": [
+        "issues/2011-01/en.md:6: countries: 'AT' is not an OAS member state (the codes are in subscribers/member-states.toml)",
+        "issues/2011-01/es.md:6: countries: 'AT' is not an OAS member state (the codes are in subscribers/member-states.toml)",
+    ],
+    "issue_duplicate_number": [
+        'issues/2011-01/en.md:2: number 1 is also used by issues/2011-02: give each issue its own number',
+        'issues/2011-01/es.md:2: number 1 is also used by issues/2011-02: give each issue its own number',
+        'issues/2011-02/en.md:2: number 1 is also used by issues/2011-01: give each issue its own number',
+        'issues/2011-02/es.md:2: number 1 is also used by issues/2011-01: give each issue its own number',
+    ],
+    "issue_editions_disagree": [
+        'issues/2011-01/en.md:2: number 2 differs from es.md (1): every edition of an issue has the same number',
+        'issues/2011-01/en.md:4: date 2011-01-21 differs from es.md (2011-01-20): every edition of an issue has the same date',
+        'issues/2011-01/en.md:7: status draft differs from es.md (ready): every edition of an issue has the same status',
+        'issues/2011-01/en.md:8: send_at 2011-01-21T09:00:00-03:00 differs from es.md (no send_at): every edition of an issue has the same send_at',
+    ],
+    "issue_html_in_code": [
+    ],
+    "issue_image_missing": [
+        'issues/2011-01/es.md:17: image images/mapa.svg does not exist: add issues/2011-01/images/mapa.svg',
+    ],
+    "issue_image_without_alt": [
+        'issues/2011-01/en.md:17: image images/red.svg has no alt text: describe it for readers who cannot see it (![description](…))',
+        'issues/2011-01/en.md:19: image images/red.svg has no alt text: describe it for readers who cannot see it (alt="…")',
+        'issues/2011-01/es.md:17: image images/red.svg has no alt text: describe it for readers who cannot see it (![description](…))',
+        'issues/2011-01/es.md:19: image images/red.svg has no alt text: describe it for readers who cannot see it (alt="…")',
+    ],
+    "issue_link_to_draft": [
+        "issues/2011-01/en.md:17: warning: link ../2011-02/en.md goes to '2011-02', which is a draft: the link is broken in the archive until that issue is ready",
+        "issues/2011-01/es.md:17: warning: link ../2011-02/es.md goes to '2011-02', which is a draft: the link is broken in the archive until that issue is ready",
+    ],
+    "issue_link_to_missing_issue": [
+        "issues/2011-01/en.md:17: link ../2010-12/en.md goes to issue '2010-12', which does not exist (no folder issues/2010-12)",
+        'issues/2011-01/en.md:17: link 2010-09/en.md is not a link to an issue: write ../<slug>/<lang>.md (e.g. ../2011-01/en.md)',
+        "issues/2011-01/es.md:17: link ../2010-12/es.md goes to issue '2010-12', which does not exist (no folder issues/2010-12)",
+        'issues/2011-01/es.md:17: link 2010-09/es.md is not a link to an issue: write ../<slug>/<lang>.md (e.g. ../2011-01/es.md)',
+    ],
+    "issue_link_to_missing_language": [
+        "issues/2010-09/es.md:1: the 'en' edition is missing: add issues/2010-09/en.md (every configured language needs one)",
+        "issues/2011-01/en.md:17: link ../2010-09/en.md goes to the 'en' edition of '2010-09', which does not exist (no file issues/2010-09/en.md)",
+        "issues/2011-01/en.md:17: link ../2010-09/fr.md goes to a 'fr' edition, but 'fr' is not in [site] languages",
+        "issues/2011-01/es.md:17: link ../2010-09/fr.md goes to a 'fr' edition, but 'fr' is not in [site] languages",
+    ],
+    "issue_missing_key": [
+        "issues/2011-01/en.md:1: missing front-matter key 'summary'",
+    ],
+    "issue_missing_translation": [
+        "issues/2011-01/es.md:1: the 'en' edition is missing: add issues/2011-01/en.md (every configured language needs one)",
+    ],
+    "issue_script_tag": [
+        'issues/2011-01/en.md:8: translations drifted apart: en has 3 links, es has 1',
+        'issues/2011-01/en.md:17: raw <embed> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
+        'issues/2011-01/en.md:17: raw <object> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
+        'issues/2011-01/en.md:19: event-handler attribute onclick= is not allowed: remove it',
+        'issues/2011-01/en.md:19: javascript: URLs are not allowed: link to a web page instead',
+        'issues/2011-01/en.md:21: javascript: URLs are not allowed: link to a web page instead',
+        'issues/2011-01/es.md:17: raw <script> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
+        'issues/2011-01/es.md:19: raw <iframe> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
+    ],
+    "issue_send_at_naive": [
+        'issues/2011-01/en.md:7: send_at has no time zone: add one, e.g. 2026-11-30T09:00:00-03:00',
+        'issues/2011-01/es.md:7: send_at has no time zone: add one, e.g. 2026-11-30T09:00:00-03:00',
+    ],
+    "issue_translations_drifted": [
+        'issues/2011-01/en.md:8: translations drifted apart: en has 0 images, es has 1',
+        'issues/2011-01/en.md:8: translations drifted apart: en has 1 link, es has 2',
+        'issues/2011-01/en.md:8: translations drifted apart: en has 2 ## sections, es has 3',
+    ],
+    "issue_unknown_key": [
+        "issues/2011-01/es.md:7: unknown front-matter key 'author' (known: number, title, date, summary, send_at, status, tags, countries)",
+    ],
+    "issue_warnings": [
+        'issues/2011-01/en.md:1: warning: no countries: list the member states this issue concerns (countries: [CR, UY]), or countries: [] if none in particular',
+        'issues/2011-01/en.md:3: warning: title is 94 characters: over 90 is cut in subject lines and feed readers; shorten it',
+        'issues/2011-01/en.md:5: warning: summary is 218 characters: email clients show about 200 as the preheader; shorten it',
+        "issues/2011-01/en.md:7: warning: en has 47 words, under half of es's 189: is the translation complete?",
+        'issues/2011-01/en.md:18: warning: link http://www.iin.oas.org/ uses http://: use https:// if the site supports it',
+        'issues/2011-01/en.md:22: warning: heading level skips from ## to ####: use ###',
+        "issues/2011-01/en.md:22: warning: section 'A subheading that skips a level' is empty: write it or remove the heading",
+        'issues/2011-01/es.md:1: warning: no countries: list the member states this issue concerns (countries: [CR, UY]), or countries: [] if none in particular',
+        'issues/2011-01/es.md:16: warning: link http://www.iin.oea.org/ uses http://: use https:// if the site supports it',
+        "issues/2011-01/es.md:18: warning: section 'Tercera sección' is empty: write it or remove the heading",
+        'issues/2011-01/es.md:22: warning: heading level skips from ## to ####: use ###',
+    ],
+    "issue_wrong_types": [
+        'issues/2011-01/es.md:2: number must be a positive whole number',
+        "issues/2011-01/es.md:4: date must be a date (YYYY-MM-DD), not '20/01/2011'",
+        'issues/2011-01/es.md:6: countries must be a list of text values',
+    ],
+}
+# fmt: on
+
+
+def project_with(case: str, tmp_path: Path) -> Settings:
+    """A fresh project whose issues folder is the fixture case."""
+    root = copy_project(tmp_path / "project", issues=False)
+    shutil.rmtree(root / "issues")
+    shutil.copytree(CASES_DIR / case, root / "issues")
+    return load_settings(root / "newsletter.toml")
+
+
+def load(settings: Settings) -> Corpus:
+    return load_issues(settings.path(settings.build.issues_dir), settings.site.languages, settings.root)
+
+
+def all_problems(settings: Settings, corpus: Corpus) -> list[str]:
+    """What `publish.py check` lists: the loader's problems and the checks', in path:line order."""
+    return [str(p) for p in sorted([*corpus.problems, *run_checks(settings, corpus)])]
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_each_defect_is_reported_with_file_line_and_message(case: str, tmp_path: Path) -> None:
+    settings = project_with(case, tmp_path)
+    assert all_problems(settings, load(settings)) == EXPECTED[case]
+
+
+def test_every_fixture_folder_has_expectations() -> None:
+    assert sorted(p.name for p in CASES_DIR.iterdir() if p.is_dir()) == sorted(EXPECTED)
+
+
+def test_run_checks_returns_problems_sorted_by_path_and_line(tmp_path: Path) -> None:
+    settings = project_with("issue_warnings", tmp_path)
+    problems = run_checks(settings, load(settings))
+    keys = [(p.path, p.line) for p in problems]
+    assert keys == sorted(keys)
+    assert {p.severity for p in problems} == {"warning"}
+
+
+def test_run_checks_leaves_the_loader_problems_to_the_corpus(tmp_path: Path) -> None:
+    # The CLI and the build add corpus.problems themselves; repeating them would double each line.
+    settings = project_with("issue_unknown_key", tmp_path)
+    corpus = load(settings)
+    assert [str(p) for p in corpus.problems] == EXPECTED["issue_unknown_key"]
+    assert run_checks(settings, corpus) == []
+
+
+def test_extra_sources_are_merged_in_order(tmp_path: Path) -> None:
+    settings = project_with("issue_missing_translation", tmp_path)
+    corpus = load(settings)
+    seen: list[tuple[Settings, Corpus]] = []
+
+    def budgets(s: Settings, c: Corpus) -> list[Problem]:
+        seen.append((s, c))
+        return [Problem("issues/2011-01/es.md", 30, "email over budget"),
+                Problem("issues/2011-01/aaa.md", 2, "gathered draft", "warning")]
+
+    problems = [str(p) for p in run_checks(settings, corpus, extra=[budgets])]
+    assert seen == [(settings, corpus)]
+    assert problems == [
+        "issues/2011-01/aaa.md:2: warning: gathered draft",
+        "issues/2011-01/es.md:1: the 'en' edition is missing: add issues/2011-01/en.md "
+        "(every configured language needs one)",
+        "issues/2011-01/es.md:30: email over budget",
+    ]
+
+
+def test_two_folders_with_one_slug_are_reported(tmp_path: Path) -> None:
+    # A folder cannot appear twice on disk, but two issues trees merged by a caller can collide.
+    settings = project_with("issue_duplicate_number", tmp_path)
+    corpus = load(settings)
+    first, second = sorted(corpus.issues, key=lambda i: i.slug)
+    archive = settings.root / "archive" / first.slug
+    renumbered = {lang: dataclasses.replace(e, number=7, path=archive / f"{lang}.md")
+                  for lang, e in second.editions.items()}
+    clash = Issue(slug=first.slug, folder=archive, editions=renumbered)
+    problems = [str(p) for p in run_checks(settings, Corpus((first, clash), ()))]
+    assert problems == [
+        "archive/2011-01/en.md:1: slug '2011-01' is also used by issues/2011-01: rename one folder",
+        "archive/2011-01/es.md:1: slug '2011-01' is also used by issues/2011-01: rename one folder",
+        "issues/2011-01/en.md:1: slug '2011-01' is also used by archive/2011-01: rename one folder",
+        "issues/2011-01/es.md:1: slug '2011-01' is also used by archive/2011-01: rename one folder",
+    ]
+
+
+def test_committed_sample_issues_have_no_problems(settings: Settings) -> None:
+    corpus = load(settings)
+    assert corpus.problems == ()
+    assert [str(p) for p in run_checks(settings, corpus)] == []
+
+
+def test_committed_samples_show_what_the_content_model_offers(settings: Settings) -> None:
+    corpus = load(settings)
+    today = dt.date(2026, 11, 28)
+    published = [i for i in corpus.issues if i.is_visible(today)]
+    drafts = [i for i in corpus.issues if not i.is_visible(today)]
+    assert sorted(i.number for i in published) == [1, 2, 3, 4]
+    assert [(i.slug, i.status) for i in drafts] == [("2027-02", "draft")]
+    for issue in corpus.issues:
+        assert set(issue.editions) == {"es", "en"}
+        for edition in issue.editions.values():
+            assert 3_000 <= len(edition.path.read_bytes()) <= 9_216, edition.path
+            assert edition.send_at is None or edition.send_at.utcoffset() is not None
+    bodies = {(i.slug, lang): e.body for i in corpus.issues for lang, e in i.editions.items()}
+    assert "](../2010-09/es.md)" in bodies["2011-07", "es"]
+    assert "](../2010-09/en.md)" in bodies["2011-07", "en"]
+    assert "](images/liaison-network.svg)" in bodies["2011-01", "es"]
+    assert "](images/liaison-network.svg)" in bodies["2011-01", "en"]
+    assert (settings.path("issues") / "2011-01" / "images" / "liaison-network.svg").is_file()
