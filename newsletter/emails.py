@@ -193,6 +193,20 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
+def _template_location(exc: jinja2.TemplateError) -> str:
+    """file:line of a template error; Jinja puts runtime errors' template lines in the traceback."""
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code.co_filename
+        if code.endswith((".html", ".txt")):
+            filename, line = code, tb.tb_lineno
+        tb = tb.tb_next
+    if not filename:
+        return getattr(exc, "name", None) or "email template"
+    return f"{filename}:{line}" if line else filename
+
+
 def _context(settings: Settings, issue: Issue, lang: str) -> dict[str, Any]:
     """What both email templates are rendered with (the body comes separately)."""
     edition = issue.editions[lang]
@@ -256,11 +270,7 @@ def render_email_edition(settings: Settings, issue: Issue, lang: str) -> EmailEd
     except FileNotFoundError as exc:
         raise EmailTemplateError(f"{exc.filename}: the email stylesheet is missing") from None
     except jinja2.TemplateError as exc:
-        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or "email template"
-        line = getattr(exc, "lineno", None)
-        raise EmailTemplateError(
-            f"{where}{f':{line}' if line else ''}: {exc.message or exc}"
-        ) from None
+        raise EmailTemplateError(f"{_template_location(exc)}: {exc.message or exc}") from None
     inlined = inline_css(html, css)
     for slot in SLOTS:
         if inlined.count(slot) != html.count(slot) or not html.count(slot):

@@ -17,7 +17,6 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email import policy as email_policy
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
@@ -26,7 +25,6 @@ from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
-SMTP_POLICY = email_policy.SMTP
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
 # Slot values are signed tokens: URL-safe characters that quoted-printable leaves as they are.
@@ -94,12 +92,12 @@ def list_unsubscribe_value(
 
 
 def _fold(name: str, value: str) -> bytes:
-    """One header, folded and RFC 2047 encoded by the standard library, with CRLF."""
-    if value.isascii():
-        return SMTP_POLICY.fold_binary(name, value)
-    # The policy's folder leaves raw non-ASCII in some subjects ("N.º 3: Viena: …" raises
-    # UnicodeEncodeError in Python 3.11), so non-ASCII text is encoded word by word by Header.
-    encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n", maxlinelen=78)
+    """One header, folded at whitespace within 78 columns and RFC 2047 encoded if not ASCII."""
+    # email.header rather than the policy's folder: in Python 3.11 the latter raises
+    # UnicodeEncodeError on some subjects ("N.º 3: Viena: …") and folds others right after the
+    # colon, which a reader's client shows as a leading space.
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    encoded = Header(value, charset, header_name=name).encode(linesep="\r\n", maxlinelen=78)
     return f"{name}: {encoded}\r\n".encode("ascii")
 
 
@@ -225,7 +223,7 @@ def compile_message(
     dash = b"--" + boundary
     tail: list[Chunk] = [
         b"MIME-Version: 1.0\r\n",
-        b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n',
+        b'Content-Type: multipart/alternative;\r\n boundary="' + boundary + b'"\r\n',
         CRLF,
         dash + CRLF,
         b'Content-Type: text/plain; charset="utf-8"\r\n',

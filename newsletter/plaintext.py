@@ -87,7 +87,7 @@ class _Converter:
         for n, li in enumerate(items, start):
             marker = f"{n}. " if el.tag == "ol" else "- "
             pad = " " * len(marker)
-            inner = "\n\n".join(self.blocks(li, width - len(marker)))
+            inner = ("\n\n" if loose else "\n").join(self.blocks(li, width - len(marker)))
             body = [(marker if i == 0 else pad) + line if line else "" for i, line in
                     enumerate(inner.split("\n"))]
             if loose and lines:
