@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -26,6 +27,16 @@ from .states import load_member_states
 logger = logging.getLogger(__name__)
 
 ProblemSource = Callable[[Settings, Corpus], list[Problem]]
+
+
+class ScanCache(Protocol):
+    """Where body scans are kept between runs (`newsletter.cache.BuildCache` fits)."""
+
+    def get(self, key: str) -> Any | None:
+        """The value stored under key, or None."""
+
+    def put(self, key: str, value: Any) -> None:
+        """Store a value under key."""
 
 SUMMARY_MAX = 200  # what an email client shows of a preheader
 TITLE_MAX = 90  # what fits a subject line and a feed reader's list
@@ -45,7 +56,6 @@ _TAG_RE = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^<>]*?)?)\s*/?>")
 _ATTR_RE = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?")
 _FORBIDDEN_TAGS = ("script", "iframe", "object", "embed")
 _URL_ATTRS = ("href", "src", "action", "formaction", "xlink:href", "data", "poster")
-_WORD_RE = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -94,14 +104,24 @@ class _Scan:
 
 
 def run_checks(
-    settings: Settings, corpus: Corpus, *, extra: Iterable[ProblemSource] = ()
+    settings: Settings,
+    corpus: Corpus,
+    *,
+    extra: Iterable[ProblemSource] = (),
+    cache: ScanCache | None = None,
 ) -> list[Problem]:
-    """Every problem beyond the loader's `corpus.problems`, sorted by (path, line)."""
+    """Every problem beyond the loader's `corpus.problems`, sorted by (path, line).
+
+    `cache` (e.g. the build's `BuildCache`) keeps each body's scan by content hash, so a
+    no-change rebuild does not read every body again.
+    """
     states = load_member_states(settings.path(settings.subscribers.member_states))
     problems: list[Problem] = []
     problems += _duplicates(corpus, settings.root)
+    slugs = {issue.slug: issue for issue in corpus.issues}
     for issue in corpus.issues:
-        scans = {lang: scan_body(e, _display(e.path, settings.root)) for lang, e in issue.editions.items()}
+        scans = {lang: _cached_scan(e, _display(e.path, settings.root), cache)
+                 for lang, e in issue.editions.items()}
         problems += _missing_editions(issue, settings, settings.root)
         problems += _disagreements(issue, settings.root)
         for lang, edition in issue.editions.items():
@@ -109,7 +129,7 @@ def run_checks(
             scan = scans[lang]
             problems += scan.problems
             problems += _front_matter(edition, shown, states)
-            problems += _links(edition, shown, scan, issue, corpus, settings)
+            problems += _links(edition, shown, scan, issue, slugs, settings)
         problems += _drift(issue, scans, settings.root)
     for source in extra:
         problems += source(settings, corpus)
@@ -231,14 +251,14 @@ def _front_matter(edition: Edition, shown: str, states: Iterable[str]) -> list[P
 
 
 def _links(
-    edition: Edition, shown: str, scan: _Scan, issue: Issue, corpus: Corpus, settings: Settings
+    edition: Edition, shown: str, scan: _Scan, issue: Issue, slugs: Mapping[str, Issue],
+    settings: Settings,
 ) -> list[Problem]:
     """Links to other issues and images must resolve; links should use https."""
     problems = []
     root = settings.root
     issues_dir = settings.path(settings.build.issues_dir)
     languages = settings.site.languages
-    slugs = {i.slug: i for i in corpus.issues}
     for link in scan.links:
         url = link.url
         parts = urlsplit(url)
@@ -357,6 +377,21 @@ def _drift(issue: Issue, scans: dict[str, _Scan], root: Path) -> list[Problem]:
 
 # -- one body --------------------------------------------------------------------------------
 
+SCAN_VERSION = "1"  # bump when scan_body changes what it finds
+
+
+def _cached_scan(edition: Edition, shown: str, cache: ScanCache | None) -> _Scan:
+    if cache is None:
+        return scan_body(edition, shown)
+    key = f"check-scan:{SCAN_VERSION}:{edition.source_hash}:{edition.body_line}:{shown}"
+    hit = cache.get(key)
+    if isinstance(hit, _Scan):
+        return hit
+    scan = scan_body(edition, shown)
+    cache.put(key, scan)
+    return scan
+
+
 def scan_body(edition: Edition, shown: str) -> _Scan:
     """Read a Markdown body line by line: links, images, headings and unsafe HTML, with lines."""
     links: list[_Link] = []
@@ -364,48 +399,53 @@ def scan_body(edition: Edition, shown: str) -> _Scan:
     problems: list[Problem] = []
     content_after: list[bool] = []
     fence: str | None = None
-    words = 0
+    # Whitespace-separated words: cheap, and the same measure in every language.
+    words = len(edition.body.split())
     for offset, raw in enumerate(edition.body.split("\n")):
+        # Most lines are plain prose: each pattern runs only when its first character is there.
+        stripped = raw.lstrip()
+        if not stripped:
+            continue
         line_no = edition.body_line + offset
-        fence_match = _FENCE_RE.match(raw)
+        fence_match = _FENCE_RE.match(raw) if stripped[0] in "`~" else None
         if fence is not None:
             if fence_match and fence_match.group(1)[0] == fence[0] and \
                     len(fence_match.group(1)) >= len(fence):
                 fence = None
             if content_after:
                 content_after[-1] = True
-            words += len(_WORD_RE.findall(raw))
             continue
         if fence_match:
             fence = fence_match.group(1)
             if content_after:
                 content_after[-1] = True
             continue
-        text = _CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), raw)
-        words += len(_WORD_RE.findall(_LINK_RE.sub(r"\2", text)))
-        heading = _HEADING_RE.match(text)
+        text = _CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), raw) if "`" in raw else raw
+        heading = _HEADING_RE.match(text) if stripped[0] == "#" else None
         if heading:
             headings.append(_Heading(line_no, len(heading.group(1)), (heading.group(2) or "").strip()))
             content_after.append(False)
-        elif text.strip() and content_after:
+        elif content_after:
             content_after[-1] = True
-        for match in _LINK_RE.finditer(text):
-            url = match.group(3).strip("<>")
-            if match.group(1):
-                links.append(_Link(line_no, url, True, match.group(2), False))
-            else:
+        if "[" in text:
+            for match in _LINK_RE.finditer(text):
+                url = match.group(3).strip("<>")
+                if match.group(1):
+                    links.append(_Link(line_no, url, True, match.group(2), False))
+                    continue
                 links.append(_Link(line_no, url, False, None, False))
                 # An image inside a link's text: [![alt](src)](url)
                 for inner in _LINK_RE.finditer(match.group(2)):
                     if inner.group(1):
                         links.append(_Link(line_no, inner.group(3).strip("<>"), True,
                                            inner.group(2), False))
-        for match in _AUTOLINK_RE.finditer(text):
-            links.append(_Link(line_no, match.group(1), False, None, False))
-        ref = _REF_DEF_RE.match(text)
-        if ref:
-            links.append(_Link(line_no, ref.group(1), False, None, False))
-        problems += _raw_html(text, line_no, shown, links)
+            ref = _REF_DEF_RE.match(text)
+            if ref:
+                links.append(_Link(line_no, ref.group(1), False, None, False))
+        if "<" in text:
+            for match in _AUTOLINK_RE.finditer(text):
+                links.append(_Link(line_no, match.group(1), False, None, False))
+            problems += _raw_html(text, line_no, shown, links)
     for url_link in links:
         if urlsplit(url_link.url.strip()).scheme.lower() in ("javascript", "vbscript") \
                 and not url_link.raw_html:
