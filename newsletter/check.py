@@ -15,8 +15,8 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
 from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from .issues import Corpus, Edition, Issue, Problem
@@ -37,6 +37,7 @@ class ScanCache(Protocol):
 
     def put(self, key: str, value: Any) -> None:
         """Store a value under key."""
+
 
 SUMMARY_MAX = 200  # what an email client shows of a preheader
 TITLE_MAX = 90  # what fits a subject line and a feed reader's list
@@ -84,8 +85,6 @@ class _Scan:
     headings: tuple[_Heading, ...]
     problems: tuple[Problem, ...]
     words: int
-    # Lines that hold something besides blank space, per heading index (empty sections).
-    section_has_content: tuple[bool, ...]
 
     @property
     def sections(self) -> int:
@@ -133,6 +132,7 @@ def run_checks(
         problems += _drift(issue, scans, settings.root)
     for source in extra:
         problems += source(settings, corpus)
+    logger.debug("checked %d issues: %d problems", len(corpus.issues), len(problems))
     return sorted(problems, key=lambda p: (p.path, p.line, p.message, p.severity))
 
 
@@ -294,7 +294,9 @@ def _links(
                 shown, link.line,
                 f"link {url} goes to a {lang!r} edition, but {lang!r} is not in [site] languages",
             ))
-        elif lang and not (folder / f"{lang}.md").exists():
+        elif not (folder / f"{lang or edition.lang}.md").exists():
+            # ../<slug>/ without a file means the reader's own language.
+            lang = lang or edition.lang
             problems.append(Problem(
                 shown, link.line,
                 f"link {url} goes to the {lang!r} edition of {slug!r}, which does not exist "
@@ -455,7 +457,7 @@ def scan_body(edition: Edition, shown: str) -> _Scan:
                 f"link to a web page instead",
             ))
     problems += _outline(headings, content_after, shown)
-    return _Scan(tuple(links), tuple(headings), tuple(problems), words, tuple(content_after))
+    return _Scan(tuple(links), tuple(headings), tuple(problems), words)
 
 
 def _raw_html(text: str, line_no: int, shown: str, links: list[_Link]) -> list[Problem]:

@@ -68,6 +68,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "issue_link_to_missing_language": [
         "issues/2010-09/es.md:1: the 'en' edition is missing: add issues/2010-09/en.md (every configured language needs one)",
+        "issues/2011-01/en.md:17: link ../2010-09/ goes to the 'en' edition of '2010-09', which does not exist (no file issues/2010-09/en.md)",
         "issues/2011-01/en.md:17: link ../2010-09/en.md goes to the 'en' edition of '2010-09', which does not exist (no file issues/2010-09/en.md)",
         "issues/2011-01/en.md:17: link ../2010-09/fr.md goes to a 'fr' edition, but 'fr' is not in [site] languages",
         "issues/2011-01/es.md:17: link ../2010-09/fr.md goes to a 'fr' edition, but 'fr' is not in [site] languages",
