@@ -28,7 +28,6 @@ from .email_strings import load_email_strings
 from .errors import NewsletterError
 from .issues import Corpus, Issue, Problem
 from .markup import Rendered, absolutize, renderer_for
-from .pages import language_name
 from .message import (
     MessageTemplate,
     check_header_value,
@@ -37,6 +36,7 @@ from .message import (
     list_unsubscribe_value,
     message_domain,
 )
+from .pages import language_name
 from .plaintext import html_to_text
 from .settings import Settings
 from .templating import localized_date, make_environment, trusted_html
@@ -124,7 +124,7 @@ class EmailEdition:
         unsubscribe_url = f"{self.settings.email.subscription_url}unsubscribe/"
         return self._template(subject_prefix).render(
             to=format_address(recipient.email, recipient.name),
-            date=now or dt.datetime.now(dt.timezone.utc),
+            date=now or dt.datetime.now(dt.UTC),
             message_id=self.message_id_for(recipient),
             list_unsubscribe=list_unsubscribe_value(
                 self.settings, unsubscribe_url + values[UNSUBSCRIBE_SLOT], values[UNSUBSCRIBE_SLOT]

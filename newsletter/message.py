@@ -60,7 +60,8 @@ def format_address(email: str, name: str = "") -> str:
         raise InvalidRecipient(f"not an email address: {mask_address(email)}")
     if not local.isascii():
         raise InvalidRecipient(
-            f"{mask_address(email)}: a non-ASCII mailbox name needs SMTPUTF8, which is not supported"
+            f"{mask_address(email)}: a non-ASCII mailbox name needs SMTPUTF8, "
+            "which is not supported"
         )
     if not domain.isascii():
         try:
@@ -276,7 +277,7 @@ def build_message(
     )
     return template.render(
         to=format_address(to, to_name),
-        date=now or dt.datetime.now(dt.timezone.utc),
+        date=now or dt.datetime.now(dt.UTC),
         message_id=check_header_value("Message-ID", message_id),
         list_unsubscribe=(
             list_unsubscribe_value(settings, unsubscribe_url, unsubscribe_token)

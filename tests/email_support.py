@@ -13,7 +13,7 @@ from newsletter.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EMAIL_ISSUE = FIXTURES / "email_issue"  # 2026-11: accented Spanish title, an image, a table
-NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
 
 def fixture_issue(settings: Settings) -> Issue:

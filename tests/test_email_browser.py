@@ -66,10 +66,14 @@ def test_email_fits_600_and_375_pixels_without_horizontal_overflow(
         assert at_375["width"] == 375
         assert at_375["scroll"] <= 375, at_375
         assert at_375["wide"] == [], at_375["wide"]
-        image = page.evaluate("() => document.querySelector('.content img').getBoundingClientRect().width")
+        image = page.evaluate(
+            "() => document.querySelector('.content img').getBoundingClientRect().width"
+        )
         assert image <= 375 - 2 * 16
         # The phone rule (kept by premailer with its !important) beats the inline 24px padding.
-        padding = page.evaluate("() => getComputedStyle(document.querySelector('td.content')).paddingLeft")
+        padding = page.evaluate(
+            "() => getComputedStyle(document.querySelector('td.content')).paddingLeft"
+        )
         assert padding == "16px"
         assert (tmp_path / f"email-{lang}-375.png").stat().st_size > 10_000
     finally:

@@ -232,7 +232,8 @@ def test_build_message_serves_the_confirmation_mail(settings: Settings) -> None:
         unsubscribe_token="TOKEN", now=NOW,
     ))
     assert str(with_unsubscribe["List-Unsubscribe"]) == (
-        "<https://x/s/unsubscribe/TOKEN>, <mailto:unsubscribe@iin.oea.org?subject=unsubscribe%20TOKEN>"
+        "<https://x/s/unsubscribe/TOKEN>, "
+        "<mailto:unsubscribe@iin.oea.org?subject=unsubscribe%20TOKEN>"
     )
     with pytest.raises(HeaderInjection):
         build_message(settings, to="a@example.org", subject="s", html="h", text="t", lang="en",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-from pathlib import Path
 
 import premailer
 import pytest
@@ -88,7 +87,9 @@ def test_html_to_text_handles_nesting_breaks_and_long_urls() -> None:
     )
     text = html_to_text(html, width=40)
     assert text.startswith("Sub heading\n-----------\n\nFirst line\nsecond line")
-    assert "- one\n  - nested item that is long enough to\n    be wrapped onto the next line when\n" in text
+    assert (
+        "- one\n  - nested item that is long enough to\n    be wrapped onto the next line when\n"
+    ) in text
     assert "- https://example.org/x" in text
     assert "See this [1] and the top." in text
     assert "keep   spacing\n  indented" in text
