@@ -55,7 +55,7 @@ _AUTOLINK_RE = re.compile(r"<((?:https?|mailto|ftp):[^\s<>]*)>", re.IGNORECASE)
 _REF_DEF_RE = re.compile(r"^\s{0,3}\[(?!\^)[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
 _TAG_RE = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^<>]*?)?)\s*/?>")
 _ATTR_RE = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?")
-_FORBIDDEN_TAGS = ("script", "iframe", "object", "embed")
+_FORBIDDEN_RE = re.compile(r"<\s*(script|iframe|object|embed)\b", re.IGNORECASE)
 _URL_ATTRS = ("href", "src", "action", "formaction", "xlink:href", "data", "poster")
 
 
@@ -403,7 +403,10 @@ def scan_body(edition: Edition, shown: str) -> _Scan:
     fence: str | None = None
     # Whitespace-separated words: cheap, and the same measure in every language.
     words = len(edition.body.split())
-    for offset, raw in enumerate(edition.body.split("\n")):
+    lines = edition.body.split("\n")
+    # The body with code blanked out, for raw HTML tags that may span lines.
+    html_lines = [""] * len(lines)
+    for offset, raw in enumerate(lines):
         # Most lines are plain prose: each pattern runs only when its first character is there.
         stripped = raw.lstrip()
         if not stripped:
@@ -445,9 +448,11 @@ def scan_body(edition: Edition, shown: str) -> _Scan:
             if ref:
                 links.append(_Link(line_no, ref.group(1), False, None, False))
         if "<" in text:
+            html_lines[offset] = text
             for match in _AUTOLINK_RE.finditer(text):
                 links.append(_Link(line_no, match.group(1), False, None, False))
-            problems += _raw_html(text, line_no, shown, links)
+    if any(html_lines):
+        problems += _raw_html("\n".join(html_lines), edition.body_line, shown, links)
     for url_link in links:
         if urlsplit(url_link.url.strip()).scheme.lower() in ("javascript", "vbscript") \
                 and not url_link.raw_html:
@@ -460,37 +465,42 @@ def scan_body(edition: Edition, shown: str) -> _Scan:
     return _Scan(tuple(links), tuple(headings), tuple(problems), words)
 
 
-def _raw_html(text: str, line_no: int, shown: str, links: list[_Link]) -> list[Problem]:
+def _raw_html(html: str, first_line: int, shown: str, links: list[_Link]) -> list[Problem]:
     """Scripts, frames, plugins, event handlers and javascript: URLs in raw HTML are refused."""
     problems = []
-    for tag in _TAG_RE.finditer(text):
+
+    def line_at(position: int) -> int:
+        return first_line + html.count("\n", 0, position)
+
+    for match in _FORBIDDEN_RE.finditer(html):
+        problems.append(Problem(
+            shown, line_at(match.start()),
+            f"raw <{match.group(1).lower()}> is not allowed: newsletters and feeds must not run "
+            f"code or embed pages; link to the content instead",
+        ))
+    for tag in _TAG_RE.finditer(html):
         name = tag.group(1).lower()
-        if name in _FORBIDDEN_TAGS:
-            problems.append(Problem(
-                shown, line_no,
-                f"raw <{name}> is not allowed: newsletters and feeds must not run code or embed "
-                f"pages; link to the content instead",
-            ))
-        attrs = {}
+        attrs: dict[str, str | None] = {}
         for attr in _ATTR_RE.finditer(tag.group(2) or ""):
             key = attr.group(1).lower()
             value = (attr.group(2) or "").strip("\"'")
             attrs.setdefault(key, value if attr.group(2) is not None else None)
+            line = line_at(tag.start(2) + attr.start())
             if key.startswith("on") and len(key) > 2:
                 problems.append(Problem(
-                    shown, line_no,
-                    f"event-handler attribute {key}= is not allowed: remove it",
+                    shown, line, f"event-handler attribute {key}= is not allowed: remove it",
                 ))
             if key in _URL_ATTRS and value.strip().lower().startswith(("javascript:", "vbscript:")):
                 problems.append(Problem(
-                    shown, line_no,
+                    shown, line,
                     f"{value.strip().split(':')[0].lower()}: URLs are not allowed: "
                     f"link to a web page instead",
                 ))
         if name == "img":
-            links.append(_Link(line_no, attrs.get("src") or "", True, attrs.get("alt"), True))
+            links.append(_Link(line_at(tag.start()), attrs.get("src") or "", True,
+                               attrs.get("alt"), True))
         elif name == "a" and attrs.get("href"):
-            links.append(_Link(line_no, attrs["href"] or "", False, None, True))
+            links.append(_Link(line_at(tag.start()), attrs["href"] or "", False, None, True))
     return problems
 
 

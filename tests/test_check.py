@@ -88,6 +88,8 @@ EXPECTED: dict[str, list[str]] = {
         'issues/2011-01/en.md:21: javascript: URLs are not allowed: link to a web page instead',
         'issues/2011-01/es.md:17: raw <script> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
         'issues/2011-01/es.md:19: raw <iframe> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
+        'issues/2011-01/es.md:22: event-handler attribute onmouseover= is not allowed: remove it',
+        'issues/2011-01/es.md:24: raw <script> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
     ],
     "issue_send_at_naive": [
         'issues/2011-01/en.md:7: send_at has no time zone: add one, e.g. 2026-11-30T09:00:00-03:00',
