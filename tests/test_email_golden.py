@@ -12,6 +12,7 @@ import pytest
 
 from newsletter.emails import render_email_editions
 from newsletter.settings import Settings
+from newsletter.site import load_corpus
 from tests.email_support import fixture_issue
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "email"
@@ -34,6 +35,18 @@ def test_email_edition_matches_golden_files(settings: Settings, lang: str) -> No
     _compare(f"2026-11.{lang}.html", edition.html)
     _compare(f"2026-11.{lang}.txt", edition.text)
     _compare(f"2026-11.{lang}.subject", edition.subject + "\n")
+
+
+SAMPLE = "2011-01"  # a committed sample issue with an image, in es and en
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_sample_issue_email_matches_golden_files(settings: Settings, lang: str) -> None:
+    issue = load_corpus(settings).find(SAMPLE)
+    assert issue is not None, f"the sample issue {SAMPLE} is missing from issues/"
+    edition = render_email_editions(settings, issue)[lang]
+    _compare(f"{SAMPLE}.{lang}.html", edition.html)
+    _compare(f"{SAMPLE}.{lang}.txt", edition.text)
 
 
 def test_email_golden_rendering_is_deterministic(settings: Settings) -> None:
