@@ -268,6 +268,15 @@ def _links(
                 f"{'image' if link.image else 'link'} {url} uses http://: "
                 f"use https:// if the site supports it", "warning",
             ))
+        if link.raw_html and url and not is_external(url) and not url.startswith("/"):
+            # Raw HTML passes through Markdown untouched: its relative URLs break in the archive.
+            kind, markdown = ("<img src>", "![description](…)") if link.image else \
+                ("<a href>", "[text](…)")
+            problems.append(Problem(
+                shown, link.line,
+                f"raw HTML {kind} {url} is not rewritten for the archive and emails: write it "
+                f"as Markdown, {markdown}",
+            ))
         if link.image:
             problems += _image(link, shown, issue, root)
             continue

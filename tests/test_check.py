@@ -52,9 +52,9 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "issue_image_without_alt": [
         'issues/2011-01/en.md:17: image images/red.svg has no alt text: describe it for readers who cannot see it (![description](…))',
-        'issues/2011-01/en.md:19: image images/red.svg has no alt text: describe it for readers who cannot see it (alt="…")',
+        'issues/2011-01/en.md:19: image https://www.iin.oas.org/logo.png has no alt text: describe it for readers who cannot see it (alt="…")',
         'issues/2011-01/es.md:17: image images/red.svg has no alt text: describe it for readers who cannot see it (![description](…))',
-        'issues/2011-01/es.md:19: image images/red.svg has no alt text: describe it for readers who cannot see it (alt="…")',
+        'issues/2011-01/es.md:19: image https://www.iin.oea.org/logo.png has no alt text: describe it for readers who cannot see it (alt="…")',
     ],
     "issue_link_to_draft": [
         "issues/2011-01/en.md:17: warning: link ../2011-02/en.md goes to '2011-02', which is a draft: the link is broken in the archive until that issue is ready",
@@ -78,6 +78,12 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "issue_missing_translation": [
         "issues/2011-01/es.md:1: the 'en' edition is missing: add issues/2011-01/en.md (every configured language needs one)",
+    ],
+    "issue_raw_html_relative_url": [
+        'issues/2011-01/en.md:17: raw HTML <a href> ../2010-09/en.md is not rewritten for the archive and emails: write it as Markdown, [text](…)',
+        'issues/2011-01/en.md:19: raw HTML <img src> images/red.svg is not rewritten for the archive and emails: write it as Markdown, ![description](…)',
+        'issues/2011-01/es.md:17: raw HTML <a href> ../2010-09/es.md is not rewritten for the archive and emails: write it as Markdown, [text](…)',
+        'issues/2011-01/es.md:19: raw HTML <img src> images/red.svg is not rewritten for the archive and emails: write it as Markdown, ![description](…)',
     ],
     "issue_script_tag": [
         'issues/2011-01/en.md:8: translations drifted apart: en has 3 links, es has 1',
