@@ -1,0 +1,96 @@
+"""The SES transport against moto's server mode (and a fault-injecting proxy in front of it)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import boto3
+import pytest
+
+from newsletter.transports import OutcomeUnknown, RetryLater, StopEverything
+from newsletter.transports.ses import SesConfig, SesTransport, sanitize_tag
+from tests.ses_faults import faulty_proxy
+
+pytestmark = pytest.mark.server
+SENDER = "annaobserva@iin.oea.org"
+
+
+def message(to: str, n: int = 1) -> bytes:
+    return (f"From: {SENDER}\r\nTo: {to}\r\nSubject: n{n}\r\nMessage-ID: <m{n}@iin.oea.org>\r\n"
+            f"\r\nbody\r\n").encode()
+
+
+def verify_sender(endpoint: str) -> None:
+    boto3.client("ses", endpoint_url=endpoint).verify_email_identity(EmailAddress=SENDER)
+
+
+def sent_messages(endpoint: str) -> list[dict]:
+    with urllib.request.urlopen(endpoint + "/moto-api/data.json") as answer:  # noqa: S310
+        return json.load(answer)["ses"]["RawMessage"]
+
+
+def transport(endpoint: str, timeout: float = 5.0) -> SesTransport:
+    t = SesTransport(SesConfig(from_address=SENDER, endpoint_url=endpoint, timeout=timeout))
+    t.open()
+    return t
+
+
+def test_an_unverified_sender_stops_the_run(moto: str) -> None:
+    with pytest.raises(StopEverything, match="verify the identity in SES"):
+        transport(moto).send("a@example.org", message("a@example.org"))
+    assert sent_messages(moto) == []
+
+
+def test_a_verified_sender_sends_each_recipient_exactly_once(moto: str) -> None:
+    verify_sender(moto)
+    t = transport(moto)
+    ids = [t.send(f"r{n}@example.org", message(f"r{n}@example.org", n),
+                  tags={"issue": "2026-11", "lang": "es", "subscriber": str(n)}) for n in range(3)]
+    stored = sent_messages(moto)
+    assert [m["id"] for m in stored] == ids
+    # Exactly one destination each: moto would list it twice if Destination repeated the To:.
+    assert [m["destinations"] for m in stored] == [[f"r{n}@example.org"] for n in range(3)]
+    assert [m["source"] for m in stored] == [SENDER] * 3
+    assert "Message-ID: <m2@iin.oea.org>" in stored[2]["raw_data"]
+
+
+def test_throttling_is_retry_later(moto: str) -> None:
+    verify_sender(moto)
+    with faulty_proxy(moto) as proxy:
+        proxy.throttle_every = 1
+        t = transport(proxy.url)
+        with pytest.raises(RetryLater, match="TooManyRequestsException"):
+            t.send("a@example.org", message("a@example.org"))
+        assert proxy.sends == 1  # botocore did not retry behind our back
+    assert sent_messages(moto) == []
+
+
+def test_a_read_timeout_after_acceptance_is_outcome_unknown(moto: str) -> None:
+    verify_sender(moto)
+    with faulty_proxy(moto) as proxy:
+        proxy.stall_next, proxy.stall_seconds = 1, 2.0
+        t = transport(proxy.url, timeout=0.5)
+        with pytest.raises(OutcomeUnknown, match="ReadTimeoutError"):
+            t.send("a@example.org", message("a@example.org"))
+        assert proxy.sends == 1  # one attempt only: a retry would have mailed it twice
+    assert [m["destinations"] for m in sent_messages(moto)] == [["a@example.org"]]
+
+
+def test_the_quota_comes_from_get_send_quota(moto: str) -> None:
+    quota = transport(moto).quota()
+    assert (quota.max_rate, quota.max_24h, quota.remaining_today) == (1.0, 200.0, 200)
+
+
+def test_tag_values_are_sanitized() -> None:
+    assert sanitize_tag("2026-11 ñ/x") == "2026-11___x"
+
+
+def test_from_settings_reads_the_ses_section(settings) -> None:
+    from newsletter.settings import SesSettings
+
+    s = settings.replace(ses=SesSettings(region="sa-east-1", endpoint_url="http://x",
+                                         configuration_set="cs"))
+    config = SesTransport.from_settings(s).config
+    assert (config.region, config.endpoint_url, config.configuration_set, config.from_address) == (
+        "sa-east-1", "http://x", "cs", settings.email.from_address)
