@@ -1,0 +1,216 @@
+"""Scan an edition's Markdown body: its links, images, headings and raw HTML, each with its line.
+
+A line-by-line reader rather than the Markdown converter, because `check` must say on which file
+line each thing is; fenced code and code spans are skipped, as Markdown shows them literally.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .issues import Edition, Problem
+
+SCAN_VERSION = "1"  # bump when scan_body changes what it finds: it keys cached scans
+
+_FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_CODE_SPAN_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")
+_HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$")
+# [text](url "title") and ![alt](src "title"); the URL may be wrapped in <>.
+_LINK_RE = re.compile(
+    r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+)
+_AUTOLINK_RE = re.compile(r"<((?:https?|mailto|ftp):[^\s<>]*)>", re.IGNORECASE)
+_REF_DEF_RE = re.compile(r"^\s{0,3}\[(?!\^)[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
+_TAG_RE = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^<>]*?)?)\s*/?>")
+_ATTR_RE = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?")
+_FORBIDDEN_RE = re.compile(r"<\s*(script|iframe|object|embed)\b", re.IGNORECASE)
+_URL_ATTRS = ("href", "src", "action", "formaction", "xlink:href", "data", "poster")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link or image found in a body, with the file line it is on."""
+
+    line: int
+    url: str
+    image: bool
+    alt: str | None  # images only: None when a raw <img> has no alt attribute
+    raw_html: bool
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A Markdown heading: its line, level (number of #) and text."""
+
+    line: int
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class BodyScan:
+    """What a body contains, for the checks and for comparing translations."""
+
+    links: tuple[Link, ...]
+    headings: tuple[Heading, ...]
+    problems: tuple[Problem, ...]
+    words: int
+
+    @property
+    def sections(self) -> int:
+        """The number of `##` sections."""
+        return sum(1 for h in self.headings if h.level == 2)
+
+    @property
+    def link_count(self) -> int:
+        """The number of links (not images)."""
+        return sum(1 for link in self.links if not link.image)
+
+    @property
+    def image_count(self) -> int:
+        """The number of images."""
+        return sum(1 for link in self.links if link.image)
+
+
+def scan_body(edition: Edition, shown: str) -> BodyScan:
+    """Read a Markdown body line by line: links, images, headings and unsafe HTML, with lines."""
+    links: list[Link] = []
+    headings: list[Heading] = []
+    problems: list[Problem] = []
+    content_after: list[bool] = []
+    fence: str | None = None
+    # Whitespace-separated words: cheap, and the same measure in every language.
+    words = len(edition.body.split())
+    lines = edition.body.split("\n")
+    # The body with code blanked out, for raw HTML tags that may span lines.
+    html_lines = [""] * len(lines)
+    for offset, raw in enumerate(lines):
+        # Most lines are plain prose: each pattern runs only when its first character is there.
+        stripped = raw.lstrip()
+        if not stripped:
+            continue
+        line_no = edition.body_line + offset
+        fence_match = _FENCE_RE.match(raw) if stripped[0] in "`~" else None
+        if fence is not None:
+            if fence_match and fence_match.group(1)[0] == fence[0] and \
+                    len(fence_match.group(1)) >= len(fence):
+                fence = None
+            if content_after:
+                content_after[-1] = True
+            continue
+        if fence_match:
+            fence = fence_match.group(1)
+            if content_after:
+                content_after[-1] = True
+            continue
+        text = _CODE_SPAN_RE.sub(lambda m: " " * len(m.group(0)), raw) if "`" in raw else raw
+        heading = _HEADING_RE.match(text) if stripped[0] == "#" else None
+        if heading:
+            title = (heading.group(2) or "").strip()
+            headings.append(Heading(line_no, len(heading.group(1)), title))
+            content_after.append(False)
+        elif content_after:
+            content_after[-1] = True
+        if "[" in text:
+            for match in _LINK_RE.finditer(text):
+                url = match.group(3).strip("<>")
+                if match.group(1):
+                    links.append(Link(line_no, url, True, match.group(2), False))
+                    continue
+                links.append(Link(line_no, url, False, None, False))
+                # An image inside a link's text: [![alt](src)](url)
+                for inner in _LINK_RE.finditer(match.group(2)):
+                    if inner.group(1):
+                        links.append(Link(line_no, inner.group(3).strip("<>"), True,
+                                           inner.group(2), False))
+            ref = _REF_DEF_RE.match(text)
+            if ref:
+                links.append(Link(line_no, ref.group(1), False, None, False))
+        if "<" in text:
+            html_lines[offset] = text
+            for match in _AUTOLINK_RE.finditer(text):
+                links.append(Link(line_no, match.group(1), False, None, False))
+    if any(html_lines):
+        problems += _raw_html("\n".join(html_lines), edition.body_line, shown, links)
+    for url_link in links:
+        if urlsplit(url_link.url.strip()).scheme.lower() in ("javascript", "vbscript") \
+                and not url_link.raw_html:
+            problems.append(Problem(
+                shown, url_link.line,
+                f"{url_link.url.split(':')[0].lower()}: URLs are not allowed: "
+                f"link to a web page instead",
+            ))
+    problems += _outline(headings, content_after, shown)
+    return BodyScan(tuple(links), tuple(headings), tuple(problems), words)
+
+
+def _raw_html(html: str, first_line: int, shown: str, links: list[Link]) -> list[Problem]:
+    """Scripts, frames, plugins, event handlers and javascript: URLs in raw HTML are refused."""
+    problems = []
+
+    def line_at(position: int) -> int:
+        return first_line + html.count("\n", 0, position)
+
+    for match in _FORBIDDEN_RE.finditer(html):
+        problems.append(Problem(
+            shown, line_at(match.start()),
+            f"raw <{match.group(1).lower()}> is not allowed: newsletters and feeds must not run "
+            f"code or embed pages; link to the content instead",
+        ))
+    for tag in _TAG_RE.finditer(html):
+        name = tag.group(1).lower()
+        attrs: dict[str, str | None] = {}
+        for attr in _ATTR_RE.finditer(tag.group(2) or ""):
+            key = attr.group(1).lower()
+            value = (attr.group(2) or "").strip("\"'")
+            attrs.setdefault(key, value if attr.group(2) is not None else None)
+            line = line_at(tag.start(2) + attr.start())
+            if key.startswith("on") and len(key) > 2:
+                problems.append(Problem(
+                    shown, line, f"event-handler attribute {key}= is not allowed: remove it",
+                ))
+            if key in _URL_ATTRS and value.strip().lower().startswith(("javascript:", "vbscript:")):
+                problems.append(Problem(
+                    shown, line,
+                    f"{value.strip().split(':')[0].lower()}: URLs are not allowed: "
+                    f"link to a web page instead",
+                ))
+        if name == "img":
+            links.append(Link(line_at(tag.start()), attrs.get("src") or "", True,
+                               attrs.get("alt"), True))
+        elif name == "a" and attrs.get("href"):
+            links.append(Link(line_at(tag.start()), attrs["href"] or "", False, None, True))
+    return problems
+
+
+def _outline(headings: list[Heading], content_after: list[bool], shown: str) -> list[Problem]:
+    """Heading levels that skip (## to ####) and sections with nothing in them."""
+    problems = []
+    previous = 1  # the page title is the <h1>
+    for index, heading in enumerate(headings):
+        marks = "#" * heading.level
+        if heading.level == 1:
+            problems.append(Problem(
+                shown, heading.line,
+                "a # heading in the body: the title is the page's only # heading; use ##",
+                "warning",
+            ))
+        elif heading.level > previous + 1:
+            problems.append(Problem(
+                shown, heading.line,
+                f"heading level skips from {'#' * previous} to {marks}: "
+                f"use {'#' * (previous + 1)}",
+                "warning",
+            ))
+        previous = heading.level
+        nested = index + 1 < len(headings) and headings[index + 1].level > heading.level
+        if not content_after[index] and not nested:
+            title = heading.text or marks
+            problems.append(Problem(
+                shown, heading.line, f"section {title!r} is empty: write it or remove the heading",
+                "warning",
+            ))
+    return problems
