@@ -218,7 +218,7 @@ def normalize_prefix(prefix: str) -> str:
 
 def list_bucket(client: Any, bucket: str, prefix: str) -> dict[str, RemoteObject]:
     """Every object under the prefix, keyed by its path relative to the prefix."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     remote: dict[str, RemoteObject] = {}
     try:
@@ -228,6 +228,10 @@ def list_bucket(client: Any, bucket: str, prefix: str) -> dict[str, RemoteObject
                 remote[rel] = RemoteObject(rel, obj["ETag"].strip('"'), int(obj["Size"]))
     except ClientError as exc:
         raise DeployError(_client_error(exc, bucket, "list")) from None
+    except NoCredentialsError:
+        raise DeployError(
+            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+        ) from None
     except BotoCoreError as exc:
         raise DeployError(f"s3://{bucket}: cannot list the bucket: {exc}") from None
     return remote

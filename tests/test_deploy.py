@@ -288,6 +288,18 @@ def test_missing_bucket_and_missing_site_are_clear_errors(
         deploy_site(unset)
 
 
+def test_missing_credentials_are_named_not_a_traceback(
+    deploy_settings: Settings, moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask a metadata service
+    with pytest.raises(DeployError, match=r"^no AWS credentials: set AWS_ACCESS_KEY_ID"):
+        deploy_site(deploy_settings)
+
+
 def test_deploys_a_real_build(settings: Settings, project: Path, s3: Any, moto: str) -> None:
     from newsletter.site import build_site
 

@@ -439,7 +439,7 @@ def test_cli_gather_writes_drafts_and_reports_each_feed(
     )
     assert captured.out.splitlines()[0] == "  Children's Rights Network: 2 kept of 3 (1 before 2026-10-31)"
     assert captured.out.splitlines()[-1] == (
-        "Gathered 13 news items since 2026-10-31 (3 duplicates dropped, 1 feeds failed) into "
+        "Gathered 13 news items since 2026-10-31 (3 duplicates dropped, 1 feed failed) into "
         "issues/2027-02/news.es.md, issues/2027-02/news.en.md."
     )
     draft = (project / "issues" / "2027-02" / "news.en.md").read_text(encoding="utf-8")

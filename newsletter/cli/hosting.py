@@ -115,7 +115,8 @@ def run_gather(args: argparse.Namespace, settings: Settings) -> int:
         if not outcome.error:
             print(f"  {outcome.feed.name}: {len(outcome.items)} kept of {outcome.read} "
                   f"({outcome.old} before {since.isoformat()})")
-    failed = f", {len(gathered.failures)} feeds failed" if gathered.failures else ""
+    failures = len(gathered.failures)
+    failed = f", {failures} feed{'s' if failures > 1 else ''} failed" if failures else ""
     shown = ", ".join(str(p.relative_to(settings.root)) for p in written)
     print(f"Gathered {len(gathered.items)} news items since {since.isoformat()} "
           f"({gathered.duplicates} duplicates dropped{failed}) into {shown}.")
