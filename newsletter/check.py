@@ -11,6 +11,7 @@ level skips, empty sections, a much shorter translation, missing `countries`).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
@@ -153,8 +154,8 @@ def _disagreements(issue: Issue, root: Path) -> list[Problem]:
 def _shown_value(key: str, value: object) -> str:
     if value is None:
         return f"no {key}"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[no-any-return, attr-defined]
+    if isinstance(value, dt.date):  # datetimes too
+        return value.isoformat()
     return str(value)
 
 
