@@ -41,10 +41,10 @@ class Problem:
     path: str
     line: int
     message: str
-    severity: str = "error"  # error | warning
+    severity: str = "error"  # error (stops a build) | warning (look at it) | info (a figure)
 
     def __str__(self) -> str:
-        prefix = "" if self.severity == "error" else "warning: "
+        prefix = "" if self.severity == "error" else f"{self.severity}: "
         return f"{self.path}:{self.line}: {prefix}{self.message}"
 
     @property

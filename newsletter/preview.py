@@ -59,6 +59,45 @@ def watched_snapshot(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
     return tuple(entries)
 
 
+class EmailPreviews:
+    """Each issue's email edition per language, rendered on request for a sample subscriber."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _corpus(self):  # type: ignore[no-untyped-def]
+        from .issues import load_issues
+
+        s = self.settings
+        return load_issues(s.path(s.build.issues_dir), s.site.languages, s.root)
+
+    def index(self) -> str:
+        """An HTML list of every issue's email editions (drafts included: they are previews)."""
+        rows = []
+        for issue in self._corpus().issues:
+            links = " · ".join(
+                f'<a href="/_email/{issue.slug}/{lang}.html">{lang} HTML</a> '
+                f'(<a href="/_email/{issue.slug}/{lang}.txt">text</a>)'
+                for lang in issue.languages
+            )
+            title = html.escape(next(iter(issue.editions.values())).title)
+            rows.append(f"<li><strong>{issue.slug}</strong> — {title}: {links}</li>")
+        return ("<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Email editions</title>"
+                "<h1>Email editions</h1><ul>" + "".join(rows) + "</ul></html>")
+
+    def render(self, slug: str, lang: str, kind: str) -> tuple[str, str] | None:
+        """(body, content type) of one edition's HTML or text, or None if there is none."""
+        from .emails import render_email_preview
+
+        issue = self._corpus().find(slug)
+        if issue is None or lang not in issue.editions or kind not in ("html", "txt"):
+            return None
+        html_part, text_part = render_email_preview(self.settings, issue, lang)
+        if kind == "html":
+            return html_part, "text/html; charset=utf-8"
+        return text_part, "text/plain; charset=utf-8"
+
+
 class BuildState:
     """The current build generation and its error, shared by the watcher and the handlers."""
 
@@ -85,7 +124,7 @@ class PreviewServer:
         host: str = "127.0.0.1",
         port: int = 8000,
         poll_interval: float = 0.3,
-        email_preview: Callable[[str, str, str], tuple[str, str] | None] | None = None,
+        emails: EmailPreviews | None = None,
     ) -> None:
         self.settings = settings
         self.build = build
@@ -100,7 +139,7 @@ class PreviewServer:
         ]
         self._stop = threading.Event()
         handler = partial(
-            _Handler, preview=self, directory=str(self.site_dir), email_preview=email_preview
+            _Handler, preview=self, directory=str(self.site_dir), emails=emails
         )
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
@@ -151,9 +190,9 @@ class PreviewServer:
 class _Handler(SimpleHTTPRequestHandler):
     """Serves the site under its base path, the live-reload script, events and email previews."""
 
-    def __init__(self, *args, preview: PreviewServer, email_preview, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, preview: PreviewServer, emails: EmailPreviews | None, **kwargs) -> None:  # type: ignore[no-untyped-def]
         self.preview = preview
-        self.email_preview = email_preview
+        self.emails = emails
         super().__init__(*args, **kwargs)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
@@ -233,18 +272,20 @@ class _Handler(SimpleHTTPRequestHandler):
             pass
 
     def _email(self, path: str) -> None:
-        if self.email_preview is None:
+        if self.emails is None:
             self.send_error(HTTPStatus.NOT_FOUND, "email previews are not available")
             return
         parts = [p for p in path.split("/") if p][1:]
+        if not parts:
+            self._send(self.emails.index().encode("utf-8"), "text/html; charset=utf-8")
+            return
         if len(parts) == 2 and "." in parts[1]:
             slug, name = parts
             lang, _, kind = name.partition(".")
             try:
-                result = self.email_preview(slug, lang, kind)
+                result = self.emails.render(slug, lang, kind)
             except NewsletterError as exc:
-                self._send(html.escape(str(exc)).encode(), "text/plain; charset=utf-8",
-                           HTTPStatus.UNPROCESSABLE_ENTITY)
+                self._send(str(exc).encode(), "text/plain; charset=utf-8", HTTPStatus.UNPROCESSABLE_ENTITY)
                 return
             if result is not None:
                 body, content_type = result

@@ -116,7 +116,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     for problem in problems:
         print(problem)
     errors = sum(p.is_error for p in problems)
-    warnings = len(problems) - errors
+    warnings = sum(p.severity == "warning" for p in problems)
     editions = sum(len(i.editions) for i in corpus.issues)
     print(f"{len(corpus.issues)} issues, {editions} editions: {errors} error(s), {warnings} warning(s)")
     if errors:
@@ -152,7 +152,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
 
     server = make_preview(settings, args.host, args.port, args.drafts)
     print(f"Serving {_shown(server.site_dir, settings)}/ at {server.url} (Ctrl-C stops).")
-    print(f"Email editions: http://{args.host}:{server.httpd.server_address[1]}/_email/<issue>/<lang>.html")
+    print(f"Email editions: http://{args.host}:{server.httpd.server_address[1]}/_email/")
     try:
         serve_forever(server)
     except KeyboardInterrupt:
@@ -162,7 +162,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
 
 def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: float = 0.3):  # type: ignore[no-untyped-def]
     """A PreviewServer building like `build` (drafts go to a separate folder)."""
-    from ..preview import PreviewServer
+    from ..preview import EmailPreviews, PreviewServer
 
     output = settings.path(settings.build.cache_dir) / "preview-site" if drafts else None
 
@@ -171,18 +171,8 @@ def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: f
                             checks=build_checks)
         return report.output
 
-    def email_preview(slug: str, lang: str, kind: str) -> tuple[str, str] | None:
-        from ..emails import render_email_preview
-
-        corpus = load_corpus(settings)
-        issue = corpus.find(slug)
-        if issue is None or lang not in issue.editions or kind not in ("html", "txt"):
-            return None
-        html, text = render_email_preview(settings, issue, lang)
-        return (html, "text/html; charset=utf-8") if kind == "html" else (text, "text/plain; charset=utf-8")
-
     return PreviewServer(settings, build, host=host, port=port, poll_interval=poll,
-                         email_preview=email_preview)
+                         emails=EmailPreviews(settings))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
