@@ -147,7 +147,7 @@ def build_site(
     drafts: bool = False,
     output: Path | None = None,
     live_reload: str | None = None,
-    checks: Callable[[Settings, Corpus], list[Problem]] | None = None,
+    checks: Callable[[Settings, Corpus, BuildCache], list[Problem]] | None = None,
 ) -> BuildReport:
     """Build the archive into the output folder (default `_site/`), or raise BuildError."""
     output = output or settings.path(settings.build.output_dir)
@@ -156,7 +156,7 @@ def build_site(
 
     # 1. Load and check: a single error stops the build before anything is written.
     corpus = load_corpus(settings, cache)
-    problems = list(corpus.problems) + (checks(settings, corpus) if checks else [])
+    problems = list(corpus.problems) + (checks(settings, corpus, cache) if checks else [])
     errors = sorted(p for p in problems if p.is_error)
     if errors:
         shown = "\n".join(str(p) for p in errors[:20])

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import CheckFailed
 from ..issues import Corpus, Problem
 from ..settings import Settings
+from ..cache import BuildCache
 from ..site import BuildReport, build_site, load_corpus
 
 ProblemSource = Callable[[Settings, Corpus], list[Problem]]
@@ -68,30 +69,19 @@ def _today(args: argparse.Namespace) -> dt.date:
     return getattr(args, "today", None) or getattr(args, "date", None) or dt.date.today()
 
 
-def problem_sources(settings: Settings, email: bool = True) -> list[ProblemSource]:
-    """The checks beyond the loader's: content rules, gathered drafts, email budgets."""
+def problem_sources(email: bool = True) -> list[ProblemSource]:
+    """The checks beyond the content rules: gathered news drafts and (slower) email budgets."""
+    from ..emails import email_problems
+    from ..gather import check_news_drafts
+
+    return [check_news_drafts, email_problems] if email else [check_news_drafts]
+
+
+def build_checks(settings: Settings, corpus: Corpus, cache: BuildCache) -> list[Problem]:
+    """The checks a build refuses to publish past (all but the slow email budgets), cached."""
     from ..check import run_checks
 
-    extra: list[ProblemSource] = []
-    try:
-        from ..gather import check_news_drafts
-
-        extra.append(check_news_drafts)
-    except ImportError:
-        pass
-    if email:
-        try:
-            from ..emails import email_problems
-
-            extra.append(email_problems)
-        except ImportError:
-            pass
-    return [lambda s, c: run_checks(s, c, extra=extra)]
-
-
-def build_checks(settings: Settings, corpus: Corpus) -> list[Problem]:
-    """The checks a build refuses to publish past (everything but the slow email budgets)."""
-    return [p for source in problem_sources(settings, email=False) for p in source(settings, corpus)]
+    return run_checks(settings, corpus, extra=problem_sources(email=False), cache=cache)
 
 
 def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
@@ -109,9 +99,10 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Report every problem; exit 1 if any is an error."""
     corpus = load_corpus(settings)
+    from ..check import run_checks
+
     problems = list(corpus.problems)
-    for source in problem_sources(settings, email=not args.no_email):
-        problems.extend(source(settings, corpus))
+    problems += run_checks(settings, corpus, extra=problem_sources(email=not args.no_email))
     problems = sorted(set(problems))
     for problem in problems:
         print(problem)
