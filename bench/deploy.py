@@ -35,7 +35,7 @@ LANGS = ("es", "en")
 
 
 def make_site(root: Path, editions: int, seed: int = 2686) -> int:
-    """Write a built site with `editions` edition pages (half per language); return bytes written."""
+    """Write a built site of `editions` edition pages (half per language); return its bytes."""
     rng = random.Random(seed)
     issues = editions // len(LANGS)
     total = 0
@@ -47,25 +47,44 @@ def make_site(root: Path, editions: int, seed: int = 2686) -> int:
         path.write_bytes(data)
         total += len(data)
 
-    paragraph = ("<p>Los Estados miembros informaron sobre las medidas adoptadas para prevenir y "
-                 "erradicar la explotación sexual comercial de niñas, niños y adolescentes.</p>\n")
+    paragraph = (
+        "<p>Los Estados miembros informaron sobre las medidas adoptadas para prevenir y "
+        "erradicar la explotación sexual comercial de niñas, niños y adolescentes.</p>\n"
+    )
     for n in range(1, issues + 1):
         slug = f"{2000 + n // 12:04d}-{n % 12 + 1:02d}-{n:04d}"
         for lang in LANGS:
             body = paragraph * rng.randint(80, 220)  # 15–40 KB pages
-            write(f"{lang}/{slug}/index.html",
-                  f"<!doctype html><html lang={lang}><title>No. {n}</title>"
-                  f'<link rel=stylesheet href="/static/style.3f2a9c1b.css">{body}</html>'.encode())
+            write(
+                f"{lang}/{slug}/index.html",
+                f"<!doctype html><html lang={lang}><title>No. {n}</title>"
+                f'<link rel=stylesheet href="/static/style.3f2a9c1b.css">{body}</html>'.encode(),
+            )
         for i in range(rng.choice((1, 2, 2, 3))):  # images shared by the two languages
-            write(f"media/{slug}/figure-{i}.png", b"\x89PNG\r\n\x1a\n" + rng.randbytes(rng.randint(6_000, 40_000)))
+            write(
+                f"media/{slug}/figure-{i}.png",
+                b"\x89PNG\r\n\x1a\n" + rng.randbytes(rng.randint(6_000, 40_000)),
+            )
     for lang in LANGS:
-        write(f"{lang}/index.html", b"<!doctype html><html><title>Index</title>"
-              + b"<li><a href=/x/>Issue</a>\n" * issues + b"</html>")
-        write(f"{lang}/feed.xml", b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0">'
-              + paragraph.encode() * 20 * 20 + b"</rss>\n")
+        write(
+            f"{lang}/index.html",
+            b"<!doctype html><html><title>Index</title>"
+            + b"<li><a href=/x/>Issue</a>\n" * issues
+            + b"</html>",
+        )
+        write(
+            f"{lang}/feed.xml",
+            b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0">'
+            + paragraph.encode() * 20 * 20
+            + b"</rss>\n",
+        )
     write("index.html", b"<!doctype html><html><title>ANNAobserva</title></html>")
-    write("sitemap.xml", b'<?xml version="1.0" encoding="utf-8"?>\n<urlset>'
-          + b"<url><loc>https://annaobserva.iin.oea.org/es/x/</loc></url>\n" * editions + b"</urlset>\n")
+    write(
+        "sitemap.xml",
+        b'<?xml version="1.0" encoding="utf-8"?>\n<urlset>'
+        + b"<url><loc>https://annaobserva.iin.oea.org/es/x/</loc></url>\n" * editions
+        + b"</urlset>\n",
+    )
     write("static/style.3f2a9c1b.css", b"body{font-family:sans-serif}\n" * 200)
     write("static/reload.9c1b3f2a.js", b"/* live reload */\n" * 40)
     return total
@@ -76,8 +95,11 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -120,8 +142,9 @@ def main() -> None:
     parser.add_argument("--editions", type=int, default=1000, help="edition pages (default 1000)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per case (median shown)")
     args = parser.parse_args()
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                      AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+    )
     work = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
     proc, endpoint = start_moto()
     try:
@@ -129,18 +152,24 @@ def main() -> None:
         size = make_site(site, args.editions)
         files = len(scan_site(site))
         settings = load_settings(REPO / "newsletter.toml").replace(
-            deploy=DeploySettings(bucket=BUCKET, region="us-east-1", endpoint_url=endpoint))
+            deploy=DeploySettings(bucket=BUCKET, region="us-east-1", endpoint_url=endpoint)
+        )
         client, counts = counted_client(endpoint)
         client.create_bucket(Bucket=BUCKET)
-        print(f"site: {args.editions} editions, {files} files, {size / 1e6:.1f} MB; moto server at {endpoint}")
+        print(
+            f"site: {args.editions} editions, {files} files, {size / 1e6:.1f} MB; "
+            f"moto server at {endpoint}"
+        )
 
         counts.clear()
         start = time.perf_counter()
         first = deploy_site(settings, site=site, client=client)
         first_time = time.perf_counter() - start
         first_requests = sum(counts.values())
-        print(f"first deploy:        {first_requests:6d} requests  {first_time:7.2f} s  "
-              f"({len(first.uploaded)} uploaded)")
+        print(
+            f"first deploy:        {first_requests:6d} requests  {first_time:7.2f} s  "
+            f"({len(first.uploaded)} uploaded)"
+        )
 
         times, scan_times = [], []
         for _ in range(args.repeat):
@@ -155,8 +184,10 @@ def main() -> None:
                 raise SystemExit(f"a no-change deploy must only list; it made {dict(counts)}")
         no_change_requests = sum(counts.values())
         no_change = statistics.median(times)
-        print(f"no-change deploy:    {no_change_requests:6d} requests  {no_change:7.2f} s  "
-              f"({dict(counts)}; local scan and MD5 {statistics.median(scan_times):.2f} s)")
+        print(
+            f"no-change deploy:    {no_change_requests:6d} requests  {no_change:7.2f} s  "
+            f"({dict(counts)}; local scan and MD5 {statistics.median(scan_times):.2f} s)"
+        )
 
         peer_times = []
         for _ in range(args.repeat):
@@ -169,9 +200,11 @@ def main() -> None:
         peer = statistics.median(peer_times)
         print(f"peer, HEAD per file: {peer_requests:6d} requests  {peer:7.2f} s")
 
-        print(f"ratio no-change deploy / peer: requests {no_change_requests / peer_requests:.4f} "
-              f"({peer_requests // max(no_change_requests, 1)}x fewer), time {no_change / peer:.3f} "
-              f"({peer / no_change:.1f}x faster); / first deploy: time {no_change / first_time:.3f}")
+        print(
+            f"ratio no-change deploy / peer: requests {no_change_requests / peer_requests:.4f} "
+            f"({peer_requests // max(no_change_requests, 1)}x fewer), time {no_change / peer:.3f} "
+            f"({peer / no_change:.1f}x faster); / first deploy: time {no_change / first_time:.3f}"
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)

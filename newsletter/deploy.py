@@ -139,6 +139,7 @@ class DeployReport:
 
 # -- headers ---------------------------------------------------------------------------------
 
+
 def content_type(path: str, head: bytes = b"") -> str:
     """The Content-Type a file is served with; text types carry `charset=utf-8`.
 
@@ -184,6 +185,7 @@ def upload_phase(path: str, content_type_: str) -> int:
 
 # -- stage 1: scan the site ------------------------------------------------------------------
 
+
 def scan_site(site: Path) -> dict[str, LocalFile]:
     """Every file of the built site with its MD5 and headers (the build's manifest excluded)."""
     if not site.is_dir():
@@ -210,6 +212,7 @@ def scan_site(site: Path) -> dict[str, LocalFile]:
 
 # -- stage 2: list the bucket ----------------------------------------------------------------
 
+
 def normalize_prefix(prefix: str) -> str:
     """`archive` and `/archive/` → `archive/`; empty stays empty."""
     prefix = prefix.strip("/")
@@ -224,7 +227,7 @@ def list_bucket(client: Any, bucket: str, prefix: str) -> dict[str, RemoteObject
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", ()):
-                rel = obj["Key"][len(prefix):]
+                rel = obj["Key"][len(prefix) :]
                 remote[rel] = RemoteObject(rel, obj["ETag"].strip('"'), int(obj["Size"]))
     except ClientError as exc:
         raise DeployError(_client_error(exc, bucket, "list")) from None
@@ -238,6 +241,7 @@ def list_bucket(client: Any, bucket: str, prefix: str) -> dict[str, RemoteObject
 
 
 # -- stage 3: plan ---------------------------------------------------------------------------
+
 
 def plan_deploy(
     local: Mapping[str, LocalFile], remote: Mapping[str, RemoteObject], delete: bool = False
@@ -265,6 +269,7 @@ def plan_deploy(
 
 
 # -- stage 4: apply --------------------------------------------------------------------------
+
 
 def apply_plan(
     client: Any,
@@ -353,7 +358,8 @@ def _delete(client: Any, bucket: str, prefix: str, paths: Iterable[str]) -> tupl
         if errors:
             first = errors[0]
             raise DeployError(
-                f"{first['Key'][len(prefix):]}: could not be deleted ({first.get('Message', '')}); "
+                f"{first['Key'][len(prefix) :]}: could not be deleted "
+                f"({first.get('Message', '')}); "
                 "the uploads are done, run deploy --delete again"
             )
         deleted.extend(chunk)
@@ -371,6 +377,7 @@ def _client_error(exc: Any, bucket: str, action: str) -> str:
 
 
 # -- the whole deploy ------------------------------------------------------------------------
+
 
 def s3_client(deploy: DeploySettings) -> Any:
     """A boto3 S3 client for the configured region and (optional) endpoint."""
@@ -414,7 +421,9 @@ def deploy_site(
     plan = plan_deploy(local, remote, delete)
     logger.info(
         "plan: %d to upload, %d to delete, %d unchanged",
-        len(plan.uploads), len(plan.deletes), plan.unchanged,
+        len(plan.uploads),
+        len(plan.deletes),
+        plan.unchanged,
     )
     if dry_run or plan.is_empty:
         return DeployReport(deploy.bucket, prefix, plan, (), (), dry_run)

@@ -79,13 +79,15 @@ def deploy_settings(settings: Settings, moto: str, tmp_path: Path) -> Settings:
     """The project's settings pointed at moto, with a fake site as the build output."""
     make_site(settings.path(settings.build.output_dir))
     return settings.replace(
-        deploy=DeploySettings(bucket=BUCKET, prefix="archive", region="us-east-1", endpoint_url=moto)
+        deploy=DeploySettings(
+            bucket=BUCKET, prefix="archive", region="us-east-1", endpoint_url=moto
+        )
     )
 
 
 def keys(client: Any, prefix: str = "archive/") -> set[str]:
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-    return {o["Key"][len(prefix):] for page in pages for o in page.get("Contents", ())}
+    return {o["Key"][len(prefix) :] for page in pages for o in page.get("Contents", ())}
 
 
 def recording_client(endpoint: str) -> tuple[Any, list[tuple[str, str, str]]]:
@@ -107,6 +109,7 @@ def recording_client(endpoint: str) -> tuple[Any, list[tuple[str, str, str]]]:
 
 # -- headers, without a server ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("path", "head", "expected"),
     [
@@ -114,8 +117,11 @@ def recording_client(endpoint: str) -> tuple[Any, list[tuple[str, str, str]]]:
         (CSS, b"", "text/css; charset=utf-8"),
         ("static/app.0a1b2c3d.js", b"", "text/javascript; charset=utf-8"),
         ("en/feed.xml", RSS.encode(), "application/rss+xml; charset=utf-8"),
-        ("en/atom.xml", b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">',
-         "application/atom+xml; charset=utf-8"),
+        (
+            "en/atom.xml",
+            b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">',
+            "application/atom+xml; charset=utf-8",
+        ),
         ("sitemap.xml", SITEMAP.encode(), "application/xml; charset=utf-8"),
         ("media/2011-03/red.svg", b"", "image/svg+xml; charset=utf-8"),
         ("media/2026-11/map.png", b"", "image/png"),
@@ -140,18 +146,31 @@ def test_cache_control_is_long_only_for_content_hashed_assets() -> None:
 
 def test_prefix_is_normalized() -> None:
     assert [normalize_prefix(p) for p in ("", "/", "archive", "/archive/", "a/b")] == [
-        "", "", "archive/", "archive/", "a/b/"]
+        "",
+        "",
+        "archive/",
+        "archive/",
+        "a/b/",
+    ]
 
 
 # -- against moto ----------------------------------------------------------------------------
+
 
 def test_first_deploy_uploads_every_file_but_the_build_manifest(
     deploy_settings: Settings, s3: Any
 ) -> None:
     report = deploy_site(deploy_settings)
     expected = {
-        "index.html", "es/index.html", "en/index.html", "en/2026-11/index.html", "en/feed.xml",
-        "es/feed.xml", "sitemap.xml", CSS, "media/2026-11/map.png",
+        "index.html",
+        "es/index.html",
+        "en/index.html",
+        "en/2026-11/index.html",
+        "en/feed.xml",
+        "es/feed.xml",
+        "sitemap.xml",
+        CSS,
+        "media/2026-11/map.png",
     }
     assert keys(s3) == expected
     assert set(report.uploaded) == expected
@@ -176,7 +195,9 @@ def test_content_types_and_cache_headers_read_back_with_head_object(
         assert (head["ContentType"], head["CacheControl"]) == (ctype, cache), rel
 
 
-def test_second_deploy_lists_and_uploads_nothing(deploy_settings: Settings, s3: Any, moto: str) -> None:
+def test_second_deploy_lists_and_uploads_nothing(
+    deploy_settings: Settings, s3: Any, moto: str
+) -> None:
     deploy_site(deploy_settings)
     client, log = recording_client(moto)
     report = deploy_site(deploy_settings, client=client)
@@ -191,14 +212,19 @@ def test_a_changed_file_is_the_only_upload(deploy_settings: Settings, s3: Any, m
     client, log = recording_client(moto)
     report = deploy_site(deploy_settings, client=client)
     assert report.uploaded == ("en/2026-11/index.html",)
-    assert [(u.file.path, u.reason) for u in report.plan.uploads] == [("en/2026-11/index.html", "changed")]
+    assert [(u.file.path, u.reason) for u in report.plan.uploads] == [
+        ("en/2026-11/index.html", "changed")
+    ]
     assert [key for ev, op, key in log if ev == "start" and op == "PutObject"] == [
-        "archive/en/2026-11/index.html"]
+        "archive/en/2026-11/index.html"
+    ]
     body = s3.get_object(Bucket=BUCKET, Key="archive/en/2026-11/index.html")["Body"].read()
     assert b"corrected" in body
 
 
-def test_removed_files_stay_without_delete_and_go_with_it(deploy_settings: Settings, s3: Any) -> None:
+def test_removed_files_stay_without_delete_and_go_with_it(
+    deploy_settings: Settings, s3: Any
+) -> None:
     deploy_site(deploy_settings)
     s3.put_object(Bucket=BUCKET, Key="outside-the-prefix.html", Body=b"not ours")
     deploy_settings.path("_site/es/feed.xml").unlink()
@@ -224,9 +250,15 @@ def test_assets_are_in_the_bucket_before_any_page_or_feed_is_put(
 ) -> None:
     client, log = recording_client(moto)
     deploy_site(deploy_settings, client=client)
+
     def events(kind: str, keys: tuple[str, ...] = ()) -> list[int]:
-        return [i for i, (ev, op, key) in enumerate(log) if ev == kind and op == "PutObject"
-                and (not keys or key[len("archive/"):] in keys or key.endswith(keys))]
+        return [
+            i
+            for i, (ev, op, key) in enumerate(log)
+            if ev == kind
+            and op == "PutObject"
+            and (not keys or key[len("archive/") :] in keys or key.endswith(keys))
+        ]
 
     assets = (CSS, "media/2026-11/map.png")
     # Each phase's requests have all finished before the next phase's first request starts.
@@ -235,7 +267,7 @@ def test_assets_are_in_the_bucket_before_any_page_or_feed_is_put(
     assert len(events("end", (".html",))) == 4
     assert max(events("end", (".html",))) < min(events("start", (".xml",)))
     assert len(events("end", (".xml",))) == 3
-    order = [key[len("archive/"):] for ev, op, key in log if ev == "start" and op == "PutObject"]
+    order = [key[len("archive/") :] for ev, op, key in log if ev == "start" and op == "PutObject"]
     # Deepest page first: the issue page is there before the indexes that link to it.
     assert order.index("en/2026-11/index.html") < order.index("en/index.html")
     assert order.index("en/index.html") < order.index("index.html")
@@ -250,7 +282,7 @@ def test_failed_upload_names_the_file_and_deletes_nothing(
     def deny_one_page(request: Any, **_: Any) -> AWSResponse | None:
         # An access policy that refuses one key, as S3 would answer it.
         if request.method == "PUT" and request.url.endswith("/archive/en/index.html"):
-            body = (b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
+            body = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
             raw = _Raw(body)
             return AWSResponse(request.url, 403, {"Content-Type": "application/xml"}, raw)
         return None
@@ -311,7 +343,8 @@ def test_deploys_a_real_build(settings: Settings, project: Path, s3: Any, moto: 
     )
     report = deploy_site(configured)
     built_files = {
-        p.relative_to(built.output).as_posix() for p in built.output.rglob("*")
+        p.relative_to(built.output).as_posix()
+        for p in built.output.rglob("*")
         if p.is_file() and not p.name.startswith(".")
     }
     assert keys(s3, prefix="") == built_files
@@ -324,6 +357,7 @@ def test_deploys_a_real_build(settings: Settings, project: Path, s3: Any, moto: 
 
 
 # -- the command -----------------------------------------------------------------------------
+
 
 def configure(project: Path, moto: str) -> Path:
     config = project / "newsletter.toml"
@@ -344,12 +378,15 @@ def test_cli_deploy_dry_run_then_deploy_then_nothing(
     out = capsys.readouterr().out
     assert f"upload  {CSS} (new)" in out
     assert out.strip().endswith(
-        f"Dry run: would upload 9 files and delete 0; 0 unchanged. s3://{BUCKET}/archive/ was not changed."
+        "Dry run: would upload 9 files and delete 0; 0 unchanged. "
+        f"s3://{BUCKET}/archive/ was not changed."
     )
     assert keys(s3) == set()
     assert main(["--config", config, "deploy"]) == 0
     out = capsys.readouterr().out
-    assert out.strip().endswith(f"Uploaded 9 files, deleted 0; 0 unchanged (s3://{BUCKET}/archive/).")
+    assert out.strip().endswith(
+        f"Uploaded 9 files, deleted 0; 0 unchanged (s3://{BUCKET}/archive/)."
+    )
     assert main(["--config", config, "deploy"]) == 0
     assert capsys.readouterr().out == f"s3://{BUCKET}/archive/ is up to date (9 files).\n"
 
@@ -361,8 +398,10 @@ def test_cli_deploy_mentions_stale_files_and_deletes_them_with_delete(
     s3.put_object(Bucket=BUCKET, Key="archive/old/index.html", Body=b"old")
     assert main(["--config", config, "deploy"]) == 0
     out = capsys.readouterr().out
-    assert "1 file in the bucket is no longer in the site (old/index.html); " \
-           "deploy --delete removes it." in out
+    assert (
+        "1 file in the bucket is no longer in the site (old/index.html); "
+        "deploy --delete removes it." in out
+    )
     assert main(["--config", config, "deploy", "--delete"]) == 0
     assert "delete  old/index.html" in capsys.readouterr().out
     assert "old/index.html" not in keys(s3)
@@ -375,7 +414,8 @@ def test_cli_deploy_error_is_one_line_and_exit_1(
     assert main(["--config", config, "deploy"]) == 1
     captured = capsys.readouterr()
     assert captured.err == (
-        f"Error: bucket '{BUCKET}' does not exist: create it or fix [deploy] bucket\n")
+        f"Error: bucket '{BUCKET}' does not exist: create it or fix [deploy] bucket\n"
+    )
 
 
 def test_cli_deploy_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,6 @@ import pytest
 
 from newsletter.cli import main
 from newsletter.gather import (
-    NOT_BUILT,
     FeedFailed,
     FeedList,
     FeedsConfigError,
@@ -27,12 +26,11 @@ from newsletter.gather import (
     html_to_text,
     load_feed_list,
     normalize_link,
-    render_news_draft,
     shorten,
-    write_news_drafts,
 )
 from newsletter.issues import load_issues
 from newsletter.markup import renderer_for
+from newsletter.news_drafts import NOT_BUILT, DraftExists, render_news_draft, write_news_drafts
 from newsletter.settings import Settings
 
 from .golden import assert_golden
@@ -77,6 +75,7 @@ def one(tmp_path: Path, file: str, lang: str = "en"):  # type: ignore[no-untyped
 
 # -- one case per fixture feed ---------------------------------------------------------------
 
+
 def test_rss2_keeps_entries_since_the_date_with_summaries_as_plain_text(tmp_path: Path) -> None:
     outcome = one(tmp_path, "rss2.xml")
     assert (outcome.read, outcome.old, outcome.error) == (3, 1, "")
@@ -85,7 +84,7 @@ def test_rss2_keeps_entries_since_the_date_with_summaries_as_plain_text(tmp_path
         "https://rights-network.example.org/news/helpline-figures-caribbean",
     ]
     first, second = outcome.items
-    assert first.published == dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.timezone.utc)
+    assert first.published == dt.datetime(2026, 11, 26, 14, 30, tzinfo=dt.UTC)
     assert first.summary == (
         "Delegations from twelve member states agreed on a joint declaration on the protection "
         "of children online. The text commits governments to shared reporting standards & a "
@@ -104,9 +103,10 @@ def test_atom_reads_html_titles_updated_dates_and_content_when_there_is_no_summa
     training, guide = outcome.items
     assert training.title == "Training for border officials in three countries"
     assert training.guid == "tag:alliance.example.net,2026:border-training"
-    assert guide.published == dt.datetime(2026, 11, 10, 13, 15, tzinfo=dt.timezone.utc)
+    assert guide.published == dt.datetime(2026, 11, 10, 13, 15, tzinfo=dt.UTC)
     assert guide.summary == (
-        "The guide explains how to report without exposing the child: never a name, a school or a face."
+        "The guide explains how to report without exposing the child: "
+        "never a name, a school or a face."
     )
 
 
@@ -115,7 +115,7 @@ def test_rss1_uses_dublin_core_dates(tmp_path: Path) -> None:
     assert (outcome.read, outcome.old) == (2, 1)
     (item,) = outcome.items
     assert item.title == "Campaña de prevención llega a 400 escuelas"
-    assert item.published == dt.datetime(2026, 11, 12, 13, 0, tzinfo=dt.timezone.utc)
+    assert item.published == dt.datetime(2026, 11, 12, 13, 0, tzinfo=dt.UTC)
     assert item.language == "es"
 
 
@@ -140,7 +140,8 @@ def test_not_well_formed_feed_is_a_warning_and_its_entries_are_still_read(tmp_pa
     outcome = one(tmp_path, "not_well_formed.xml", "es")
     assert outcome.error == ""
     assert outcome.warnings == (
-        "the XML is broken (line 4: not well-formed (invalid token)); 1 entry read anyway",)
+        "the XML is broken (line 4: not well-formed (invalid token)); 1 entry read anyway",
+    )
     assert [i.title for i in outcome.items] == ["Jornada de capacitación para docentes"]
 
 
@@ -157,7 +158,9 @@ def test_duplicates_within_a_feed_keep_the_newest_and_undated_entries_are_left_o
 
 
 def test_duplicates_across_feeds_by_link_or_guid_keep_the_earlier_feed(tmp_path: Path) -> None:
-    gathered = gather(tmp_path, [("Network", "rss2.xml", "en"), ("Aggregator", "duplicates.xml", "en")])
+    gathered = gather(
+        tmp_path, [("Network", "rss2.xml", "en"), ("Aggregator", "duplicates.xml", "en")]
+    )
     network, aggregator = gathered.outcomes
     assert len(network.items) == 2
     # The declaration (same link, once case, tracking and fragment are set aside) and the helpline
@@ -180,6 +183,7 @@ def test_portuguese_entries_are_marked_in_other_languages_only(tmp_path: Path) -
 
 # -- the draft ---------------------------------------------------------------------------------
 
+
 def test_gathered_draft_golden(tmp_path: Path) -> None:
     gathered = gather(tmp_path, ALL_FEEDS)
     assert gathered.duplicates == 3 and not gathered.failures
@@ -191,8 +195,10 @@ def test_draft_renders_to_the_links_and_text_an_editor_expects(tmp_path: Path) -
     gathered = gather(tmp_path, [("Observatorio Mesoamericano", "html_in_titles.xml", "es")])
     draft = render_news_draft(gathered, "es")
     html = renderer_for("es", "/", False).render("2026-11", draft).html
-    assert ('<a href="https://meso.example.org/foro-infancias%282026%29">'
-            "Foro “Infancias seguras” [2.ª edición]</a>") in html
+    assert (
+        '<a href="https://meso.example.org/foro-infancias%282026%29">'
+        "Foro “Infancias seguras” [2.ª edición]</a>"
+    ) in html
     assert "Las ofertas [falsas] prometen *trabajo* en el extranjero sin requisitos." in html
     assert "<em>" not in html.split("</h3>", 1)[1].split("2026-11-22")[0]
     assert "<script" not in html
@@ -200,9 +206,12 @@ def test_draft_renders_to_the_links_and_text_an_editor_expects(tmp_path: Path) -
 
 def test_empty_gathering_says_so_in_the_draft(tmp_path: Path) -> None:
     gathered = gather_news(
-        load_feed_list(feeds_toml(tmp_path, [("Network", "rss2.xml", "en")])), dt.date(2027, 1, 1))
+        load_feed_list(feeds_toml(tmp_path, [("Network", "rss2.xml", "en")])), dt.date(2027, 1, 1)
+    )
     assert gathered.items == ()
-    assert "*No hay noticias de los socios desde el 2027-01-01.*" in render_news_draft(gathered, "es")
+    assert "*No hay noticias de los socios desde el 2027-01-01.*" in render_news_draft(
+        gathered, "es"
+    )
 
 
 def test_summaries_are_cut_at_a_word_and_html_is_flattened() -> None:
@@ -214,10 +223,13 @@ def test_summaries_are_cut_at_a_word_and_html_is_flattened() -> None:
 
 # -- failures are reported by name, the rest is gathered --------------------------------------
 
+
 def test_failing_feeds_are_reported_by_name_and_the_others_gathered(tmp_path: Path) -> None:
     folder = tmp_path / "feeds"
-    toml = feeds_toml(folder, [("Network", "rss2.xml", "en"), ("Gone", "gone.xml", "en"),
-                               ("Web page", "page.xml", "en")])
+    toml = feeds_toml(
+        folder,
+        [("Network", "rss2.xml", "en"), ("Gone", "gone.xml", "en"), ("Web page", "page.xml", "en")],
+    )
     (folder / "page.xml").write_text("<!doctype html><html><body>Not a feed</body></html>")
     gathered = gather_news(load_feed_list(toml), SINCE)
     assert [(o.feed.name, o.error) for o in gathered.failures] == [
@@ -236,17 +248,27 @@ def test_a_local_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("", "no feeds; add a [[feed]] table"),
-        ('[[feed]]\nname = "A"\npath = "a.xml"\nlanguage = "en"\ncolour = "red"\n',
-         "feed 'A': unknown key 'colour'"),
-        ('[[feed]]\nname = "A"\npath = "a.xml"\nurl = "https://a.example/"\nlanguage = "en"\n',
-         "feed 'A': give either url (a web address) or path (a local file)"),
-        ('[[feed]]\nname = "A"\nurl = "file:///etc/passwd"\nlanguage = "en"\n',
-         "feed 'A': url must start with https:// or http://"),
-        ('[[feed]]\nname = "A"\npath = "a.xml"\nlanguage = "Spanish"\n',
-         "feed 'A': language must be a two-letter code"),
+        (
+            '[[feed]]\nname = "A"\npath = "a.xml"\nlanguage = "en"\ncolour = "red"\n',
+            "feed 'A': unknown key 'colour'",
+        ),
+        (
+            '[[feed]]\nname = "A"\npath = "a.xml"\nurl = "https://a.example/"\nlanguage = "en"\n',
+            "feed 'A': give either url (a web address) or path (a local file)",
+        ),
+        (
+            '[[feed]]\nname = "A"\nurl = "file:///etc/passwd"\nlanguage = "en"\n',
+            "feed 'A': url must start with https:// or http://",
+        ),
+        (
+            '[[feed]]\nname = "A"\npath = "a.xml"\nlanguage = "Spanish"\n',
+            "feed 'A': language must be a two-letter code",
+        ),
         ('[[feed]]\npath = "a.xml"\nlanguage = "en"\n', "feed #1: missing key 'name'"),
-        ('timeout_seconds = 0\n[[feed]]\nname = "A"\npath = "a.xml"\nlanguage = "en"\n',
-         "timeout_seconds must be a positive number"),
+        (
+            'timeout_seconds = 0\n[[feed]]\nname = "A"\npath = "a.xml"\nlanguage = "en"\n',
+            "timeout_seconds must be a positive number",
+        ),
         ("[[feed]\n", "Expected ']]'"),
     ],
 )
@@ -327,7 +349,11 @@ def test_fetch_over_http_resolves_links_against_the_feed_address(feed_server: st
 @pytest.mark.parametrize(
     ("path", "limits", "reason"),
     [
-        ("/big.xml", {"max_bytes": 100_000}, "larger than the 100,000-byte limit; not read further"),
+        (
+            "/big.xml",
+            {"max_bytes": 100_000},
+            "larger than the 100,000-byte limit; not read further",
+        ),
         ("/slow.xml", {"timeout_seconds": 0.3}, "no answer within 0.3 s"),
         ("/missing.xml", {}, "the server answered HTTP 404 Not Found"),
     ],
@@ -351,12 +377,15 @@ def test_an_unreachable_server_is_a_failure_not_a_crash() -> None:
 
 # -- issues, since-date, writing, check ---------------------------------------------------------
 
+
 def test_since_defaults_to_the_previous_issue_date(settings: Settings) -> None:
     corpus = load_issues(settings.path("issues"), settings.site.languages, settings.root)
     newest = corpus.issues[0]
     assert default_since(corpus, newest) == corpus.issues[1].date
     oldest = corpus.issues[-1]
-    with pytest.raises(GatherError, match=f"issue {oldest.slug} has no previous issue to date from"):
+    with pytest.raises(
+        GatherError, match=f"issue {oldest.slug} has no previous issue to date from"
+    ):
         default_since(corpus, oldest)
 
 
@@ -370,7 +399,9 @@ def test_drafts_are_written_per_language_and_never_over_a_curated_one(
     assert [p.name for p in written] == ["news.es.md", "news.en.md"]
     assert written[1].read_text(encoding="utf-8") == render_news_draft(gathered, "en")
     written[0].write_text("curated by an editor", encoding="utf-8")
-    with pytest.raises(GatherError, match=r"news.es.md already exists \(an editor may have curated it\)"):
+    with pytest.raises(
+        DraftExists, match=r"news.es.md already exists \(an editor may have curated it\)"
+    ):
         write_news_drafts(issue, gathered, settings.site.languages)
     assert written[0].read_text(encoding="utf-8") == "curated by an editor"
     write_news_drafts(issue, gathered, settings.site.languages, force=True)
@@ -399,20 +430,28 @@ def test_check_warns_that_a_draft_is_not_built_and_points_at_broken_lines(
     lines.insert(item + 2, "stray text")
     en.write_text("\n".join(lines), encoding="utf-8")
     (issue.folder / "news.fr.md").write_text("no marker\n", encoding="utf-8")
-    found = {(p.path.rsplit("/", 1)[1], p.line, p.message) for p in check_news_drafts(settings, corpus)}
-    assert (("news.en.md", item + 1, "a news item must read - [title](https://…) — date") in found)
-    assert any(name == "news.en.md" and line == item + 3 and msg.startswith("unexpected line")
-               for name, line, msg in found)
+    found = {
+        (p.path.rsplit("/", 1)[1], p.line, p.message) for p in check_news_drafts(settings, corpus)
+    }
+    assert ("news.en.md", item + 1, "a news item must read - [title](https://…) — date") in found
+    assert any(
+        name == "news.en.md" and line == item + 3 and msg.startswith("unexpected line")
+        for name, line, msg in found
+    )
     assert ("news.fr.md", 1, "language 'fr' is not configured in [site] languages") in found
-    assert any(name == "news.fr.md" and msg.startswith("the first line is not the gather marker")
-               for name, _, msg in found)
+    assert any(
+        name == "news.fr.md" and msg.startswith("the first line is not the gather marker")
+        for name, _, msg in found
+    )
     assert all(p.severity == "warning" for p in check_news_drafts(settings, corpus))
 
 
 def test_check_command_lists_the_draft_warning(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shutil.copy(feeds_toml(tmp_path / "feeds", [("Network", "rss2.xml", "en")]), project / "feeds.toml")
+    shutil.copy(
+        feeds_toml(tmp_path / "feeds", [("Network", "rss2.xml", "en")]), project / "feeds.toml"
+    )
     shutil.copy(FEEDS / "rss2.xml", project / "rss2.xml")
     config = str(project / "newsletter.toml")
     assert main(["--config", config, "gather", "--since", "2026-10-31"]) == 0
@@ -423,6 +462,7 @@ def test_check_command_lists_the_draft_warning(
 
 
 # -- the command -------------------------------------------------------------------------------
+
 
 def test_cli_gather_writes_drafts_and_reports_each_feed(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -437,7 +477,10 @@ def test_cli_gather_writes_drafts_and_reports_each_feed(
         "warning: feed 'News aggregator': 1 entry without a date left out\n"
         "warning: feed 'Gone' failed: no file at gone.xml\n"
     )
-    assert captured.out.splitlines()[0] == "  Children's Rights Network: 2 kept of 3 (1 before 2026-10-31)"
+    assert (
+        captured.out.splitlines()[0]
+        == "  Children's Rights Network: 2 kept of 3 (1 before 2026-10-31)"
+    )
     assert captured.out.splitlines()[-1] == (
         "Gathered 13 news items since 2026-10-31 (3 duplicates dropped, 1 feed failed) into "
         "issues/2027-02/news.es.md, issues/2027-02/news.en.md."

@@ -1,4 +1,4 @@
-"""Commands around each issue's publication: `deploy` (the archive to S3), `gather` (partner news)."""
+"""Commands around each issue: `deploy` (the archive to S3) and `gather` (partner news)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 
 from ..deploy import DeployReport, deploy_site
 from ..errors import IssueNotFound
-from ..gather import FEEDS_FILE, GatherError, default_since, gather_news, load_feed_list, write_news_drafts
+from ..gather import GatherError, default_since, gather_news, load_feed_list
 from ..issues import load_issues
+from ..news_drafts import FEEDS_FILE, write_news_drafts
 from ..settings import Settings
 
 STALE_SHOWN = 5
@@ -26,10 +27,16 @@ def register(subparsers: Any) -> None:
         "files whose content changed, assets first and pages and feeds last, with their content "
         "types and cache headers.",
     )
-    deploy.add_argument("--delete", action="store_true",
-                        help="also delete objects under the prefix that are no longer in the site")
-    deploy.add_argument("--dry-run", action="store_true",
-                        help="list what would be uploaded and deleted, and change nothing")
+    deploy.add_argument(
+        "--delete",
+        action="store_true",
+        help="also delete objects under the prefix that are no longer in the site",
+    )
+    deploy.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be uploaded and deleted, and change nothing",
+    )
     deploy.set_defaults(handler=run_deploy)
 
     gather = subparsers.add_parser(
@@ -39,15 +46,28 @@ def register(subparsers: Any) -> None:
         "a date, drop duplicates, and write issues/<slug>/news.<lang>.md drafts for the editors "
         "to curate (drafts are not built).",
     )
-    gather.add_argument("--issue", metavar="SLUG",
-                        help="the issue to gather for, by slug or number (default: the newest)")
-    gather.add_argument("--since", metavar="YYYY-MM-DD", type=_date,
-                        help="keep entries published on or after this date "
-                             "(default: the previous issue's date)")
-    gather.add_argument("--feeds", metavar="FILE", default=FEEDS_FILE,
-                        help=f"the list of partner feeds (default: {FEEDS_FILE} in the project)")
-    gather.add_argument("--force", action="store_true",
-                        help="replace existing news drafts (an editor may have curated them)")
+    gather.add_argument(
+        "--issue",
+        metavar="SLUG",
+        help="the issue to gather for, by slug or number (default: the newest)",
+    )
+    gather.add_argument(
+        "--since",
+        metavar="YYYY-MM-DD",
+        type=_date,
+        help="keep entries published on or after this date (default: the previous issue's date)",
+    )
+    gather.add_argument(
+        "--feeds",
+        metavar="FILE",
+        default=FEEDS_FILE,
+        help=f"the list of partner feeds (default: {FEEDS_FILE} in the project)",
+    )
+    gather.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing news drafts (an editor may have curated them)",
+    )
     gather.set_defaults(handler=run_gather)
 
 
@@ -73,33 +93,49 @@ def _print_deploy(report: DeployReport) -> None:
     for path in plan.deletes:
         print(f"  delete  {path}")
     if plan.stale:
-        shown = ", ".join(plan.stale[:STALE_SHOWN]) + (", …" if len(plan.stale) > STALE_SHOWN else "")
+        shown = ", ".join(plan.stale[:STALE_SHOWN]) + (
+            ", …" if len(plan.stale) > STALE_SHOWN else ""
+        )
         if len(plan.stale) == 1:
-            print(f"1 file in the bucket is no longer in the site ({shown}); "
-                  "deploy --delete removes it.")
+            print(
+                f"1 file in the bucket is no longer in the site ({shown}); "
+                "deploy --delete removes it."
+            )
         else:
-            print(f"{len(plan.stale)} files in the bucket are no longer in the site ({shown}); "
-                  "deploy --delete removes them.")
+            print(
+                f"{len(plan.stale)} files in the bucket are no longer in the site ({shown}); "
+                "deploy --delete removes them."
+            )
     if report.dry_run:
-        print(f"Dry run: would upload {len(plan.uploads)} files and delete {len(plan.deletes)}; "
-              f"{plan.unchanged} unchanged. {where} was not changed.")
+        print(
+            f"Dry run: would upload {len(plan.uploads)} files and delete {len(plan.deletes)}; "
+            f"{plan.unchanged} unchanged. {where} was not changed."
+        )
     elif plan.is_empty:
         print(f"{where} is up to date ({plan.unchanged} files).")
     else:
-        print(f"Uploaded {len(report.uploaded)} files, deleted {len(report.deleted)}; "
-              f"{plan.unchanged} unchanged ({where}).")
+        print(
+            f"Uploaded {len(report.uploaded)} files, deleted {len(report.deleted)}; "
+            f"{plan.unchanged} unchanged ({where})."
+        )
 
 
 def run_gather(args: argparse.Namespace, settings: Settings) -> int:
     """Gather partner news into the issue's drafts; exit 1 if every feed failed."""
-    feeds_path = settings.path(args.feeds) if not Path(args.feeds).is_absolute() else Path(args.feeds)
+    feeds_path = (
+        settings.path(args.feeds) if not Path(args.feeds).is_absolute() else Path(args.feeds)
+    )
     feeds = load_feed_list(feeds_path)
-    corpus = load_issues(settings.path(settings.build.issues_dir), settings.site.languages, settings.root)
+    corpus = load_issues(
+        settings.path(settings.build.issues_dir), settings.site.languages, settings.root
+    )
     if not corpus.issues:
         raise GatherError("there is no issue to gather for: run `publish.py new` first")
     issue = corpus.find(args.issue) if args.issue else corpus.issues[0]
     if issue is None:
-        raise IssueNotFound(f"no issue {args.issue!r} (give a folder name under issues/ or a number)")
+        raise IssueNotFound(
+            f"no issue {args.issue!r} (give a folder name under issues/ or a number)"
+        )
     since = args.since or default_since(corpus, issue)
     gathered = gather_news(feeds, since)
     for outcome in gathered.outcomes:
@@ -113,11 +149,15 @@ def run_gather(args: argparse.Namespace, settings: Settings) -> int:
     written = write_news_drafts(issue, gathered, settings.site.languages, args.force, args.feeds)
     for outcome in gathered.outcomes:
         if not outcome.error:
-            print(f"  {outcome.feed.name}: {len(outcome.items)} kept of {outcome.read} "
-                  f"({outcome.old} before {since.isoformat()})")
+            print(
+                f"  {outcome.feed.name}: {len(outcome.items)} kept of {outcome.read} "
+                f"({outcome.old} before {since.isoformat()})"
+            )
     failures = len(gathered.failures)
     failed = f", {failures} feed{'s' if failures > 1 else ''} failed" if failures else ""
     shown = ", ".join(str(p.relative_to(settings.root)) for p in written)
-    print(f"Gathered {len(gathered.items)} news items since {since.isoformat()} "
-          f"({gathered.duplicates} duplicates dropped{failed}) into {shown}.")
+    print(
+        f"Gathered {len(gathered.items)} news items since {since.isoformat()} "
+        f"({gathered.duplicates} duplicates dropped{failed}) into {shown}."
+    )
     return 0
