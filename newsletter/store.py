@@ -87,9 +87,18 @@ _V2_COVERAGE_INDEX = """
 CREATE INDEX subscribers_by_state ON subscribers (state, status, lang);
 """
 
+
+def _v3_deliveries(conn: sqlite3.Connection) -> None:
+    """3: the send ledger (campaigns, deliveries, test sends, the send lock, SES events)."""
+    from .ledger import create_delivery_tables  # imported late: ledger imports this module
+
+    create_delivery_tables(conn)
+
+
 MIGRATIONS: list[Migration] = [
     _V1_SUBSCRIBERS,
     _V2_COVERAGE_INDEX,
+    _v3_deliveries,
     # Append new migrations here (see the module docstring).
 ]
 
