@@ -235,7 +235,7 @@ def test_committed_samples_show_what_the_content_model_offers(settings: Settings
     assert "](../2010-09/en.md)" in bodies["2011-07", "en"]
     assert "](images/liaison-network.png)" in bodies["2011-01", "es"]
     assert "](images/liaison-network.png)" in bodies["2011-01", "en"]
-    assert (settings.path("issues") / "2011-01" / "images" / "liaison-network.svg").is_file()
+    assert (settings.path("issues") / "2011-01" / "images" / "liaison-network.png").is_file()
 
 
 class RecordingCache:
