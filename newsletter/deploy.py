@@ -12,6 +12,7 @@ file named and nothing deleted.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import mimetypes
@@ -313,14 +314,22 @@ def _put(client: Any, bucket: str, prefix: str, file: LocalFile) -> float:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        with open(file.source, "rb") as body:
-            client.put_object(
-                Bucket=bucket,
-                Key=prefix + file.path,
-                Body=body,
-                ContentType=file.content_type,
-                CacheControl=file.cache_control,
+        data = file.source.read_bytes()
+        if hashlib.md5(data, usedforsecurity=False).hexdigest() != file.md5:
+            raise DeployError(
+                f"{file.path}: the file changed while deploying (a build running?); nothing was "
+                "deleted, deploy again once it is done"
             )
+        # Content-MD5 makes S3 itself refuse bytes damaged on the way, so the ETag the next
+        # plan compares is always the MD5 of the file.
+        client.put_object(
+            Bucket=bucket,
+            Key=prefix + file.path,
+            Body=data,
+            ContentMD5=base64.b64encode(bytes.fromhex(file.md5)).decode("ascii"),
+            ContentType=file.content_type,
+            CacheControl=file.cache_control,
+        )
     except OSError as exc:
         raise DeployError(
             f"{file.path}: cannot read it ({exc.strerror}); nothing was deleted, fix it and "
@@ -368,6 +377,8 @@ def _delete(client: Any, bucket: str, prefix: str, paths: Iterable[str]) -> tupl
 
 def _client_error(exc: Any, bucket: str, action: str) -> str:
     code = exc.response.get("Error", {}).get("Code", "")
+    if code == "BadDigest":
+        return "S3 received other bytes than were sent (BadDigest)"
     if code == "NoSuchBucket":
         return f"bucket {bucket!r} does not exist: create it or fix [deploy] bucket"
     if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):

@@ -18,11 +18,14 @@ from newsletter.deploy import (
     CACHE_MEDIUM,
     CACHE_SHORT,
     DeployError,
+    apply_plan,
     cache_control,
     content_type,
     deploy_site,
     normalize_prefix,
+    plan_deploy,
     s3_client,
+    scan_site,
 )
 from newsletter.settings import DeploySettings, Settings, load_settings
 
@@ -296,6 +299,19 @@ def test_failed_upload_names_the_file_and_deletes_nothing(
     there = keys(s3)
     assert {"old/index.html", CSS, "media/2026-11/map.png"} <= there  # assets up, nothing deleted
     assert not {"en/feed.xml", "es/feed.xml", "sitemap.xml"} & there  # the feeds phase never ran
+
+
+def test_a_file_rewritten_after_planning_is_refused_not_uploaded_wrong(
+    deploy_settings: Settings, s3: Any, moto: str
+) -> None:
+    site = deploy_settings.path("_site")
+    client = s3_client(DeploySettings(region="us-east-1", endpoint_url=moto))
+    plan = plan_deploy(scan_site(site), {})
+    (site / "en" / "feed.xml").write_text(RSS.replace("ANNAobserva", "Rebuilt"), encoding="utf-8")
+    with pytest.raises(DeployError) as raised:
+        apply_plan(client, BUCKET, "archive/", plan)
+    assert str(raised.value).startswith("en/feed.xml: the file changed while deploying")
+    assert "en/feed.xml" not in keys(s3) and CSS in keys(s3)
 
 
 class _Raw:

@@ -224,6 +224,25 @@ def test_summaries_are_cut_at_a_word_and_html_is_flattened() -> None:
 # -- failures are reported by name, the rest is gathered --------------------------------------
 
 
+def test_external_entities_are_never_expanded(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-CONTENT", encoding="utf-8")
+    folder = tmp_path / "feeds"
+    toml = feeds_toml(folder, [("Hostile", "xxe.xml", "en")])
+    (folder / "xxe.xml").write_text(
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>\n'
+        '<rss version="2.0"><channel><title>T</title><link>https://x.example/</link>'
+        "<description>d</description><item><title>Leak &xxe;</title>"
+        "<link>https://x.example/1</link><pubDate>Mon, 16 Nov 2026 15:00:00 +0000</pubDate>"
+        "<description>a &xxe; b</description></item></channel></rss>",
+        encoding="utf-8",
+    )
+    gathered = gather_news(load_feed_list(toml), SINCE)
+    (item,) = gathered.items
+    assert "SECRET" not in item.title + item.summary
+    assert "SECRET" not in render_news_draft(gathered, "en")
+
+
 def test_failing_feeds_are_reported_by_name_and_the_others_gathered(tmp_path: Path) -> None:
     folder = tmp_path / "feeds"
     toml = feeds_toml(
