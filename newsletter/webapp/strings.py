@@ -1,0 +1,40 @@
+"""The words of the subscription pages and confirmation email, per language (strings.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+
+from ..errors import SettingsError
+
+STRINGS_FILE = Path("subscribe") / "strings.toml"
+
+
+@lru_cache(maxsize=8)
+def load_strings(templates_dir: Path, languages: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
+    """{lang: {key: text}} for every configured language; SettingsError names a missing key."""
+    path = Path(templates_dir) / STRINGS_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: not found (the subscription pages need their words)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    keys = set().union(*(set(table) for table in raw.values())) if raw else set()
+    for lang in languages:
+        if lang not in raw:
+            raise SettingsError(f"{path}: no [{lang}] table, but {lang} is a configured language")
+        missing = sorted(keys - set(raw[lang]))
+        if missing:
+            raise SettingsError(f"{path}: [{lang}] has no {', '.join(missing)}")
+    return {lang: dict(raw[lang]) for lang in languages}
+
+
+def language_name(lang: str) -> str:
+    """A language's own name, capitalised (`Español`, `English`)."""
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]
