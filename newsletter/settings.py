@@ -103,6 +103,8 @@ class SesSettings:
     configuration_set: str = ""
     quota_margin: float = 0.9
     timeout: float = 10.0
+    # false only for a local SES emulator (moto) whose quota (1/s, 200/day) is fictitious
+    account_quota: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,335 @@
+"""Delivery commands: `send` (an issue, or every due one), `report`, `bounces`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import IssueNotFound, NewsletterError
+from ..issues import Issue
+from ..settings import Settings
+
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the `send`, `report` and `bounces` commands."""
+    p = sub.add_parser(
+        "send", help="deliver an issue to its confirmed subscribers, each in their language",
+        description="Deliver ISSUE to every confirmed subscriber in their language, through the "
+        "configured transport. The audience is frozen into a ledger first; running again "
+        "resumes where a crash, Ctrl-C or an error burst stopped, and never mails anybody "
+        "recorded as sent.",
+    )
+    p.add_argument("issue", nargs="?", metavar="ISSUE",
+                   help="the issue's folder name (2026-11) or number")
+    p.add_argument("--due", action="store_true",
+                   help="send every ready issue whose send_at has passed (what cron runs)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="render every message and print the counts per language and member "
+                   "state; send nothing")
+    p.add_argument("--to", metavar="ADDRESS",
+                   help="a test send: the issue in every language to ADDRESS, subject prefixed "
+                   "[TEST], kept apart from the campaign")
+    p.add_argument("--limit", type=int, metavar="N", help="send at most N messages in this run")
+    p.add_argument("--hold-unknown", action="store_true",
+                   help="do not resend messages whose outcome is unknown (after a crash or a "
+                   "timeout); keep them for the operator")
+    p.add_argument("--include-new", action="store_true",
+                   help="add subscribers confirmed since the audience was frozen")
+    p.add_argument("--retry-rejected", action="store_true",
+                   help="send again to the rows that were rejected")
+    p.add_argument("--cancel", action="store_true",
+                   help="end the campaign: nobody still owed the issue receives it")
+    p.add_argument("--transport", choices=("outbox", "smtp", "ses"),
+                   help="override [delivery] transport for this run")
+    p.add_argument("--rate", type=float, metavar="PER_SECOND",
+                   help="messages per second (default: [delivery] rate, or the SES quota)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="messages in flight at once (default: [delivery] workers)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_send)
+
+    r = sub.add_parser(
+        "report", help="delivery figures of an issue per language and member state",
+        description="Audience, sent, rejected, unknown, bounced and complaints per language and "
+        "member state, with the bounce and complaint rates against the usual thresholds "
+        "(permanent bounces 1 %%, complaints 0.1 %%) and the errors grouped.",
+    )
+    r.add_argument("issue", metavar="ISSUE", help="the issue's folder name or number")
+    r.add_argument("--csv", action="store_true", help="print the table as CSV")
+    r.set_defaults(handler=cmd_report)
+
+    b = sub.add_parser(
+        "bounces", help="apply SES bounce and complaint notifications from an SQS queue",
+        description="Read the SES notifications (SES → SNS → SQS) waiting in QUEUE_URL: "
+        "permanent bounces and complaints suppress the address, transient bounces are counted. "
+        "Each queue message is deleted only after it is applied; malformed ones are left in "
+        "the queue for inspection.",
+    )
+    b.add_argument("--queue-url", required=True, metavar="URL", help="the SQS queue's URL")
+    b.add_argument("--endpoint-url", metavar="URL",
+                   help="an SQS endpoint other than AWS's (default: [ses] endpoint_url)")
+    b.set_defaults(handler=cmd_bounces)
+
+
+def _find_issue(settings: Settings, ref: str) -> Issue:
+    from ..site import load_corpus
+
+    corpus = load_corpus(settings)
+    issue = corpus.find(ref)
+    if issue is None:
+        hint = " (some issues have errors: run `publish.py check`)" if corpus.errors else ""
+        raise IssueNotFound(f"no issue {ref!r} under {settings.build.issues_dir}/{hint}")
+    return issue
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+    """A rich progress bar on stderr fed by the send run's callback (None when disabled)."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("sent {task.fields[sent]} · deferred {task.fields[deferred]} · "
+                   "rejected {task.fields[rejected]} · unknown {task.fields[unknown]} · "
+                   "{task.fields[rate]:.0f}/s"),
+        TimeRemainingColumn(), console=console, transient=False,
+    )
+    task = None
+
+    def update(state: Any) -> None:
+        nonlocal task
+        fields = dict(sent=state.sent, deferred=state.deferred, rejected=state.rejected,
+                      unknown=state.unknown, rate=state.rate)
+        if task is None:
+            task = bar.add_task("sending", total=state.total, **fields)
+        bar.update(task, completed=state.done, **fields)
+
+    with bar:
+        yield update
+
+
+def _open_store(settings: Settings) -> Any:
+    from ..subscribers import SubscriberStore
+
+    return SubscriberStore.open(settings)
+
+
+def _transport_factory(settings: Settings, name: str | None) -> Callable[[], Any]:
+    from ..transports import open_transport
+
+    return lambda: open_transport(settings, name)
+
+
+def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
+    """Send one issue (or every due one); print what happened."""
+    if args.due == bool(args.issue):
+        raise NewsletterError("name an ISSUE to send, or --due for every issue that is due")
+    if args.limit is not None and args.limit < 1:
+        raise NewsletterError("--limit must be 1 or more")
+    store = _open_store(settings)
+    try:
+        if args.due:
+            return _send_due(args, settings, store)
+        issue = _find_issue(settings, args.issue)
+        if args.cancel:
+            from ..ledger import Ledger
+
+            if Ledger(store.conn).campaign(issue.slug) is None:
+                raise NewsletterError(f"issue {issue.slug} has no campaign to cancel")
+            n = Ledger(store.conn).cancel(issue.slug)
+            print(f"{issue.slug}: campaign cancelled; {n} subscribers still owed it will not "
+                  "receive it.")
+            return EXIT_OK
+        if args.to:
+            return _send_test(args, settings, store, issue)
+        if args.dry_run:
+            return _dry_run(args, settings, store, issue)
+        return _send_one(args, settings, store, issue)
+    finally:
+        store.close()
+
+
+def _send_test(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue) -> int:
+    from ..emails import render_email_editions
+    from ..ledger import Ledger
+    from ..message import mask_address
+    from ..sending import send_test
+
+    editions = render_email_editions(settings, issue)
+    transport = _transport_factory(settings, args.transport)()
+    try:
+        results = send_test(settings, Ledger(store.conn), issue, editions, args.to, transport)
+    finally:
+        transport.close()
+    failed = 0
+    for lang, outcome, detail in results:
+        print(f"{issue.slug} [{lang}] test to {mask_address(args.to)}: {outcome}"
+              + ("" if outcome == "sent" else f" ({detail})"))
+        failed += outcome != "sent"
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _dry_run(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue) -> int:
+    from ..emails import render_email_editions
+    from ..sending import dry_run
+
+    result = dry_run(settings, store, issue, render_email_editions(settings, issue),
+                     hold_unknown=args.hold_unknown)
+    print(f"{issue.slug}: dry run, nothing sent. {result.rendered} messages rendered"
+          + (" (audience not frozen yet)." if result.new_campaign else " (still owed)."))
+    print("By language: " + (", ".join(f"{k} {v}" for k, v in result.by_language.items())
+                             or "none"))
+    print("By member state: " + (", ".join(f"{k} {v}" for k, v in result.by_state.items())
+                                 or "none"))
+    for (lang, edition), n in result.fallbacks.items():
+        print(f"Fallback: {n} {lang} subscribers get the {edition} edition.")
+    return EXIT_OK
+
+
+def _send_one(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue,
+              quiet_if_running: bool = False) -> int:
+    from ..emails import render_email_editions
+    from ..schedule import SendRunning
+    from ..sending import SendOptions, run_send
+
+    options = SendOptions(limit=args.limit, hold_unknown=args.hold_unknown,
+                          include_new=args.include_new, retry_rejected=args.retry_rejected,
+                          workers=args.workers, rate=args.rate)
+    editions = render_email_editions(settings, issue)
+    try:
+        with _progress_bar(not args.no_progress) as progress:
+            summary = run_send(settings, store, issue, editions,
+                               _transport_factory(settings, args.transport), options, progress)
+    except SendRunning as exc:
+        if quiet_if_running:
+            print(f"{issue.slug}: {exc}")
+            return EXIT_OK
+        raise
+    return _print_summary(summary)
+
+
+def _print_summary(summary: Any) -> int:
+    counts = summary.counts
+    owed = counts["queued"] + counts["deferred"] + counts["sending"]
+    if summary.already_complete:
+        print(f"{summary.issue}: already sent to its audience of {summary.audience}; nothing to "
+              f"send ({counts['sent']} sent, {counts['rejected']} rejected). --include-new adds "
+              "subscribers confirmed since; --retry-rejected retries the rejected.")
+        return EXIT_OK
+    print(f"{summary.issue}: this run sent {summary.sent} (deferred {summary.deferred}, rejected "
+          f"{summary.rejected}, unknown {summary.unknown}) in {summary.elapsed:.1f}s, "
+          f"{summary.rate:.0f}/s.")
+    if summary.resent_unknown:
+        print(f"{summary.resent_unknown} messages whose outcome was unknown were sent again "
+              "with their original Message-ID.")
+    for (lang, edition), n in summary.fallbacks.items():
+        print(f"Fallback: {n} {lang} subscribers get the {edition} edition.")
+    state = "complete" if summary.complete else f"{owed} still owed"
+    print(f"Campaign: {counts['sent']} of {summary.audience} sent, {counts['rejected']} rejected, "
+          f"{counts['unknown']} unknown, {counts['skipped']} no longer subscribed; {state}.")
+    if summary.errors and summary.stopped_by == "errors":
+        print("Errors, grouped:")
+        for text, n in summary.errors:
+            print(f"  {n} × {text}")
+    if summary.stopped_by in ("transport", "errors"):
+        print(f"Error: {summary.stop_reason}", file=sys.stderr)
+        return EXIT_ERROR
+    if summary.stopped_by == "interrupted":
+        print(f"Stopped: {summary.stop_reason}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if summary.stopped_by:
+        print(f"Stopped: {summary.stop_reason}.")
+    return EXIT_OK
+
+
+def _send_due(args: argparse.Namespace, settings: Settings, store: Any) -> int:
+    from ..ledger import Ledger
+    from ..schedule import due_issues
+    from ..site import load_corpus
+
+    corpus = load_corpus(settings)
+    decisions = due_issues(corpus, Ledger(store.conn), dt.datetime.now(dt.timezone.utc),
+                           settings.delivery.due_window_days)
+    code = EXIT_OK
+    due = [d for d in decisions if d.due]
+    for decision in decisions:
+        if not decision.due and "days old" in decision.reason:
+            print(f"{decision.issue.slug}: {decision.reason}")
+    if not due:
+        print("No issue is due.")
+    for decision in due:
+        code = max(code, _send_one(args, settings, store, decision.issue, quiet_if_running=True))
+    return code
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Print an issue's delivery figures (a table, or CSV)."""
+    from ..report import delivery_report
+
+    issue = _find_issue(settings, args.issue)
+    store = _open_store(settings)
+    try:
+        report = delivery_report(store.conn, issue.slug)
+    finally:
+        store.close()
+    if args.csv:
+        sys.stdout.write(report.csv())
+        return EXIT_OK
+    c = report.campaign
+    status = ("cancelled " + c.cancelled_at if c.cancelled_at else
+              "complete " + c.completed_at if c.completed_at else "in progress")
+    print(f"{issue.slug}: audience {c.audience} frozen {c.frozen_at}; {status}.")
+    header = f"{'lang':<5}{'sent as':<8}{'state':<6}{'audience':>9}{'sent':>7}{'rejected':>9}" \
+             f"{'unknown':>8}{'owed':>6}{'bounced':>8}{'complaints':>11}"
+    print(header)
+    for row in report.rows:
+        print(f"{row.lang:<5}{row.edition_lang:<8}{row.member_state:<6}{row.audience:>9}"
+              f"{row.sent:>7}{row.rejected:>9}{row.unknown:>8}{row.owed:>6}{row.bounced:>8}"
+              f"{row.complaints:>11}")
+    totals = [report.total(n) for n in ("audience", "sent", "rejected", "unknown", "owed",
+                                        "bounced", "complaints")]
+    print(f"{'all':<19}{totals[0]:>9}{totals[1]:>7}{totals[2]:>9}{totals[3]:>8}{totals[4]:>6}"
+          f"{totals[5]:>8}{totals[6]:>11}")
+    print(f"Bounce rate {report.bounce_rate:.2%} (threshold 1%), complaint rate "
+          f"{report.complaint_rate:.2%} (threshold 0.1%).")
+    for warning in report.warnings:
+        print(f"Warning: {warning}")
+    if report.errors:
+        print("Errors, grouped:")
+        for state, text, n in report.errors:
+            print(f"  {n} {state}: {text}")
+    if report.test_sends:
+        print(f"Test sends (--to), kept apart: {report.test_sends}.")
+    return EXIT_OK
+
+
+def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply the SES notifications waiting in an SQS queue."""
+    from ..bounces import process_queue
+
+    store = _open_store(settings)
+    try:
+        result = process_queue(settings, store, args.queue_url,
+                               endpoint_url=args.endpoint_url or settings.ses.endpoint_url or None)
+    finally:
+        store.close()
+    print(f"Applied {result.applied} notifications: {result.permanent} permanent bounces, "
+          f"{result.transient} transient, {result.complaints} complaints, "
+          f"{result.suppressed} addresses suppressed, {result.other} other events"
+          + (f"; {result.malformed} malformed left in the queue." if result.malformed else "."))
+    return EXIT_ERROR if result.malformed else EXIT_OK
