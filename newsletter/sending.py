@@ -383,10 +383,10 @@ class _Run:
         while len(inflight) + len(take) < self.window and budget > 0:
             if not buffer:
                 rows = self.ledger.due(self.slug, cursor, BATCH, time.time())
-                if not rows and cursor:
+                if not rows and cursor and not take:
+                    # Back to the start for deferred rows now due (claimed rows are `sending`).
                     cursor = 0
                     rows = self.ledger.due(self.slug, 0, BATCH, time.time())
-                    rows = [r for r in rows if r.delivery_id not in inflight.values()]
                 if not rows:
                     break
                 buffer.extend(rows)
