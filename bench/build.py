@@ -1,0 +1,353 @@
+"""The site build against Pelican 4.12, side by side on the same generated corpus, in one run.
+
+Figures (each the median of `--repeat` runs, every run in a fresh subprocess of the same Python):
+- cold full build of 500 issues (1,000 editions): fresh output folder, no cache (target ours
+  ≤ 0.5 × Pelican);
+- no-change rebuild: ours vs Pelican's cached rebuild (CACHE_CONTENT + LOAD_CONTENT_CACHE)
+  (target ≤ 0.1 × Pelican, and ours under 0.5 s);
+- rebuild after editing the newest issue's Spanish edition (target ours under 1 s);
+- peak memory of the cold build: the process tree's proportional set size (PSS, sampled every
+  20 ms from /proc, so our worker processes count and pages they share with the parent count
+  once), and the main process's ru_maxrss (target ours ≤ Pelican);
+- typographic quotes: our cold build with `typographic_quotes` on for every language vs off
+  (target: not double).
+
+Times are given two ways, the same way for both tools: "in-process" is the build call alone,
+timed inside the child after the tool's modules are imported (`main([... "build"])` for us,
+`read_settings()` + `Pelican(settings).run()` for Pelican); "command" is the whole subprocess as
+a user's shell sees it (interpreter start-up and imports included). Both tools get the same
+Markdown extensions (extra, toc with slugify_unicode, sane_lists); Pelican gets no smarty (it
+cannot apply it per language), ours keeps the project's setting (smarty for Spanish), so the
+peer does slightly less Markdown work than we do. Pelican is told to write only what we write:
+one page per edition, an index, one full-content RSS feed per language (TRANSLATION_FEED_RSS);
+no tag/category/author/archive pages, no Atom feeds. It still copies its theme; we write a
+sitemap and a language chooser.
+
+Run: `.venv/bin/python -m bench.build [--issues 500] [--repeat 3] [--keep DIR]`
+(or `.venv/bin/python -m bench build`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = "2026-11-28"
+MARK = "BENCH-RESULT "
+SAMPLE_EVERY = 0.02
+
+
+# -- the child: one build, timed from inside ---------------------------------------------------
+
+def _child(tool: str, folder: Path) -> None:
+    """Run one build of `tool` on `folder`; print the in-process time and rusage as JSON."""
+    if tool == "ours":
+        import newsletter.check  # noqa: F401 - imported before the clock, as Pelican's are
+        import newsletter.cli.editorial  # noqa: F401
+        import newsletter.site  # noqa: F401
+        from newsletter.cli import main as cli
+
+        with contextlib.suppress(ImportError):
+            import newsletter.gather  # noqa: F401
+        argv = ["--config", str(folder / "newsletter.toml"), "build", "--today", TODAY]
+        out = io.StringIO()
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(out):
+            code = cli(argv)
+        seconds = time.perf_counter() - start
+        if code != 0:
+            raise SystemExit(f"our build failed ({code}):\n{out.getvalue()}")
+    else:
+        from pelican import Pelican
+        from pelican.settings import read_settings
+
+        start = time.perf_counter()
+        settings = read_settings(str(folder / "pelicanconf.py"))
+        Pelican(settings).run()
+        seconds = time.perf_counter() - start
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(MARK + json.dumps(
+        {"seconds": seconds, "maxrss_kb": self_kb, "workers_maxrss_kb": workers_kb}
+    ))
+
+
+# -- the parent: fresh subprocesses, memory sampled from /proc ---------------------------------
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def tree_pss_kb(pid: int) -> int:
+    """The proportional set size of a process and all its descendants, in KB."""
+    total = 0
+    for member in _descendants(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
+@dataclass
+class Run:
+    """One measured build: in-process and whole-command seconds, peak memory in KB."""
+
+    seconds: float
+    command_seconds: float
+    maxrss_kb: int
+    workers_maxrss_kb: int
+    peak_pss_kb: int
+
+
+def run_build(tool: str, folder: Path, sample: bool = False) -> Run:
+    """Build once in a fresh subprocess; with `sample`, poll the tree's PSS while it runs."""
+    argv = [sys.executable, "-m", "bench.build", "--child", tool, str(folder)]
+    env = {**os.environ, "PYTHONHASHSEED": "0", "TZ": "UTC"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    peak = [0]
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(SAMPLE_EVERY):
+            peak[0] = max(peak[0], tree_pss_kb(proc.pid))
+
+    sampler = threading.Thread(target=poll, daemon=True)
+    if sample:
+        sampler.start()
+    stdout, stderr = proc.communicate()
+    command_seconds = time.perf_counter() - start
+    stop.set()
+    if sample:
+        sampler.join()
+    lines = [line for line in stdout.splitlines() if line.startswith(MARK)]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(
+            f"{tool} build failed in {folder} (exit {proc.returncode}):\n{stderr[-3000:]}"
+        )
+    data = json.loads(lines[-1][len(MARK):])
+    return Run(data["seconds"], command_seconds, data["maxrss_kb"], data["workers_maxrss_kb"],
+               peak[0])
+
+
+@dataclass
+class Tool:
+    """A tool's corpus folder and what makes a cold start for it."""
+
+    name: str
+    folder: Path
+    output: Path
+    cache: Path
+    edited: Path
+    runs: dict[str, list[Run]] = field(default_factory=dict)
+
+    def clean(self) -> None:
+        """Fresh output folder and no cache."""
+        for path in (self.output, self.cache):
+            shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(self.output.with_name(self.output.name + ".old"))
+
+    def measure(self, case: str, repeat: int, prepare=None, sample: bool = False) -> None:  # type: ignore[no-untyped-def]
+        """Run `repeat` builds, calling prepare(i) before each."""
+        for i in range(repeat):
+            if prepare:
+                prepare(i)
+            self.runs.setdefault(case, []).append(run_build(self.name, self.folder, sample))
+
+    def median(self, case: str, attr: str = "seconds") -> float:
+        """The median of one figure over the case's runs."""
+        return statistics.median(getattr(r, attr) for r in self.runs[case])
+
+
+def edit(path: Path, i: int) -> None:
+    """An editor's change: one sentence added to the edition."""
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"\n\nCorrección \d+\.\n?$", "\n", text)
+    path.write_text(text.rstrip("\n") + f"\n\nCorrección {i + 1}.\n", encoding="utf-8")
+
+
+def set_quotes(project: Path, languages: list[str]) -> None:
+    """Rewrite [build] typographic_quotes in the benchmark project's newsletter.toml."""
+    toml = project / "newsletter.toml"
+    text = toml.read_text(encoding="utf-8")
+    text, n = re.subn(r"(?m)^typographic_quotes = .*$",
+                      f"typographic_quotes = {json.dumps(languages)}", text)
+    if n != 1:
+        raise SystemExit(f"{toml}: no typographic_quotes line to change")
+    toml.write_text(text, encoding="utf-8")
+
+
+def check_pelican() -> str:
+    """Pelican's version, or a clear message when the bench extra is not installed."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("pelican")
+    except PackageNotFoundError:
+        raise SystemExit("Pelican is not installed: .venv/bin/pip install -e '.[bench]'") from None
+
+
+# -- the report --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    figure: str
+    ours: str
+    peer: str
+    ratio: str
+    target: str
+    verdict: str
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.3f} s" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _mb(kb: float) -> str:
+    return f"{kb / 1024:.0f} MB"
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def time_rows(label: str, ours: Tool, peer: Tool, case: str, max_ratio: float | None,
+              max_seconds: float | None) -> list[Row]:
+    """In-process and whole-command rows for one timed case."""
+    rows = []
+    for attr, how in (("seconds", "in-process"), ("command_seconds", "command")):
+        a, b = ours.median(case, attr), peer.median(case, attr)
+        targets, ok = [], True
+        if max_ratio is not None:
+            targets.append(f"≤ {max_ratio:g}×")
+            ok &= a <= max_ratio * b
+        if max_seconds is not None:
+            targets.append(f"< {max_seconds:g} s")
+            ok &= a < max_seconds
+        rows.append(Row(f"{label}, {how}", _s(a), _s(b), f"{a / b:.2f}×",
+                        ", ".join(targets) or "-", _verdict(ok) if targets else "-"))
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    """A compact fixed-width table."""
+    head = Row("figure", "ours", "Pelican", "ratio", "target", "verdict")
+    widths = [max(len(getattr(r, f)) for r in [head, *rows]) for f in Row.__dataclass_fields__]
+    for i, row in enumerate([head, *rows]):
+        cells = [getattr(row, f) for f in Row.__dataclass_fields__]
+        print("  ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                        for j, (c, w) in enumerate(zip(cells, widths, strict=True))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+@contextlib.contextmanager
+def workdir(keep: Path | None) -> Iterator[Path]:
+    """A scratch folder for the corpus, removed afterwards unless --keep names one."""
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    path = Path(tempfile.mkdtemp(prefix="bench-build-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def main() -> None:
+    """Build the corpus with both tools and print the comparison table."""
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _child(sys.argv[2], Path(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--issues", type=int, default=500,
+                        help="issues in the corpus (default 500)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per figure, median shown (default 3)")
+    parser.add_argument("--seed", type=int, default=2686, help="corpus seed (default 2686)")
+    parser.add_argument("--keep", type=Path,
+                        help="build in this folder and keep it (default: a temp folder)")
+    args = parser.parse_args(sys.argv[1:])
+    pelican_version = check_pelican()
+    from .corpus import make_corpus, slug_for
+
+    with workdir(args.keep) as work:
+        started = time.perf_counter()
+        ours_dir, pelican_dir = make_corpus(work, args.issues, args.seed)
+        newest = slug_for(args.issues)
+        ours = Tool("ours", ours_dir, ours_dir / "_site", ours_dir / ".cache",
+                    ours_dir / "issues" / newest / "es.md")
+        peer = Tool("pelican", pelican_dir, pelican_dir / "output", pelican_dir / "cache",
+                    pelican_dir / "content" / newest / "es.md")
+        editions = len(list((ours_dir / "issues").rglob("*.md")))
+        size = sum(p.stat().st_size for p in (ours_dir / "issues").rglob("*.md"))
+        print(f"Site build vs Pelican {pelican_version}: {args.issues} issues, {editions} editions "
+              f"({size / editions / 1024:.1f} KB Markdown each), {os.cpu_count()} cores, "
+              f"median of {args.repeat}; corpus in {work}", flush=True)
+
+        for tool in (peer, ours):
+            tool.measure("cold", args.repeat, prepare=lambda i, t=tool: t.clean(), sample=True)
+            tool.measure("no-change", args.repeat)
+            tool.measure("edit", args.repeat, prepare=lambda i, t=tool: edit(t.edited, i))
+            print(f"  {tool.name}: done ({time.perf_counter() - started:.0f} s)", flush=True)
+
+        quotes = {}
+        for languages in ([], ["es", "en"]):
+            set_quotes(ours_dir, languages)
+            case = f"quotes {languages}"
+            ours.measure(case, args.repeat, prepare=lambda i: ours.clean())
+            quotes[bool(languages)] = ours.median(case)
+
+        rows = time_rows(f"cold build, {editions} editions", ours, peer, "cold", 0.5, None)
+        rows += time_rows("no-change rebuild", ours, peer, "no-change", 0.1, 0.5)
+        rows += time_rows("rebuild after editing 1 issue", ours, peer, "edit", None, 1.0)
+        pss_a, pss_b = ours.median("cold", "peak_pss_kb"), peer.median("cold", "peak_pss_kb")
+        rows.append(Row("peak memory, cold (PSS of process tree)", _mb(pss_a), _mb(pss_b),
+                        f"{pss_a / pss_b:.2f}×", "≤ 1×", _verdict(pss_a <= pss_b)))
+        rss_a, rss_b = ours.median("cold", "maxrss_kb"), peer.median("cold", "maxrss_kb")
+        workers = ours.median("cold", "workers_maxrss_kb")
+        rows.append(Row("peak RSS, cold, main process", _mb(rss_a), _mb(rss_b),
+                        f"{rss_a / rss_b:.2f}×", "-", "-"))
+        rows.append(Row("  largest worker's peak RSS (ours)", _mb(workers), "-", "-", "-", "-"))
+        off, on = quotes[False], quotes[True]
+        rows.append(Row("cold build, quotes off → on (es+en)", f"{_s(off)} → {_s(on)}", "-",
+                        f"{on / off:.2f}×", "< 2×", _verdict(on < 2 * off)))
+        print()
+        print_table(rows)
+        print(f"\n(total {time.perf_counter() - started:.0f} s; \"in-process\" excludes "
+              "interpreter "
+              "start-up and imports, \"command\" includes them)")
+
+
+if __name__ == "__main__":
+    main()
