@@ -1,0 +1,245 @@
+"""`send` into the outbox: the ledger's rules (freeze, fallback, --include-new, --retry-rejected,
+--cancel, --dry-run, --to), `--due` with its lock, and the CLI's help."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from newsletter.cli import main
+from newsletter.issues import Corpus
+from newsletter.ledger import Ledger, MissingTranslation, resolve_language
+from newsletter.schedule import SendLock, SendRunning, due_issues
+from newsletter.sending import RateLimiter, SendOptions, dry_run, run_send
+from newsletter.settings import DeliverySettings
+from newsletter.subscribers import SubscriberStore
+from newsletter.transports import open_transport
+from tests.delivery_support import add_subscribers, editions, load_issue, outbox_messages
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def send(settings, issue_slug="2011-07", **options):
+    store = SubscriberStore.open(settings)
+    try:
+        issue = load_issue(settings, issue_slug)
+        return run_send(settings, store, issue, editions(settings, issue),
+                        lambda: open_transport(settings), SendOptions(**options))
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def store(settings):
+    s = SubscriberStore.open(settings)
+    yield s
+    s.close()
+
+
+def test_the_outbox_gets_one_message_per_subscriber(settings, store) -> None:
+    add_subscribers(store, 6)
+    summary = send(settings)
+    assert (summary.sent, summary.audience, summary.complete) == (6, 6, True)
+    messages = outbox_messages(settings.path("outbox"))
+    assert sorted(m["Delivered-To"] for m in messages) == [
+        f"reader{n:06d}@example.org" for n in range(6)]
+    assert sorted(m["Content-Language"] for m in messages) == ["en"] * 3 + ["es"] * 3
+
+
+def test_a_missing_translation_uses_the_fallback_chain(settings, store) -> None:
+    add_subscribers(store, 6, langs=("es", "en", "pt"))
+    summary = send(settings)  # newsletter.toml: pt = "es"
+    assert summary.fallbacks == {("pt", "es"): 2}
+    pt = [m for m in outbox_messages(settings.path("outbox"))
+          if m["Delivered-To"] in ("reader000002@example.org", "reader000005@example.org")]
+    assert [m["Content-Language"] for m in pt] == ["es", "es"]
+
+
+def test_a_missing_translation_without_fallback_refuses_to_start(settings, store) -> None:
+    add_subscribers(store, 7, langs=("es", "en", "pt", "fr"))
+    s = settings.replace(delivery=DeliverySettings(fallback={}))
+    with pytest.raises(MissingTranslation) as caught:
+        send(s)
+    assert str(caught.value).startswith(
+        "issue 2011-07 has no edition for fr: 1 subscriber, pt: 2 subscribers (it has es, en)")
+    assert Ledger(store.conn).campaign("2011-07") is None  # nothing frozen, nothing sent
+    assert not settings.path("outbox").exists()
+
+
+def test_resolve_language_follows_chains_and_stops_on_cycles() -> None:
+    assert resolve_language("pt", ["es", "en"], {"pt": "fr", "fr": "es"}) == "es"
+    assert resolve_language("pt", ["en"], {"pt": "fr", "fr": "pt"}) is None
+    assert resolve_language("en", ["es", "en"], {}) == "en"
+
+
+def test_include_new_retry_rejected_and_cancel(settings, store) -> None:
+    add_subscribers(store, 3)
+    assert send(settings).sent == 3
+    add_subscribers(store, 2, start=3)
+    assert send(settings).already_complete is True  # new subscribers wait for --include-new
+    summary = send(settings, include_new=True)
+    assert (summary.sent, summary.audience) == (2, 5)
+    store.conn.execute("UPDATE deliveries SET state = 'rejected' WHERE id = 1")
+    store.conn.commit()
+    assert send(settings, retry_rejected=True).sent == 1
+    add_subscribers(store, 2, start=5)
+    ledger = Ledger(store.conn)
+    ledger.add_new("2011-07", [], ["es", "en"], {})
+    assert send(settings, "2011-05", limit=1).sent == 1
+    assert Ledger(store.conn).cancel("2011-05") == 6
+    with pytest.raises(Exception, match="was cancelled"):
+        send(settings, "2011-05")
+
+
+def test_unsubscribed_after_the_freeze_are_skipped(settings, store) -> None:
+    add_subscribers(store, 4)
+    send(settings, limit=1)
+    store.set_status(4, "unsubscribed", "test")
+    summary = send(settings)
+    assert (summary.sent, summary.counts["skipped"], summary.complete) == (2, 1, True)
+
+
+def test_dry_run_renders_everything_and_writes_nothing(settings, store) -> None:
+    add_subscribers(store, 8, langs=("es", "en", "pt", "en"))
+    issue = load_issue(settings, "2011-07")
+    result = dry_run(settings, store, issue, editions(settings, issue))
+    assert (result.rendered, result.by_language) == (8, {"en": 4, "es": 4})
+    assert result.by_state == {s: 1 for s in ("AR", "BR", "CA", "CL", "CO", "MX", "PE", "UY")}
+    assert result.fallbacks == {("pt", "es"): 2}
+    assert Ledger(store.conn).campaign("2011-07") is None
+    assert not settings.path("outbox").exists()
+
+
+def test_send_to_is_a_test_in_every_language_kept_apart(project, settings, store, capsys) -> None:
+    add_subscribers(store, 2)
+    code = main(["--config", str(project / "newsletter.toml"), "send", "4",
+                 "--to", "editor@example.org"])
+    assert code == 0
+    assert capsys.readouterr().out == (
+        "2011-07 [es] test to e***@example.org: sent\n2011-07 [en] test to e***@example.org: sent\n")
+    messages = outbox_messages(settings.path("outbox"))
+    assert [m["Subject"].startswith("[TEST] ") for m in messages] == [True, True]
+    assert Ledger(store.conn).campaign("2011-07") is None
+    assert store.conn.execute("SELECT recipient FROM test_sends").fetchall() == [
+        ("e***@example.org",), ("e***@example.org",)]
+
+
+def test_a_draft_is_refused(project, settings, capsys) -> None:
+    assert main(["--config", str(project / "newsletter.toml"), "send", "5"]) == 1
+    assert capsys.readouterr().err == (
+        "Error: issue 2027-02 is a draft: set `status: ready` in every language before sending\n")
+
+
+def test_rate_limiter_never_exceeds_the_rate_in_any_second() -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = RateLimiter(10, clock=lambda: now[0], sleep=sleep)
+    times = []
+    for _ in range(100):
+        limiter.acquire()
+        times.append(now[0])
+    assert max(sum(1 for t in times if start <= t < start + 1) for start in times) == 10
+    assert times[-1] == pytest.approx(9.9 + 9 * 0.03, abs=0.05)
+
+
+def scheduled(settings, **changes):
+    """The corpus with 2011-07 scheduled at `send_at`, others unscheduled."""
+    import dataclasses
+
+    issue = load_issue(settings, "2011-07")
+    edits = {lang: dataclasses.replace(e, **changes) for lang, e in issue.editions.items()}
+    return Corpus((dataclasses.replace(issue, editions=edits),), ())
+
+
+def test_due_sends_a_ready_issue_and_not_a_stale_one(settings, store) -> None:
+    now = dt.datetime(2026, 11, 28, 12, tzinfo=dt.timezone.utc)
+    ledger = Ledger(store.conn)
+    fresh = scheduled(settings, send_at=now - dt.timedelta(hours=1))
+    assert [(d.issue.slug, d.due, d.reason) for d in due_issues(fresh, ledger, now, 7)] == [
+        ("2011-07", True, "due")]
+    stale = scheduled(settings, send_at=now - dt.timedelta(days=8))
+    (decision,) = due_issues(stale, ledger, now, 7)
+    assert not decision.due and "more than 7 days old; not started automatically" in decision.reason
+    later = scheduled(settings, send_at=now + dt.timedelta(hours=1))
+    assert not due_issues(later, ledger, now, 7)[0].due
+    draft = scheduled(settings, send_at=now, status="draft")
+    assert due_issues(draft, ledger, now, 7)[0].reason == "still a draft"
+
+
+def test_the_lock_refuses_a_live_holder_and_takes_over_a_dead_one(settings, store) -> None:
+    lock = SendLock(store.conn, "2011-07", 600)
+    lock.acquire()
+    other = SubscriberStore.open(settings)
+    try:
+        rival = SendLock(other.conn, "2011-05", 600)
+        rival.pid = os.getppid()  # another live process on this host
+        store.conn.execute("UPDATE send_lock SET pid = ?", (os.getppid(),))
+        store.conn.commit()
+        rival.pid = os.getpid()
+        with pytest.raises(SendRunning, match=r"a send of 2011-07 is already running \(pid"):
+            rival.acquire()
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True).stdout.strip()
+        store.conn.execute("UPDATE send_lock SET pid = ?", (int(dead),))
+        store.conn.commit()
+        rival.acquire()  # the holder's pid is gone: taken over
+        assert other.conn.execute("SELECT issue, pid FROM send_lock").fetchone() == (
+            "2011-05", os.getpid())
+    finally:
+        other.close()
+
+
+def test_two_due_runs_at_once_one_sends_the_other_says_running(project, settings, store) -> None:
+    add_subscribers(store, 300)
+    es = project / "issues" / "2011-07" / "es.md"
+    en = project / "issues" / "2011-07" / "en.md"
+    soon = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)).strftime(
+        "%Y-%m-%dT%H:%M:%S+00:00")
+    for path in (es, en):
+        path.write_text(path.read_text().replace("send_at: 2011-07-15T09:00:00-03:00",
+                                                 f"send_at: {soon}"))
+    toml = project / "newsletter.toml"
+    toml.write_text(toml.read_text().replace('outbox_dir = "outbox"',
+                                             'outbox_dir = "outbox"\nrate = 200.0'))
+    command = [sys.executable, str(REPO / "publish.py"), "--config", str(toml), "send", "--due",
+               "--no-progress"]
+    results: list[subprocess.CompletedProcess[str]] = []
+
+    def run() -> None:
+        results.append(subprocess.run(command, capture_output=True, text=True, timeout=60))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    outs = sorted(r.stdout for r in results)
+    assert [r.returncode for r in results] == [0, 0]
+    assert any("2011-07: a send of 2011-07 is already running" in o for o in outs), outs
+    assert any("2011-07: this run sent 300" in o for o in outs), outs
+    assert len(list((project / "outbox" / "new").iterdir())) == 300
+    third = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert "2011-07: send_at" not in third.stdout and "No issue is due." in third.stdout
+
+
+@pytest.mark.parametrize("command", [["send"], ["report"], ["bounces"]])
+def test_help(command, capsys) -> None:
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: publish.py {command[0]}")
+    assert "--help" in out
+
+
+def test_send_needs_an_issue_or_due(project, capsys) -> None:
+    assert main(["--config", str(project / "newsletter.toml"), "send"]) == 1
+    assert capsys.readouterr().err == (
+        "Error: name an ISSUE to send, or --due for every issue that is due\n")
