@@ -66,7 +66,8 @@ def coverage_table(store: SubscriberStore, names: str = "en") -> Coverage:
     counts = store.confirmed_by_state()
     states: dict[str, MemberState] = dict(store.states)
     rows = tuple(
-        StateCoverage(code, state.name(names), tuple(counts[code].get(lang, 0) for lang in store.languages))
+        StateCoverage(code, state.name(names),
+                      tuple(counts[code].get(lang, 0) for lang in store.languages))
         for code, state in sorted(states.items())
     )
     return Coverage(store.languages, rows)
@@ -98,7 +99,7 @@ def render_html(settings: Settings, coverage: Coverage, now: dt.datetime) -> str
     return env.get_template("subscribe/coverage.html").render(
         coverage=coverage,
         bars=[(s, round(100 * s.total / scale, 1)) for s in coverage.states],
-        generated=now.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         site_title=settings.site.title[settings.site.default_language],
     )
 

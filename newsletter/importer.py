@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from .addresses import InvalidAddress
 from .errors import NewsletterError
 from .subscribers import (
     DuplicateSubscriber,
@@ -29,7 +30,9 @@ logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("email", "state")
 OPTIONAL_COLUMNS = ("name", "organisation", "lang")
-ALIASES = {"organization": "organisation", "language": "lang", "e-mail": "email", "country": "state"}
+ALIASES = {
+    "organization": "organisation", "language": "lang", "e-mail": "email", "country": "state",
+}
 EXPORT_COLUMNS = (
     "email", "name", "organisation", "state", "lang", "status", "source", "note",
     "requested_at", "confirmed_at",
@@ -107,7 +110,7 @@ def read_rows(stream: BinaryIO, display: str) -> Iterator[_Row]:
     header = next(csv.reader([first], delimiter=delimiter))
     columns = [_column_name(h) for h in header]
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    for name, original in zip(columns, header):
+    for name, original in zip(columns, header, strict=True):
         if name not in known:
             raise ImportFileError(
                 f"{display}:1: unknown column {original.strip()!r} (known: email, name, "
@@ -132,7 +135,7 @@ def read_rows(stream: BinaryIO, display: str) -> Iterator[_Row]:
                 yield _Row(start, {"__error__": f"has {len(record)} fields, the header has "
                                                 f"{len(columns)}"})
                 continue
-            yield _Row(start, dict(zip(columns, record)))
+            yield _Row(start, dict(zip(columns, record, strict=True)))
     except csv.Error as exc:
         raise ImportFileError(f"{display}:{line}: {exc}") from None
 
@@ -204,7 +207,7 @@ def _import_row(
             values.get("email", ""), values.get("state", ""), lang,
             values.get("name", ""), values.get("organisation", ""),
         )
-    except SubscriberError as exc:
+    except (SubscriberError, InvalidAddress) as exc:
         return str(exc)
     try:
         store._insert(candidate, status=status, source="import", note=note, ip=None)

@@ -1,4 +1,4 @@
-"""The SQLite file behind subscribers and deliveries: WAL mode, a versioned schema, migrations on open.
+"""The SQLite file behind subscribers and deliveries: WAL, a versioned schema, migrations on open.
 
 The schema version lives in `PRAGMA user_version`. `MIGRATIONS` is an ordered list; migration *n*
 (1-based: `MIGRATIONS[n - 1]`) takes a database from version n-1 to n. A migration is either an
@@ -48,7 +48,8 @@ CREATE TABLE subscribers (
     state         TEXT NOT NULL,
     lang          TEXT NOT NULL,
     status        TEXT NOT NULL
-                  CHECK (status IN ('pending', 'confirmed', 'unsubscribed', 'bounced', 'complained')),
+                  CHECK (status IN ('pending', 'confirmed', 'unsubscribed', 'bounced',
+                                    'complained')),
     source        TEXT NOT NULL CHECK (source IN ('form', 'import', 'admin')),
     note          TEXT NOT NULL DEFAULT '',
     requested_at  TEXT NOT NULL,

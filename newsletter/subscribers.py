@@ -19,8 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import email_validator
-
+from .addresses import InvalidAddress, mask_email, normalise_email
 from .errors import NewsletterError
 from .settings import Settings
 from .states import MemberState, load_member_states
@@ -34,10 +33,6 @@ SOURCES = ("form", "import", "admin")
 
 class SubscriberError(NewsletterError):
     """A subscriber cannot be added or changed as asked."""
-
-
-class InvalidAddress(SubscriberError):
-    """The email address is not a valid address."""
 
 
 class UnknownState(SubscriberError):
@@ -119,35 +114,13 @@ _COLUMNS = (
 )
 
 
-def mask_email(email: str) -> str:
-    """`ma***@gov.uy`: enough to tell addresses apart in a log or a listing, never the whole."""
-    local, at, domain = email.rpartition("@")
-    if not at:
-        return "***"
-    return f"{local[:2]}***@{domain}"
-
-
-def normalise_email(text: str) -> str:
-    """The address normalised by email-validator (no DNS); InvalidAddress says what is wrong."""
-    text = text.strip()
-    if not text:
-        raise InvalidAddress("the email address is empty")
-    try:
-        result = email_validator.validate_email(
-            text, check_deliverability=False, allow_smtputf8=False
-        )
-    except email_validator.EmailNotValidError as exc:
-        raise InvalidAddress(f"not a valid email address ({exc})") from None
-    return str(result.normalized)
-
-
 def utc_now() -> dt.datetime:
     """The current time, timezone-aware (the store's default clock)."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _status_for_reason(reason: str) -> str:
@@ -173,7 +146,8 @@ class SubscriberStore:
         self.languages = tuple(languages)
         self.states = states
         self.clock = clock
-        self._salt: str = conn.execute("SELECT value FROM store_meta WHERE key = 'salt'").fetchone()[0]
+        row = conn.execute("SELECT value FROM store_meta WHERE key = 'salt'").fetchone()
+        self._salt: str = row[0]
 
     @classmethod
     def open(
@@ -481,7 +455,9 @@ class SubscriberStore:
         logger.info("confirmed %s", subscriber.masked)
         return self.get(subscriber_id)  # type: ignore[return-value]
 
-    def unsubscribe(self, subscriber_id: int, source: str, ip: str | None = None) -> Subscriber | None:
+    def unsubscribe(
+        self, subscriber_id: int, source: str, ip: str | None = None
+    ) -> Subscriber | None:
         """Stop mailing a subscriber (idempotent); None if they were erased."""
         with self.conn:
             subscriber = self.get(subscriber_id)
@@ -496,7 +472,9 @@ class SubscriberStore:
     def change_language(self, subscriber_id: int, lang: str, source: str = "form") -> Subscriber:
         """Send a subscriber the newsletter in another language from now on."""
         if lang not in self.languages:
-            raise UnknownLanguage(f"unknown language {lang!r} (use one of {', '.join(self.languages)})")
+            raise UnknownLanguage(
+                f"unknown language {lang!r} (use one of {', '.join(self.languages)})"
+            )
         with self.conn:
             subscriber = self.get(subscriber_id)
             if subscriber is None:

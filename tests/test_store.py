@@ -197,7 +197,7 @@ def test_suppression_survives_reimport_and_erasure_keeps_only_a_hash(
 
 
 def test_the_clock_is_injectable(settings: Settings) -> None:
-    fixed = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
+    fixed = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
     store = SubscriberStore.open(settings, clock=lambda: fixed)
     s = store.add(store.validate("ana@gov.uy", "UY", "es"), status="confirmed", source="admin")
     assert (s.requested_at, s.confirmed_at) == ("2026-11-28T12:00:00Z", "2026-11-28T12:00:00Z")

@@ -1,4 +1,4 @@
-"""The operator's commands: `subscribers add|import|export|list|remove|stats|coverage`, and `serve`."""
+"""The operator's commands: `subscribers add|import|export|list|remove|stats|coverage`; `serve`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ EXIT_ERROR = 1
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `subscribers` group and the `serve` command."""
     group = sub.add_parser(
-        "subscribers", help="manage subscribers: add, import, export, list, remove, stats, coverage",
+        "subscribers",
+        help="manage subscribers: add, import, export, list, remove, stats, coverage",
         description="Manage the subscriber store ([subscribers] database in newsletter.toml).",
     )
     commands = group.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
@@ -59,7 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=cmd_import)
 
     p = commands.add_parser("export", help="write subscribers as CSV (full addresses)",
-                            description="Write the subscribers as CSV to standard output or a file.")
+                            description="Write the subscribers as CSV to standard output or a "
+                            "file.")
     p.add_argument("--status", choices=STATUSES, help="only subscribers with this status")
     p.add_argument("--output", type=Path, help="write to this file instead of standard output")
     p.set_defaults(handler=cmd_export)
@@ -243,7 +245,7 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     with _open(settings) as store:
         coverage = coverage_table(store, names=args.names)
     print(render_text(coverage), end="")
-    path = write_report(settings, render_html(settings, coverage, dt.datetime.now(dt.timezone.utc)))
+    path = write_report(settings, render_html(settings, coverage, dt.datetime.now(dt.UTC)))
     print(f"report: {path}")
     return EXIT_OK
 

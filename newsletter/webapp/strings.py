@@ -21,7 +21,7 @@ def load_strings(templates_dir: Path, languages: Sequence[str]) -> Mapping[str, 
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SettingsError(f"{path}: not found (the subscription pages need their words)") from None
+        raise SettingsError(f"{path}: not found (the subscription pages need it)") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: {exc}") from None
     keys = set().union(*(set(table) for table in raw.values())) if raw else set()
