@@ -42,7 +42,7 @@ def render_confirmation(
     settings: Settings, subscriber: Subscriber, now: dt.datetime | None = None
 ) -> ConfirmationEmail:
     """The confirmation message for a pending subscriber, in their language."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     lang = subscriber.lang
     env = make_environment(settings.path(settings.build.templates_dir))
     t = load_strings(settings.path(settings.build.templates_dir), settings.site.languages)[lang]
