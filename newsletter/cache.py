@@ -67,8 +67,11 @@ class BuildCache:
             self._old.get(k) is not v for k, v in self._new.items()
         )
 
-    def save(self) -> None:
-        """Write the entries this build used, atomically."""
+    def save(self, keep_unused: bool = False) -> None:
+        """Write the entries this build used (`keep_unused`: the older ones too), atomically."""
+        if keep_unused:
+            # A build that stopped early used only some entries; the rest are still current.
+            self._new = {**self._old, **self._new}
         if self.path is None or not self.changed:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -169,7 +169,7 @@ def build_site(
     fingerprint = _fingerprint(settings, visible, templates_fingerprint(templates_dir), live_reload)
     recover_interrupted_swap(output)
     if output.is_dir() and read_manifest(output).get("fingerprint") == fingerprint:
-        cache.save()
+        cache.save(keep_unused=True)  # the rendered HTML was not looked up, but is still current
         return BuildReport(output, len(visible), sum(len(i.editions) for i in visible), 0, (), (),
                            0, True, warnings)
 

@@ -71,10 +71,13 @@ def _today(args: argparse.Namespace) -> dt.date:
 
 def problem_sources(email: bool = True) -> list[ProblemSource]:
     """The checks beyond the content rules: gathered news drafts and (slower) email budgets."""
-    from ..emails import email_problems
     from ..gather import check_news_drafts
 
-    return [check_news_drafts, email_problems] if email else [check_news_drafts]
+    if not email:
+        return [check_news_drafts]  # a build does not pay for importing the email stack
+    from ..emails import email_problems
+
+    return [check_news_drafts, email_problems]
 
 
 def build_checks(settings: Settings, corpus: Corpus, cache: BuildCache) -> list[Problem]:
