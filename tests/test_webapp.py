@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from newsletter.tokens import sign
+from tests.conftest import REPO
+from tests.plugins.servers import free_port, wait_for_http
 from tests.plugins.webapp import FormSession, Reply, SubscriptionServer
 
 pytestmark = pytest.mark.server
@@ -298,3 +304,22 @@ def test_change_language(subscription_server: SubscriptionServer) -> None:
     with subscription_server.store() as store:
         assert [s.id for s in store.iter_confirmed("es")] == [subscriber_id]
         assert list(store.iter_confirmed("en")) == []
+
+
+def test_serve_runs_the_app_under_waitress(project: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from newsletter.cli import main; sys.exit(main())",
+         "--config", str(project / "newsletter.toml"), "serve", "--port", str(port)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/s/es/")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/s/en/", timeout=10) as reply:  # noqa: S310
+            assert reply.status == 200
+            assert reply.headers["Server"] == "annaobserva"
+            assert b"<h1>Subscribe to ANNAobserva</h1>" in reply.read()
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert out.decode().startswith(f"serving the subscription pages on http://127.0.0.1:{port}/")

@@ -260,6 +260,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.serve.port
     app = make_app(settings)
     print(f"serving the subscription pages on http://{host}:{port}/ "
-          f"(public address: {settings.email.subscription_url}); Ctrl-C stops")
+          f"(public address: {settings.email.subscription_url}); Ctrl-C stops", flush=True)
     waitress.serve(app, host=host, port=port, ident="annaobserva")
     return EXIT_OK
