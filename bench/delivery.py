@@ -113,8 +113,10 @@ def throughput(messages: int) -> None:
         editions = render_email_editions(settings, issue)
         # The peer: the same messages built beforehand, one smtplib connection, a plain loop.
         store = SubscriberStore.open(settings)
-        prebuilt = [(s.email, editions[s.lang].message_for(Recipient(s.id, s.email, s.name, s.lang)))
-                    for s in store.iter_confirmed()]
+        prebuilt = [
+            (s.email, editions[s.lang].message_for(Recipient(s.id, s.email, s.name, s.lang)))
+            for s in store.iter_confirmed()
+        ]
         store.close()
         start = time.perf_counter()
         with smtplib.SMTP("127.0.0.1", port) as smtp:

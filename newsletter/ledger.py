@@ -169,11 +169,13 @@ class Outcome:
 
 def utc_stamp(moment: dt.datetime | None = None) -> str:
     """An ISO 8601 UTC timestamp, to the second."""
-    moment = moment or dt.datetime.now(dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment or dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def resolve_language(lang: str, available: Iterable[str], fallback: Mapping[str, str]) -> str | None:
+def resolve_language(
+    lang: str, available: Iterable[str], fallback: Mapping[str, str]
+) -> str | None:
     """The edition a subscriber of `lang` gets: their own, else along the fallback chain."""
     have = set(available)
     seen: set[str] = set()
@@ -280,7 +282,8 @@ class Ledger:
                 if edition is None:
                     missing[member.lang] += 1
                     continue
-                key = hashlib.sha256(f"{salt}:{member.email.strip().casefold()}".encode()).hexdigest()
+                address = member.email.strip().casefold()
+                key = hashlib.sha256(f"{salt}:{address}".encode()).hexdigest()
                 yield (issue, member.subscriber_id, key, member.lang, edition, member.member_state,
                        stamp)
 

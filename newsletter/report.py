@@ -70,7 +70,8 @@ class DeliveryReport:
                          "clean the list before the next issue")
         if self.complaint_rate > COMPLAINT_THRESHOLD:
             found.append(f"complaint rate {self.complaint_rate:.2%} is above "
-                         f"{COMPLAINT_THRESHOLD:.1%}: providers will start filtering the newsletter")
+                         f"{COMPLAINT_THRESHOLD:.1%}: providers will start filtering the "
+                         "newsletter")
         return found
 
     def csv(self) -> str:

@@ -10,7 +10,6 @@ the daily quota or Ctrl-C end the run cleanly after the messages in flight; runn
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import queue
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from .emails import EmailEdition, Recipient
 from .errors import NewsletterError
 from .issues import Issue
-from .ledger import AudienceMember, Ledger, LedgerError, Outcome, Pending
+from .ledger import AudienceMember, Ledger, Outcome, Pending
 from .schedule import SendLock
 from .settings import Settings
 from .transports import OutcomeUnknown, Rejected, RetryLater, StopEverything, Transport
@@ -228,7 +227,8 @@ class _Worker:
                 Recipient(row.subscriber_id, row.email, row.name, row.edition_lang)
             )
         except NewsletterError as exc:
-            return Outcome(row.delivery_id, "rejected", error=f"cannot build the message: {exc}"), ""
+            error = f"cannot build the message: {exc}"
+            return Outcome(row.delivery_id, "rejected", error=error), ""
         try:
             transport = self.pool.take()
         except StopEverything as exc:
@@ -429,72 +429,3 @@ class _Run:
         if self.progress is not None and (force or now - self._last_report >= 0.1):
             self._last_report = now
             self.progress(self.state)
-
-
-def send_test(
-    settings: Settings, ledger: Ledger, issue: Issue, editions: Mapping[str, EmailEdition],
-    address: str, transport: Transport, now: dt.datetime | None = None,
-) -> list[tuple[str, str, str]]:
-    """`--to ADDRESS`: one `[TEST]` message per language, recorded apart; (lang, outcome, detail)."""
-    from .message import mask_address
-
-    results: list[tuple[str, str, str]] = []
-    for lang, edition in editions.items():
-        message = edition.message_for(Recipient(0, address, "", lang), subject_prefix="[TEST] ",
-                                      now=now)
-        try:
-            provider_id: str | None = transport.send(address, message)
-            outcome, detail = "sent", str(provider_id)
-        except (RetryLater, Rejected, OutcomeUnknown) as exc:
-            provider_id, outcome, detail = None, type(exc).__name__.lower(), str(exc)
-        ledger.record_test_send(issue.slug, lang, mask_address(address), outcome, provider_id,
-                                "" if outcome == "sent" else detail)
-        results.append((lang, outcome, detail))
-    return results
-
-
-__all__ = ["LedgerError", "RateLimiter", "SendOptions", "SendSummary", "run_send", "send_test"]
-
-
-@dataclass(frozen=True)
-class DryRun:
-    """What `send --dry-run` found: the messages a real run would send, counted."""
-
-    issue: str
-    by_language: Mapping[str, int]  # edition language → messages
-    by_state: Mapping[str, int]  # member state → messages
-    fallbacks: Mapping[tuple[str, str], int]
-    rendered: int
-    new_campaign: bool
-
-
-def dry_run(settings: Settings, store: object, issue: Issue,
-            editions: Mapping[str, EmailEdition], hold_unknown: bool = False) -> DryRun:
-    """Freeze (or read) the audience and render every message, then undo it all: nothing is sent."""
-    check_ready(issue)
-    ledger = Ledger(store.conn)  # type: ignore[attr-defined]
-    states = ("queued", "deferred") if hold_unknown else ("queued", "deferred", "unknown", "sending")
-    by_lang: Counter[str] = Counter()
-    by_state: Counter[str] = Counter()
-    rendered = 0
-    with ledger.rolled_back():
-        new = ledger.campaign(issue.slug) is None
-        if new:
-            ledger.freeze(issue.slug, audience(store), list(issue.editions),
-                          settings.delivery.fallback, commit=False)
-        marks = ", ".join("?" for _ in states)
-        rows = ledger.conn.execute(
-            "SELECT d.subscriber_id, s.email, s.name, d.edition_lang, d.member_state "
-            "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
-            f"WHERE d.issue = ? AND d.state IN ({marks}) AND s.status = 'confirmed' ORDER BY d.id",
-            (issue.slug, *states),
-        )
-        while chunk := rows.fetchmany(BATCH):
-            for subscriber_id, email, name, lang, member_state in chunk:
-                editions[lang].message_for(Recipient(subscriber_id, email, name, lang))
-                rendered += 1
-                by_lang[lang] += 1
-                by_state[member_state] += 1
-        fallbacks = ledger.fallbacks(issue.slug)
-    return DryRun(issue.slug, dict(sorted(by_lang.items())), dict(sorted(by_state.items())),
-                  fallbacks, rendered, new)

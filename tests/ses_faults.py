@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+SEND_PATH = "/v2/email/outbound-emails"  # SES v2 SendEmail
 THROTTLE_BODY = (
     b'{"__type": "TooManyRequestsException", "message": "Maximum sending rate exceeded."}'
 )
@@ -62,7 +63,7 @@ class FaultyProxy:
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length", 0) or 0)
                 body = self.rfile.read(length) if length else b""
-                is_send = self.command == "POST" and self.path.startswith("/v2/email/outbound-emails")
+                is_send = self.command == "POST" and self.path.startswith(SEND_PATH)
                 action = proxy._decide(is_send)
                 if action == "throttle":
                     self.send_response(429)

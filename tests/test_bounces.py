@@ -42,7 +42,8 @@ def sent_through_ses(settings, moto):
     issue = load_issue(s, "2011-07")
     run_send(s, store, issue, editions(s, issue), lambda: open_transport(s), SendOptions())
     ids = dict(store.conn.execute(
-        "SELECT s.email, d.provider_id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+        "SELECT s.email, d.provider_id FROM deliveries d "
+        "JOIN subscribers s ON s.id = d.subscriber_id"
     ).fetchall())
     sqs = boto3.client("sqs", endpoint_url=moto)
     sns = boto3.client("sns", endpoint_url=moto)
@@ -74,7 +75,8 @@ def test_bounces_and_complaints_suppress_and_count(sent_through_ses) -> None:
     assert store.get_by_email(b).status == "complained" and store.is_suppressed(b)
     assert store.get_by_email(c).status == "confirmed" and not store.is_suppressed(c)
     raw = store.conn.execute("SELECT raw FROM delivery_events WHERE kind = 'complaint'").fetchone()
-    assert json.loads(json.loads(raw[0])["Message"])["complaint"]["complaintFeedbackType"] == "abuse"
+    complaint = json.loads(json.loads(raw[0])["Message"])["complaint"]
+    assert complaint["complaintFeedbackType"] == "abuse"
     # A second transient bounce reaches the limit (2): suppressed.
     publish(ses_event("Bounce", ids[c], c, "Transient"))
     again = process_queue(s, store, queue, endpoint_url=s.ses.endpoint_url, wait_seconds=0)

@@ -15,8 +15,9 @@ import pytest
 from newsletter.cli import main
 from newsletter.issues import Corpus
 from newsletter.ledger import Ledger, MissingTranslation, resolve_language
+from newsletter.rehearsal import dry_run
 from newsletter.schedule import SendLock, SendRunning, due_issues
-from newsletter.sending import RateLimiter, SendOptions, dry_run, run_send
+from newsletter.sending import RateLimiter, SendOptions, run_send
 from newsletter.settings import DeliverySettings
 from newsletter.subscribers import SubscriberStore
 from newsletter.transports import open_transport
@@ -122,7 +123,8 @@ def test_send_to_is_a_test_in_every_language_kept_apart(project, settings, store
                  "--to", "editor@example.org"])
     assert code == 0
     assert capsys.readouterr().out == (
-        "2011-07 [es] test to e***@example.org: sent\n2011-07 [en] test to e***@example.org: sent\n")
+        "2011-07 [es] test to e***@example.org: sent\n"
+        "2011-07 [en] test to e***@example.org: sent\n")
     messages = outbox_messages(settings.path("outbox"))
     assert [m["Subject"].startswith("[TEST] ") for m in messages] == [True, True]
     assert Ledger(store.conn).campaign("2011-07") is None
@@ -161,7 +163,7 @@ def scheduled(settings, **changes):
 
 
 def test_due_sends_a_ready_issue_and_not_a_stale_one(settings, store) -> None:
-    now = dt.datetime(2026, 11, 28, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
     ledger = Ledger(store.conn)
     fresh = scheduled(settings, send_at=now - dt.timedelta(hours=1))
     assert [(d.issue.slug, d.due, d.reason) for d in due_issues(fresh, ledger, now, 7)] == [
@@ -202,7 +204,7 @@ def test_two_due_runs_at_once_one_sends_the_other_says_running(project, settings
     add_subscribers(store, 300)
     es = project / "issues" / "2011-07" / "es.md"
     en = project / "issues" / "2011-07" / "en.md"
-    soon = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)).strftime(
+    soon = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime(
         "%Y-%m-%dT%H:%M:%S+00:00")
     for path in (es, en):
         path.write_text(path.read_text().replace("send_at: 2011-07-15T09:00:00-03:00",

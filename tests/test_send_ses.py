@@ -66,7 +66,8 @@ def test_a_full_send_through_ses(settings, moto) -> None:
         f"reader{n:06d}@example.org" for n in range(30))  # exactly one per recipient
     store = SubscriberStore.open(s)
     ledger_ids = dict(store.conn.execute(
-        "SELECT s.email, d.provider_id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+        "SELECT s.email, d.provider_id FROM deliveries d "
+        "JOIN subscribers s ON s.id = d.subscriber_id"
     ).fetchall())
     store.close()
     for m in stored:

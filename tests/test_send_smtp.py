@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
-from newsletter.settings import DeliverySettings, Settings, SmtpSettings
 from newsletter.sending import SendOptions, run_send
+from newsletter.settings import DeliverySettings, Settings, SmtpSettings
 from newsletter.subscribers import SubscriberStore
 from newsletter.transports import open_transport
 from tests.delivery_support import add_subscribers, editions, load_issue, parse

@@ -30,7 +30,9 @@ def transport(smtp_server: SmtpServer) -> Iterator[SmtpTransport]:
     t.close()
 
 
-def test_sends_many_messages_on_one_connection(smtp_server: SmtpServer, transport: SmtpTransport) -> None:
+def test_sends_many_messages_on_one_connection(
+    smtp_server: SmtpServer, transport: SmtpTransport
+) -> None:
     ids = [transport.send(f"r{n}@example.org", message(n, f"r{n}@example.org")) for n in range(5)]
     assert [r.rcpt_tos for r in smtp_server.received] == [(f"r{n}@example.org",) for n in range(5)]
     assert [r.mail_from for r in smtp_server.received] == ["bounces@example.org"] * 5
@@ -40,7 +42,9 @@ def test_sends_many_messages_on_one_connection(smtp_server: SmtpServer, transpor
     assert len(smtp_server.handler.sessions) == 1  # one connection reused
 
 
-def test_4xx_is_retry_later_and_the_next_attempt_goes_through(smtp_server: SmtpServer, transport: SmtpTransport) -> None:
+def test_4xx_is_retry_later_and_the_next_attempt_goes_through(
+    smtp_server: SmtpServer, transport: SmtpTransport
+) -> None:
     smtp_server.answer("busy@example.org", "451 4.7.1 greylisted, try later")
     with pytest.raises(RetryLater, match="451 4.7.1 greylisted"):
         transport.send("busy@example.org", message(1, "busy@example.org"))
@@ -48,7 +52,9 @@ def test_4xx_is_retry_later_and_the_next_attempt_goes_through(smtp_server: SmtpS
     assert [r.rcpt_tos for r in smtp_server.received] == [("busy@example.org",)]
 
 
-def test_5xx_rejects_only_that_recipient(smtp_server: SmtpServer, transport: SmtpTransport) -> None:
+def test_5xx_rejects_only_that_recipient(
+    smtp_server: SmtpServer, transport: SmtpTransport
+) -> None:
     smtp_server.answer("gone@example.org", "550 5.1.1 no such user")
     with pytest.raises(Rejected, match="550 5.1.1 no such user"):
         transport.send("gone@example.org", message(1, "gone@example.org"))
@@ -56,14 +62,18 @@ def test_5xx_rejects_only_that_recipient(smtp_server: SmtpServer, transport: Smt
     assert [r.rcpt_tos for r in smtp_server.received] == [("ok@example.org",)]
 
 
-def test_a_dropped_idle_connection_is_reopened(smtp_server: SmtpServer, transport: SmtpTransport) -> None:
+def test_a_dropped_idle_connection_is_reopened(
+    smtp_server: SmtpServer, transport: SmtpTransport
+) -> None:
     transport.send("a@example.org", message(1, "a@example.org"))
     smtp_server.drop_connections()
     transport.send("b@example.org", message(2, "b@example.org"))
     assert [r.rcpt_tos for r in smtp_server.received] == [("a@example.org",), ("b@example.org",)]
 
 
-def test_connection_lost_after_data_is_outcome_unknown(smtp_server: SmtpServer, transport: SmtpTransport) -> None:
+def test_connection_lost_after_data_is_outcome_unknown(
+    smtp_server: SmtpServer, transport: SmtpTransport
+) -> None:
     smtp_server.drop_after_data()
     with pytest.raises(OutcomeUnknown, match="connection lost after DATA"):
         transport.send("a@example.org", message(1, "a@example.org"))

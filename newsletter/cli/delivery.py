@@ -168,7 +168,7 @@ def _send_test(args: argparse.Namespace, settings: Settings, store: Any, issue: 
     from ..emails import render_email_editions
     from ..ledger import Ledger
     from ..message import mask_address
-    from ..sending import send_test
+    from ..rehearsal import send_test
 
     editions = render_email_editions(settings, issue)
     transport = _transport_factory(settings, args.transport)()
@@ -186,7 +186,7 @@ def _send_test(args: argparse.Namespace, settings: Settings, store: Any, issue: 
 
 def _dry_run(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue) -> int:
     from ..emails import render_email_editions
-    from ..sending import dry_run
+    from ..rehearsal import dry_run
 
     result = dry_run(settings, store, issue, render_email_editions(settings, issue),
                      hold_unknown=args.hold_unknown)
@@ -263,7 +263,7 @@ def _send_due(args: argparse.Namespace, settings: Settings, store: Any) -> int:
     from ..site import load_corpus
 
     corpus = load_corpus(settings)
-    decisions = due_issues(corpus, Ledger(store.conn), dt.datetime.now(dt.timezone.utc),
+    decisions = due_issues(corpus, Ledger(store.conn), dt.datetime.now(dt.UTC),
                            settings.delivery.due_window_days)
     code = EXIT_OK
     due = [d for d in decisions if d.due]
