@@ -61,10 +61,12 @@ def _child(tool: str, folder: Path) -> None:
         import newsletter.check  # noqa: F401 - imported before the clock, as Pelican's are
         import newsletter.cli.editorial  # noqa: F401
         import newsletter.site  # noqa: F401
+        from newsletter.cli import build_parser
         from newsletter.cli import main as cli
 
         with contextlib.suppress(ImportError):
             import newsletter.gather  # noqa: F401
+        build_parser()  # imports every command group, as Pelican's modules are imported above
         argv = ["--config", str(folder / "newsletter.toml"), "build", "--today", TODAY]
         out = io.StringIO()
         start = time.perf_counter()
@@ -193,14 +195,15 @@ def edit(path: Path, i: int) -> None:
     path.write_text(text.rstrip("\n") + f"\n\nCorrección {i + 1}.\n", encoding="utf-8")
 
 
-def set_quotes(project: Path, languages: list[str]) -> None:
-    """Rewrite [build] typographic_quotes in the benchmark project's newsletter.toml."""
+def set_build_option(project: Path, line: str) -> None:
+    """Set one `key = value` line of [build] in the benchmark project's newsletter.toml."""
     toml = project / "newsletter.toml"
+    key = line.split("=")[0].strip()
     text = toml.read_text(encoding="utf-8")
-    text, n = re.subn(r"(?m)^typographic_quotes = .*$",
-                      f"typographic_quotes = {json.dumps(languages)}", text)
+    text = re.sub(rf"(?m)^{key} = .*\n", "", text)
+    text, n = re.subn(r"(?m)^\[build\]\n", f"[build]\n{line}\n", text)
     if n != 1:
-        raise SystemExit(f"{toml}: no typographic_quotes line to change")
+        raise SystemExit(f"{toml}: no [build] section")
     toml.write_text(text, encoding="utf-8")
 
 
@@ -323,14 +326,22 @@ def main() -> None:
 
         quotes = {}
         for languages in ([], ["es", "en"]):
-            set_quotes(ours_dir, languages)
+            set_build_option(ours_dir, f"typographic_quotes = {json.dumps(languages)}")
             case = f"quotes {languages}"
             ours.measure(case, args.repeat, prepare=lambda i: ours.clean())
             quotes[bool(languages)] = ours.median(case)
+        set_build_option(ours_dir, 'typographic_quotes = ["es", "fr"]')
+        set_build_option(ours_dir, "workers = 1")
+        ours.measure("one core", args.repeat, prepare=lambda i: ours.clean())
+        set_build_option(ours_dir, "workers = 0")
 
         rows = time_rows(f"cold build, {editions} editions", ours, peer, "cold", 0.5, None)
         rows += time_rows("no-change rebuild", ours, peer, "no-change", 0.1, 0.5)
         rows += time_rows("rebuild after editing 1 issue", ours, peer, "edit", None, 1.0)
+        worst = max(r.seconds for r in ours.runs["edit"])
+        rows.append(Row("  worst of the edited rebuilds, in-process", _s(worst),
+                        _s(max(r.seconds for r in peer.runs["edit"])), "-", "< 1 s",
+                        _verdict(worst < 1.0)))
         pss_a, pss_b = ours.median("cold", "peak_pss_kb"), peer.median("cold", "peak_pss_kb")
         rows.append(Row("peak memory, cold (PSS of process tree)", _mb(pss_a), _mb(pss_b),
                         f"{pss_a / pss_b:.2f}×", "≤ 1×", _verdict(pss_a <= pss_b)))
@@ -339,6 +350,10 @@ def main() -> None:
         rows.append(Row("peak RSS, cold, main process", _mb(rss_a), _mb(rss_b),
                         f"{rss_a / rss_b:.2f}×", "-", "-"))
         rows.append(Row("  largest worker's peak RSS (ours)", _mb(workers), "-", "-", "-", "-"))
+        one = ours.median("one core")
+        peer_cold = peer.median("cold")
+        rows.append(Row("cold build on one core (workers = 1), in-process", _s(one), _s(peer_cold),
+                        f"{one / peer_cold:.2f}×", "-", "-"))
         off, on = quotes[False], quotes[True]
         rows.append(Row("cold build, quotes off → on (es+en)", f"{_s(off)} → {_s(on)}", "-",
                         f"{on / off:.2f}×", "< 2×", _verdict(on < 2 * off)))
