@@ -33,6 +33,10 @@ def tables(conn: sqlite3.Connection) -> set[str]:
     return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+def schema_objects(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+
+
 def test_open_database_creates_the_schema_in_wal_mode(tmp_path: Path) -> None:
     conn = open_database(tmp_path / "sub" / "subscribers.db")
     assert schema_version(conn) == len(MIGRATIONS)
@@ -63,8 +67,19 @@ def test_migrates_from_the_previous_version_keeping_the_data(tmp_path: Path) -> 
     conn = open_database(path)
     assert schema_version(conn) == len(MIGRATIONS)
     assert conn.execute("SELECT email FROM subscribers").fetchall() == [("ana@gov.uy",)]
-    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert "subscribers_by_state" in indexes
+    fresh = open_database(tmp_path / "fresh.db")
+    assert schema_objects(conn) == schema_objects(fresh)
+    conn.close()
+    fresh.close()
+
+
+def test_migrates_from_version_1(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "v1.db")
+    migrate(conn, MIGRATIONS[:1])
+    assert "subscribers_by_state" not in schema_objects(conn)
+    conn.close()
+    conn = open_database(tmp_path / "v1.db")
+    assert "subscribers_by_state" in schema_objects(conn)
     conn.close()
 
 
