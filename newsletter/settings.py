@@ -140,6 +140,9 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     rate_limit_per_hour: int = 10
+    # Behind N reverse proxies that each append to X-Forwarded-For, the visitor's address (for
+    # the per-IP rate limit and the consent record) is the Nth entry from the right; 0 = none.
+    forwarded_hops: int = 0
 
 
 @dataclass(frozen=True)

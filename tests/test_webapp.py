@@ -323,3 +323,18 @@ def test_serve_runs_the_app_under_waitress(project: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert out.decode().startswith(f"serving the subscription pages on http://127.0.0.1:{port}/")
+
+
+def test_behind_a_proxy_the_limit_is_per_visitor(serve_app: Callable[..., SubscriptionServer]) -> None:
+    server = serve_app(rate_limit=2, forwarded_hops=1)
+    session = FormSession(server, "en")
+    # A forged left-hand entry does not matter: the proxy's own (rightmost) entry counts.
+    for i in range(2):
+        reply = session.post(forwarded_for=f"203.0.113.{i}, 198.51.100.7", **{**FORM, "email": f"a{i}@gov.uy"})
+        assert reply.status == 200
+    assert session.post(forwarded_for="198.51.100.7", **{**FORM, "email": "a9@gov.uy"}).status == 429
+    other = session.post(forwarded_for="198.51.100.8", **{**FORM, "email": "b@gov.uy"})
+    assert other.status == 200
+    with server.store() as store:
+        s = store.get_by_email("b@gov.uy")
+        assert s is not None and s.request_ip == "198.51.100.8"

@@ -93,7 +93,8 @@ class SubscriptionApp:
             self._stores.clear()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request.from_environ(environ, self.base_path)
+        request = Request.from_environ(environ, self.base_path,
+                                       self.settings.serve.forwarded_hops)
         try:
             response = self.dispatch(request)
         except sqlite3.OperationalError as exc:

@@ -35,8 +35,13 @@ class Request:
     content_type: str
 
     @classmethod
-    def from_environ(cls, environ: dict[str, Any], base_path: str) -> Request:
-        """Read the request; the path is made relative to `base_path` when it starts with it."""
+    def from_environ(cls, environ: dict[str, Any], base_path: str, forwarded_hops: int = 0,
+                     ) -> Request:
+        """Read the request; the path is made relative to `base_path` when it starts with it.
+
+        With `forwarded_hops` > 0, the client address is taken from X-Forwarded-For, that many
+        entries from the right (the ones our own proxies appended; the rest can be forged).
+        """
         path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
         # PEP 3333 hands the path over as latin-1 decoded bytes.
         path = path.encode("latin-1").decode("utf-8", "replace")
@@ -55,11 +60,17 @@ class Request:
             cookies = {k: v.value for k, v in jar.items()}
         except CookieError:
             cookies = {}
+        remote = environ.get("REMOTE_ADDR", "") or "unknown"
+        if forwarded_hops > 0:
+            chain = [a.strip() for a in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+            chain = [a for a in chain if a]
+            if len(chain) >= forwarded_hops:
+                remote = chain[-forwarded_hops]
         return cls(
             method=environ.get("REQUEST_METHOD", "GET").upper(),
             path=path,
             body=body,
-            remote_addr=environ.get("REMOTE_ADDR", "") or "unknown",
+            remote_addr=remote,
             accept_language=environ.get("HTTP_ACCEPT_LANGUAGE", ""),
             cookies=cookies,
             content_type=environ.get("CONTENT_TYPE", ""),

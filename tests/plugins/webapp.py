@@ -100,10 +100,12 @@ class FormSession:
         self.csrf = match.group(1)
         self.lang = lang
 
-    def post(self, cookie: str | None = "", **fields: str) -> Reply:
+    def post(self, cookie: str | None = "", forwarded_for: str = "", **fields: str) -> Reply:
         """POST the form with these fields (and the session's CSRF field and cookie by default)."""
         data = {"csrf": self.csrf, "page_lang": self.lang, "website": "", **fields}
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if forwarded_for:
+            headers["X-Forwarded-For"] = forwarded_for
         cookie = self.cookie if cookie == "" else cookie
         if cookie:
             headers["Cookie"] = cookie
@@ -119,13 +121,15 @@ class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
         """Access logs would carry signed tokens in their URLs; keep the test output clean."""
 
 
-def serve(settings: Settings, rate_limit: int = 100) -> Iterator[SubscriptionServer]:
+def serve(settings: Settings, rate_limit: int = 100, forwarded_hops: int = 0,
+          ) -> Iterator[SubscriptionServer]:
     """Serve the app on a free loopback port (threaded wsgiref); stop it and close the app after."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/s/"
     settings = settings.replace(
         email=dataclasses.replace(settings.email, subscription_url=url),
-        serve=dataclasses.replace(settings.serve, rate_limit_per_hour=rate_limit),
+        serve=dataclasses.replace(settings.serve, rate_limit_per_hour=rate_limit,
+                                  forwarded_hops=forwarded_hops),
     )
     app = SubscriptionApp(settings)
     server = wsgiref.simple_server.make_server(
@@ -153,8 +157,8 @@ def serve_app(settings: Settings) -> Iterator[Callable[..., SubscriptionServer]]
     """A factory for an app with other settings (e.g. a low rate limit); stopped after the test."""
     running: list[Iterator[SubscriptionServer]] = []
 
-    def start(rate_limit: int = 100) -> SubscriptionServer:
-        gen = serve(settings, rate_limit)
+    def start(rate_limit: int = 100, forwarded_hops: int = 0) -> SubscriptionServer:
+        gen = serve(settings, rate_limit, forwarded_hops)
         running.append(gen)
         return next(gen)
 
