@@ -44,7 +44,11 @@ class ImportFileError(NewsletterError):
 
 
 class ImportRejected(NewsletterError):
-    """`--strict` import with bad rows: nothing was imported."""
+    """`--strict` import with bad rows: nothing was imported (the rows are in `problems`)."""
+
+    def __init__(self, message: str, problems: list[RowProblem]) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,8 @@ def import_csv(
             raise
     if strict and report.problems and not dry_run:
         raise ImportRejected(
-            f"{display}: {len(report.problems)} bad row(s); nothing imported (--strict)"
+            f"{display}: {len(report.problems)} bad row(s); nothing imported (--strict)",
+            report.problems,
         )
     if not dry_run and not confirmed and report.imported:
         last = conn.execute("SELECT coalesce(max(id), 0) FROM subscribers").fetchone()[0]

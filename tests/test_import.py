@@ -280,3 +280,17 @@ def test_cli_coverage_marks_states_without_subscribers(
     assert 'style="width: 100.0%"' in html
     # The report is the operator's: it is not written into the public site.
     assert not (project / settings.build.output_dir).exists()
+
+
+def test_cli_import_strict_and_dry_run(project: Path, settings: Settings,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    bad = str(CSV / "subscribers_bad_rows.csv")
+    assert run(project, "subscribers", "import", bad, "--confirmed", "--note", "n", "--strict") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [str(CSV) + "/" + line for line in BAD_ROWS] + [
+        f"Error: {bad}: 6 bad row(s); nothing imported (--strict)"]
+    assert run(project, "subscribers", "import", str(CSV / "subscribers_good.csv"), "--dry-run") == 0
+    assert capsys.readouterr().out == "would import 3 of 3 rows as pending\n"
+    with SubscriberStore.open(settings) as store:
+        assert emails(store) == []
+    assert outbox(settings) == []

@@ -148,17 +148,22 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a CSV file."""
-    from ..importer import import_csv
+    from ..importer import ImportRejected, import_csv
 
     if args.confirmed and not args.note.strip():
         raise NewsletterError('--confirmed needs --note saying who designated these subscribers '
                               '(their consent record), e.g. --note "list from the liaisons, 2026"')
     with _open(settings) as store:
-        report = import_csv(
-            store, args.file, confirmed=args.confirmed, note=args.note.strip(),
-            strict=args.strict, dry_run=args.dry_run, display=str(args.file),
-            default_lang=args.lang or settings.site.default_language,
-        )
+        try:
+            report = import_csv(
+                store, args.file, confirmed=args.confirmed, note=args.note.strip(),
+                strict=args.strict, dry_run=args.dry_run, display=str(args.file),
+                default_lang=args.lang or settings.site.default_language,
+            )
+        except ImportRejected as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            raise
         for problem in report.problems:
             print(problem, file=sys.stderr)
         sent = 0
