@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import shutil
 import smtplib
 import subprocess
@@ -161,9 +160,14 @@ class NullTransport:
         """Nothing to close."""
 
 
-def _rss_kb() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+def _status_kb(field: str) -> int:
+    """VmRSS or VmHWM (the peak) of this process in kB; unlike ru_maxrss, the peak does not
+    carry over the parent's size from before exec."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def memory_child(toml: str) -> None:
@@ -180,11 +184,11 @@ def memory_child(toml: str) -> None:
     assert issue is not None
     editions = render_email_editions(settings, issue)
     store = SubscriberStore.open(settings)
-    before = _rss_kb()
+    before = _status_kb("VmRSS")
     start = time.perf_counter()
     summary = run_send(settings, store, issue, editions, NullTransport, SendOptions())
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _status_kb("VmHWM")
     print(json.dumps({"before": before, "peak": peak, "sent": summary.counts["sent"],
                       "seconds": elapsed}))
 

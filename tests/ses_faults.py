@@ -33,16 +33,18 @@ class FaultyProxy:
         self.throttled = 0
         self.stall_next = 0  # forward, then hold the answer past the client's timeout
         self.stall_seconds = 3.0
+        self.bodies: list[bytes] = []  # the SendEmail request bodies, as boto3 sent them
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def _decide(self, is_send: bool) -> str:
+    def _decide(self, is_send: bool, body: bytes) -> str:
         with self.lock:
             if not is_send:
                 return "forward"
             self.sends += 1
+            self.bodies.append(body)
             if self.stall_next > 0:
                 self.stall_next -= 1
                 return "stall"
@@ -64,7 +66,7 @@ class FaultyProxy:
                 length = int(self.headers.get("Content-Length", 0) or 0)
                 body = self.rfile.read(length) if length else b""
                 is_send = self.command == "POST" and self.path.startswith(SEND_PATH)
-                action = proxy._decide(is_send)
+                action = proxy._decide(is_send, body)
                 if action == "throttle":
                     self.send_response(429)
                     self.send_header("Content-Type", "application/json")

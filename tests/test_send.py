@@ -245,3 +245,58 @@ def test_send_needs_an_issue_or_due(project, capsys) -> None:
     assert main(["--config", str(project / "newsletter.toml"), "send"]) == 1
     assert capsys.readouterr().err == (
         "Error: name an ISSUE to send, or --due for every issue that is due\n")
+
+
+def test_a_suppressed_address_is_left_out_of_the_audience(settings, store) -> None:
+    add_subscribers(store, 4)
+    # Suppressed without a status change (as a restored or hand-edited database might be).
+    store.conn.execute(
+        "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, NULL, 'manual', "
+        "'2026-11-28T00:00:00Z')", (store.email_hash("reader000002@example.org"),))
+    store.conn.commit()
+    summary = send(settings)
+    assert (summary.audience, summary.sent) == (3, 3)
+    assert "reader000002@example.org" not in {
+        m["Delivered-To"] for m in outbox_messages(settings.path("outbox"))}
+
+
+def test_erasure_removes_the_address_from_kept_notifications(settings, store) -> None:
+    add_subscribers(store, 1)
+    send(settings)
+    store.conn.execute(
+        "INSERT INTO delivery_events (received_at, kind, subscriber_id, raw) "
+        "VALUES ('2026-11-28T00:00:00Z', 'bounce', 1, '{\"to\": \"reader000000@example.org\"}')")
+    store.conn.commit()
+    store.erase("reader000000@example.org")
+    assert store.conn.execute("SELECT raw, subscriber_id FROM delivery_events").fetchall() == [
+        ('{"erased": true}', None)]
+    assert store.conn.execute("SELECT subscriber_id, state FROM deliveries").fetchall() == [
+        (None, "sent")]
+
+
+def test_cli_report_and_dry_run(project, settings, store, capsys) -> None:
+    add_subscribers(store, 3, langs=("es", "pt", "en"))
+    toml = str(project / "newsletter.toml")
+    assert main(["--config", toml, "send", "4", "--dry-run"]) == 0
+    assert capsys.readouterr().out == (
+        "2011-07: dry run, nothing sent. 3 messages rendered (audience not frozen yet).\n"
+        "By language: en 1, es 2\n"
+        "By member state: AR 1, BR 1, UY 1\n"
+        "Fallback: 1 pt subscribers get the es edition.\n")
+    assert main(["--config", toml, "report", "4"]) == 1
+    assert capsys.readouterr().err == (
+        "Error: issue 2011-07 has not been sent yet (no campaign in the ledger)\n")
+    send(settings)
+    assert main(["--config", toml, "report", "4", "--csv"]) == 0
+    assert capsys.readouterr().out == (
+        "lang,edition_lang,member_state,audience,sent,rejected,unknown,owed,bounced,complaints\n"
+        "en,en,BR,1,1,0,0,0,0,0\n"
+        "es,es,UY,1,1,0,0,0,0,0\n"
+        "pt,es,AR,1,1,0,0,0,0,0\n")
+    assert main(["--config", toml, "report", "4"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("2011-07: audience 3 frozen ")
+    assert out[-2:] == [
+        "all                        3      3        0       0     0       0          0",
+        "Bounce rate 0.00% (threshold 1%), complaint rate 0.00% (threshold 0.1%).",
+    ]

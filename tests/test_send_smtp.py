@@ -188,3 +188,55 @@ def test_sigkill_at_random_points_then_resume(project, settings, tmp_path) -> No
         ids.setdefault(r.rcpt_tos[0], set()).add(r.message_id)
     assert all(len(v) == 1 for v in ids.values())
     assert len({next(iter(v)) for v in ids.values()}) == 2000
+
+
+def test_ctrl_c_stops_after_the_messages_in_flight_and_resumes(project, settings) -> None:
+    from tests.plugins.smtp_server import start_smtp_server
+
+    server = start_smtp_server()
+    try:
+        store = SubscriberStore.open(settings)
+        add_subscribers(store, 400)
+        store.close()
+        toml = project / "newsletter.toml"
+        toml.write_text(toml.read_text().replace('transport = "outbox"', 'transport = "smtp"')
+                        + f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\n'
+                        'security = "none"\n')
+        command = [sys.executable, str(REPO / "publish.py"), "--config", str(toml), "send", "4",
+                   "--no-progress", "--rate", "200"]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        deadline = time.monotonic() + 20
+        while server.accepted < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130
+        assert err == ("Stopped: interrupted: the messages in flight were finished; run send "
+                       "again to resume\n")
+        store = SubscriberStore.open(settings)
+        counts = dict(store.conn.execute(
+            "SELECT state, count(*) FROM deliveries GROUP BY state").fetchall())
+        store.close()
+        assert counts.get("sending", 0) == 0 and counts.get("unknown", 0) == 0
+        assert counts["sent"] == server.accepted < 400
+        resumed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert resumed.returncode == 0, resumed.stderr
+    finally:
+        server.controller.stop()
+    per_recipient = Counter(r.rcpt_tos[0] for r in server.received)
+    assert len(per_recipient) == 400 and set(per_recipient.values()) == {1}  # nobody twice
+
+
+def test_the_progress_callback_sees_every_answer(settings, smtp_server) -> None:
+    smtp_server.answer("reader000001@example.org", "550 5.1.1 unknown")
+    seen = []
+    store = SubscriberStore.open(settings)
+    add_subscribers(store, 12)
+    s = smtp_settings(settings, smtp_server)
+    issue = load_issue(s, "2011-07")
+    run_send(s, store, issue, editions(s, issue), lambda: open_transport(s), SendOptions(),
+             progress=lambda p: seen.append((p.total, p.sent, p.rejected, p.done)))
+    store.close()
+    assert seen[-1] == (12, 11, 1, 12)
+    assert all(a[3] <= b[3] for a, b in zip(seen, seen[1:], strict=False))

@@ -94,3 +94,22 @@ def test_from_settings_reads_the_ses_section(settings) -> None:
     config = SesTransport.from_settings(s).config
     assert (config.region, config.endpoint_url, config.configuration_set, config.from_address) == (
         "sa-east-1", "http://x", "cs", settings.email.from_address)
+
+
+def test_tags_and_the_configuration_set_go_with_each_message(moto: str) -> None:
+    verify_sender(moto)
+    boto3.client("sesv2", endpoint_url=moto).create_configuration_set(
+        ConfigurationSetName="annaobserva")
+    with faulty_proxy(moto) as proxy:
+        t = SesTransport(SesConfig(from_address=SENDER, endpoint_url=proxy.url,
+                                   configuration_set="annaobserva"))
+        t.open()
+        t.send("a@example.org", message("a@example.org"),
+               tags={"issue": "2026-11", "lang": "pt", "subscriber": "42"})
+        (body,) = proxy.bodies
+    request = json.loads(body)
+    assert request["ConfigurationSetName"] == "annaobserva"
+    assert request["EmailTags"] == [{"Name": "issue", "Value": "2026-11"},
+                                    {"Name": "lang", "Value": "pt"},
+                                    {"Name": "subscriber", "Value": "42"}]
+    assert "Destination" not in request  # the To: header names the recipient once
