@@ -176,12 +176,16 @@ class Tool:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.output.with_name(self.output.name + ".old"))
 
-    def measure(self, case: str, repeat: int, prepare=None, sample: bool = False) -> None:  # type: ignore[no-untyped-def]
+    def record(self, case: str, run: Run) -> None:
+        """Keep one run of a case."""
+        self.runs.setdefault(case, []).append(run)
+
+    def measure(self, case: str, repeat: int, prepare=None) -> None:  # type: ignore[no-untyped-def]
         """Run `repeat` builds, calling prepare(i) before each."""
         for i in range(repeat):
             if prepare:
                 prepare(i)
-            self.runs.setdefault(case, []).append(run_build(self.name, self.folder, sample))
+            self.record(case, run_build(self.name, self.folder))
 
     def median(self, case: str, attr: str = "seconds") -> float:
         """The median of one figure over the case's runs."""
@@ -318,18 +322,23 @@ def main() -> None:
               f"({size / editions / 1024:.1f} KB Markdown each), {os.cpu_count()} cores, "
               f"median of {args.repeat}; corpus in {work}", flush=True)
 
-        for tool in (peer, ours):
-            tool.measure("cold", args.repeat, prepare=lambda i, t=tool: t.clean(), sample=True)
-            tool.measure("no-change", args.repeat)
-            tool.measure("edit", args.repeat, prepare=lambda i, t=tool: edit(t.edited, i))
-            print(f"  {tool.name}: done ({time.perf_counter() - started:.0f} s)", flush=True)
+        # The tools take turns run by run, so a burst of load on the shared machine hits both.
+        for case in ("cold", "no-change", "edit"):
+            for i in range(args.repeat):
+                for tool in (peer, ours):
+                    if case == "cold":
+                        tool.clean()
+                    elif case == "edit":
+                        edit(tool.edited, i)
+                    tool.record(case, run_build(tool.name, tool.folder, sample=case == "cold"))
+            print(f"  {case}: done ({time.perf_counter() - started:.0f} s)", flush=True)
 
-        quotes = {}
-        for languages in ([], ["es", "en"]):
-            set_build_option(ours_dir, f"typographic_quotes = {json.dumps(languages)}")
-            case = f"quotes {languages}"
-            ours.measure(case, args.repeat, prepare=lambda i: ours.clean())
-            quotes[bool(languages)] = ours.median(case)
+        for _ in range(args.repeat):
+            for languages in ([], ["es", "en"]):
+                set_build_option(ours_dir, f"typographic_quotes = {json.dumps(languages)}")
+                ours.clean()
+                ours.record(f"quotes {bool(languages)}", run_build(ours.name, ours.folder))
+        quotes = {on: ours.median(f"quotes {on}") for on in (False, True)}
         set_build_option(ours_dir, 'typographic_quotes = ["es", "fr"]')
         set_build_option(ours_dir, "workers = 1")
         ours.measure("one core", args.repeat, prepare=lambda i: ours.clean())
