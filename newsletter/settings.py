@@ -92,6 +92,7 @@ class SmtpSettings:
     username: str = ""
     password_env: str = "ANNAOBSERVA_SMTP_PASSWORD"
     timeout: float = 30.0
+    ca_file: str = ""  # a CA bundle for a relay with a private certificate (default: the system's)
 
 
 @dataclass(frozen=True)

@@ -101,3 +101,20 @@ def test_from_settings_requires_the_password_when_a_username_is_set(settings, mo
     transport = SmtpTransport.from_settings(s)
     assert (transport.config.host, transport.config.password) == ("mail.example.org", "pw")
     assert transport.config.envelope_from == settings.email.from_address
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_starttls_and_implicit_tls(tls_smtp_servers, security) -> None:
+    ca_file, starttls, implicit = tls_smtp_servers
+    server = starttls if security == "starttls" else implicit
+    config = SmtpConfig(host="127.0.0.1", port=server.port, security=security, timeout=5,
+                        envelope_from="bounces@example.org", ca_file=str(ca_file))
+    t = SmtpTransport(config)
+    t.open()
+    t.send("a@example.org", message(1, "a@example.org"))
+    t.close()
+    assert [r.rcpt_tos for r in server.received] == [("a@example.org",)]
+    untrusted = SmtpTransport(SmtpConfig(host="127.0.0.1", port=server.port, security=security,
+                                         timeout=5, envelope_from="bounces@example.org"))
+    with pytest.raises(StopEverything, match="TLS with SMTP 127.0.0.1:.* failed"):
+        untrusted.open()

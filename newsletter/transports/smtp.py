@@ -30,6 +30,7 @@ class SmtpConfig:
     password: str = ""
     timeout: float = 30.0
     envelope_from: str = ""
+    ca_file: str = ""
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -63,6 +64,7 @@ class SmtpTransport:
         return cls(SmtpConfig(
             host=smtp.host, port=smtp.port, security=smtp.security, username=smtp.username,
             password=password, timeout=smtp.timeout, envelope_from=settings.email.from_address,
+            ca_file=str(settings.path(smtp.ca_file)) if smtp.ca_file else "",
         ))
 
     @property
@@ -81,6 +83,11 @@ class SmtpTransport:
                 f"SMTP {self.where} refused the login for {self.config.username!r} "
                 f"({_reply(exc.smtp_code, exc.smtp_error)}): check [smtp] username and the password"
             ) from None
+        except ssl.SSLError as exc:
+            raise StopEverything(
+                f"TLS with SMTP {self.where} failed ({exc.reason or exc}): check [smtp] security "
+                "and ca_file"
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise StopEverything(
                 f"cannot connect to SMTP {self.where} ({exc}): check [smtp] host, port and security"
@@ -88,7 +95,7 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=c.ca_file or None)
         conn: smtplib.SMTP
         if c.security == "tls":
             conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=context)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ssl
+import subprocess
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,3 +149,36 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.controller.stop()
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl), as (cert, key)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_smtp_servers(tmp_path: Path) -> Iterator[tuple[Path, SmtpServer, SmtpServer]]:
+    """(CA file, a STARTTLS server, an implicit-TLS server), both with the same certificate."""
+    cert, key = make_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    servers = []
+    for kwargs in ({"tls_context": context, "require_starttls": True},
+                   {"server_kwargs": {}, "ssl_context": context}):
+        handler = RecordingHandler()
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
+        controller.start()
+        servers.append(SmtpServer(controller, handler, port))
+    try:
+        yield cert, servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.controller.stop()
