@@ -83,11 +83,11 @@ def _child(tool: str, folder: Path) -> None:
         settings = read_settings(str(folder / "pelicanconf.py"))
         Pelican(settings).run()
         seconds = time.perf_counter() - start
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    workers_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(MARK + json.dumps(
-        {"seconds": seconds, "maxrss_kb": self_kb, "workers_maxrss_kb": workers_kb}
-    ))
+    me, workers = (resource.getrusage(who)
+                   for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    cpu = me.ru_utime + me.ru_stime + workers.ru_utime + workers.ru_stime
+    print(MARK + json.dumps({"seconds": seconds, "maxrss_kb": me.ru_maxrss,
+                             "workers_maxrss_kb": workers.ru_maxrss, "cpu_seconds": cpu}))
 
 
 # -- the parent: fresh subprocesses, memory sampled from /proc ---------------------------------
@@ -124,6 +124,7 @@ class Run:
     maxrss_kb: int
     workers_maxrss_kb: int
     peak_pss_kb: int
+    cpu_seconds: float
 
 
 def run_build(tool: str, folder: Path, sample: bool = False) -> Run:
@@ -155,7 +156,7 @@ def run_build(tool: str, folder: Path, sample: bool = False) -> Run:
         )
     data = json.loads(lines[-1][len(MARK):])
     return Run(data["seconds"], command_seconds, data["maxrss_kb"], data["workers_maxrss_kb"],
-               peak[0])
+               peak[0], data["cpu_seconds"])
 
 
 @dataclass
@@ -243,6 +244,11 @@ def _mb(kb: float) -> str:
     return f"{kb / 1024:.0f} MB"
 
 
+def _load() -> str:
+    """The 1/5/15-minute load averages: the cores are shared, so say how busy they were."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
@@ -320,7 +326,7 @@ def main() -> None:
         size = sum(p.stat().st_size for p in (ours_dir / "issues").rglob("*.md"))
         print(f"Site build vs Pelican {pelican_version}: {args.issues} issues, {editions} editions "
               f"({size / editions / 1024:.1f} KB Markdown each), {os.cpu_count()} cores, "
-              f"median of {args.repeat}; corpus in {work}", flush=True)
+              f"median of {args.repeat}; corpus in {work}; load average {_load()}", flush=True)
 
         # The tools take turns run by run, so a burst of load on the shared machine hits both.
         for case in ("cold", "no-change", "edit"):
@@ -339,6 +345,7 @@ def main() -> None:
                 ours.clean()
                 ours.record(f"quotes {bool(languages)}", run_build(ours.name, ours.folder))
         quotes = {on: ours.median(f"quotes {on}") for on in (False, True)}
+        quotes_cpu = {on: ours.median(f"quotes {on}", "cpu_seconds") for on in (False, True)}
         set_build_option(ours_dir, 'typographic_quotes = ["es", "fr"]')
         set_build_option(ours_dir, "workers = 1")
         ours.measure("one core", args.repeat, prepare=lambda i: ours.clean())
@@ -351,6 +358,9 @@ def main() -> None:
         rows.append(Row("  worst of the edited rebuilds, in-process", _s(worst),
                         _s(max(r.seconds for r in peer.runs["edit"])), "-", "< 1 s",
                         _verdict(worst < 1.0)))
+        cpu_a, cpu_b = ours.median("cold", "cpu_seconds"), peer.median("cold", "cpu_seconds")
+        rows.append(Row("  CPU time of that command, all processes", _s(cpu_a), _s(cpu_b),
+                        f"{cpu_a / cpu_b:.2f}×", "-", "-"))
         pss_a, pss_b = ours.median("cold", "peak_pss_kb"), peer.median("cold", "peak_pss_kb")
         rows.append(Row("peak memory, cold (PSS of process tree)", _mb(pss_a), _mb(pss_b),
                         f"{pss_a / pss_b:.2f}×", "≤ 1×", _verdict(pss_a <= pss_b)))
@@ -366,10 +376,13 @@ def main() -> None:
         off, on = quotes[False], quotes[True]
         rows.append(Row("cold build, quotes off → on (es+en)", f"{_s(off)} → {_s(on)}", "-",
                         f"{on / off:.2f}×", "< 2×", _verdict(on < 2 * off)))
+        off, on = quotes_cpu[False], quotes_cpu[True]
+        rows.append(Row("  CPU time (command), quotes off → on", f"{_s(off)} → {_s(on)}", "-",
+                        f"{on / off:.2f}×", "< 2×", _verdict(on < 2 * off)))
         print()
         print_table(rows)
-        print(f"\n(total {time.perf_counter() - started:.0f} s; \"in-process\" excludes "
-              "interpreter "
+        print(f"\n(total {time.perf_counter() - started:.0f} s, load average now {_load()}; "
+              "\"in-process\" excludes interpreter "
               "start-up and imports, \"command\" includes them)")
 
 
