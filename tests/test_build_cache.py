@@ -18,7 +18,8 @@ def test_an_edit_after_a_no_change_rebuild_reconverts_only_that_edition(
     build_site(site_settings, today=TODAY)
     assert build_site(site_settings, today=TODAY).unchanged
     edited = site_project / "issues/2011-06/es.md"
-    edited.write_text(edited.read_text(encoding="utf-8") + "\nUn párrafo nuevo.\n", encoding="utf-8")
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text + "\nUn párrafo nuevo.\n", encoding="utf-8")
     report = build_site(site_settings, today=TODAY)
     assert report.converted == 1
 
