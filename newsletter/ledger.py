@@ -398,25 +398,31 @@ class Ledger:
 
     def claim(self, delivery_ids: Sequence[int]) -> None:
         """Commit rows as `sending` before their transport calls (the crash-safety rule)."""
-        stamp = utc_stamp()
-        with self.conn:
-            self.conn.executemany(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE id = ?",
-                [(stamp, i) for i in delivery_ids],
-            )
+        self.settle((), delivery_ids)
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
         """Commit what the transport answered for each row, in one transaction."""
+        self.settle(outcomes, ())
+
+    def settle(self, outcomes: Sequence[Outcome], claims: Sequence[int]) -> None:
+        """Record answers and claim the next rows in one commit (a send's hot path)."""
         stamp = utc_stamp()
         with self.conn:
-            self.conn.executemany(
-                "UPDATE deliveries SET state = ?, provider_id = coalesce(?, provider_id), "
-                "error = ?, next_attempt = ?, updated_at = ?, "
-                "attempts = attempts - (CASE WHEN ? = 'queued' THEN 1 ELSE 0 END) WHERE id = ?",
-                [(o.state, o.provider_id, o.error, o.next_attempt, stamp, o.state, o.delivery_id)
-                 for o in outcomes],
-            )
+            if outcomes:
+                self.conn.executemany(
+                    "UPDATE deliveries SET state = ?, provider_id = coalesce(?, provider_id), "
+                    "error = ?, next_attempt = ?, updated_at = ?, "
+                    "attempts = attempts - (CASE WHEN ? = 'queued' THEN 1 ELSE 0 END) "
+                    "WHERE id = ?",
+                    [(o.state, o.provider_id, o.error, o.next_attempt, stamp, o.state,
+                      o.delivery_id) for o in outcomes],
+                )
+            if claims:
+                self.conn.executemany(
+                    "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, "
+                    "updated_at = ? WHERE id = ?",
+                    [(stamp, i) for i in claims],
+                )
 
     def finish_if_complete(self, issue: str, now: dt.datetime | None = None) -> bool:
         """Mark the campaign complete when no row is still owed; return whether it is."""

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -332,6 +332,8 @@ class _Run:
         self.stop_reason = ""
         self.stopped_by = ""
         self._in_a_row = 0
+        self._unrecorded: list[Outcome] = []
+        self.answers: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
         counts = ledger.counts(slug)
         self.state = Progress(total=counts["queued"] + counts["deferred"])
         self._last_report = 0.0
@@ -348,7 +350,7 @@ class _Run:
         if budget <= 0 and quota_bound:
             self.stop("quota", "the SES daily quota is used up; run send again later to resume")
             return
-        inflight: dict[Future[tuple[Outcome, str]], int] = {}
+        inflight: set[int] = set()  # delivery ids handed to the workers
         buffer: deque[Pending] = deque()
         cursor = 0
         with self._ctrl_c_stops(), \
@@ -357,6 +359,11 @@ class _Run:
                 while True:
                     if not self.stopped_by:
                         cursor, budget = self._fill(executor, inflight, buffer, cursor, budget)
+                    if not inflight or self.stopped_by:
+                        # Otherwise the answers ride along with the next claim's commit: rows
+                        # in `sending` (claimed, answer not committed) never exceed the window.
+                        self._flush()
+                    if not self.stopped_by:
                         if budget <= 0 and not inflight and self._owed():
                             self.stop("quota" if quota_bound else "limit",
                                       "the SES daily quota is used up; run send again later "
@@ -377,6 +384,8 @@ class _Run:
                           "run send again to resume")
                 while inflight:
                     self._collect(inflight, timeout=None)
+            finally:
+                self._flush()
         self._report(force=True)
 
     @contextmanager
@@ -406,7 +415,15 @@ class _Run:
         counts = self.ledger.counts(self.slug)
         return bool(counts["queued"] or counts["deferred"])
 
-    def _fill(self, executor: ThreadPoolExecutor, inflight: dict, buffer: deque[Pending],
+    def _task(self, row: Pending) -> None:
+        """Run in a worker: send one row and hand the answer to the loop's queue."""
+        try:
+            self.answers.put((row.delivery_id, self.worker(row)))
+        except BaseException as exc:
+            self.answers.put((row.delivery_id, exc))  # a bug: the loop re-raises it
+            raise
+
+    def _fill(self, executor: ThreadPoolExecutor, inflight: set[int], buffer: deque[Pending],
               cursor: int, budget: float) -> tuple[int, float]:
         if inflight and self.window - len(inflight) < self.workers:
             # Claim in batches of at least `workers` rows: one commit for several messages.
@@ -426,17 +443,29 @@ class _Run:
             take.append(buffer.popleft())
             budget -= 1
         if take:
-            self.ledger.claim([row.delivery_id for row in take])
+            # The answers collected so far and the new claims: one commit.
+            self.ledger.settle(self._unrecorded, [row.delivery_id for row in take])
+            self._unrecorded = []
             for row in take:
-                inflight[executor.submit(self.worker, row)] = row.delivery_id
+                inflight.add(row.delivery_id)
+                executor.submit(self._task, row)
         return cursor, budget
 
-    def _collect(self, inflight: dict, timeout: float | None) -> None:
-        done, _ = wait(list(inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+    def _collect(self, inflight: set[int], timeout: float | None) -> None:
+        """Take the answers that arrived (waiting up to `timeout` for the first one)."""
+        answers = []
+        try:
+            answers.append(self.answers.get(timeout=timeout))
+            while True:
+                answers.append(self.answers.get_nowait())
+        except queue.Empty:
+            pass
         outcomes: list[Outcome] = []
-        for future in done:
-            del inflight[future]
-            outcome, stop = future.result()
+        for delivery_id, answer in answers:
+            inflight.discard(delivery_id)
+            if isinstance(answer, BaseException):
+                raise answer
+            outcome, stop = answer
             outcomes.append(outcome)
             if stop:
                 self.stop("transport", stop)
@@ -451,10 +480,15 @@ class _Run:
                 if self._in_a_row >= self.error_burst:
                     self.stop("errors", f"paused after {self._in_a_row} errors in a row; "
                               "fix the cause and run send again to resume")
-        if outcomes:
-            self.ledger.record(outcomes)
+        self._unrecorded.extend(outcomes)
         self.lock.beat()
         self._report()
+
+    def _flush(self) -> None:
+        """Commit the answers not yet recorded (when no claim carried them)."""
+        if self._unrecorded:
+            self.ledger.record(self._unrecorded)
+            self._unrecorded = []
 
     def _report(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -300,3 +300,22 @@ def test_cli_report_and_dry_run(project, settings, store, capsys) -> None:
         "all                        3      3        0       0     0       0          0",
         "Bounce rate 0.00% (threshold 1%), complaint rate 0.00% (threshold 0.1%).",
     ]
+
+
+def test_the_progress_bar_shows_the_counts(settings, store) -> None:
+    import io
+
+    from rich.console import Console
+
+    from newsletter.cli.delivery import progress_bar
+
+    add_subscribers(store, 5)
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160, color_system=None)
+    issue = load_issue(settings, "2011-07")
+    with progress_bar(True, console) as progress:
+        run_send(settings, store, issue, editions(settings, issue),
+                 lambda: open_transport(settings), SendOptions(), progress)
+    final = out.getvalue().rsplit("\r", 1)[-1]
+    assert "5/5" in final
+    assert "sent 5 · deferred 0 · rejected 0 · unknown 0" in final

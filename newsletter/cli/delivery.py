@@ -89,7 +89,7 @@ def _find_issue(settings: Settings, ref: str) -> Issue:
 
 
 @contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+def progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[Any], None] | None]:
     """A rich progress bar on stderr fed by the send run's callback (None when disabled)."""
     if not enabled:
         yield None
@@ -97,7 +97,7 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[Any], None] | None]:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    console = Console(stderr=True)
+    console = console or Console(stderr=True)
     if not console.is_terminal:
         yield None
         return
@@ -212,7 +212,7 @@ def _send_one(args: argparse.Namespace, settings: Settings, store: Any, issue: I
                           workers=args.workers, rate=args.rate)
     editions = render_email_editions(settings, issue)
     try:
-        with _progress_bar(not args.no_progress) as progress:
+        with progress_bar(not args.no_progress) as progress:
             summary = run_send(settings, store, issue, editions,
                                _transport_factory(settings, args.transport), options, progress)
     except SendRunning as exc:
