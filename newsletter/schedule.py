@@ -123,18 +123,19 @@ class SendLock:
         self.conn.commit()
         self._last_beat = now
 
-    def beat(self, every: float = 5.0) -> None:
-        """Refresh the heartbeat (at most every `every` seconds) so others see we are alive."""
+    def beat(self, every: float = 5.0) -> bool:
+        """Refresh the heartbeat (at most every `every` seconds); False if another run took it."""
         now = time.time()
         if now - self._last_beat < every:
-            return
+            return True
         with self.conn:
-            self.conn.execute(
+            cur = self.conn.execute(
                 "UPDATE send_lock SET heartbeat = ?, issue = ? WHERE name = ? AND pid = ? "
                 "AND host = ?",
                 (now, self.issue, LOCK_NAME, self.pid, self.host),
             )
         self._last_beat = now
+        return cur.rowcount == 1
 
     def release(self) -> None:
         """Give the lock up (only if we still hold it)."""

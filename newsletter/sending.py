@@ -481,7 +481,9 @@ class _Run:
                     self.stop("errors", f"paused after {self._in_a_row} errors in a row; "
                               "fix the cause and run send again to resume")
         self._unrecorded.extend(outcomes)
-        self.lock.beat()
+        if not self.lock.beat():
+            self.stop("transport", "another send took the lock over (this run was silent for "
+                      "longer than [delivery] lock_timeout_seconds); stopping")
         self._report()
 
     def _flush(self) -> None:

@@ -319,3 +319,26 @@ def test_the_progress_bar_shows_the_counts(settings, store) -> None:
     final = out.getvalue().rsplit("\r", 1)[-1]
     assert "5/5" in final
     assert "sent 5 · deferred 0 · rejected 0 · unknown 0" in final
+
+
+def test_a_run_whose_lock_was_taken_over_stops(settings, store) -> None:
+    lock = SendLock(store.conn, "2011-07", 600)
+    lock.acquire()
+    assert lock.beat(every=0) is True
+    store.conn.execute("UPDATE send_lock SET pid = pid + 1")
+    store.conn.commit()
+    assert lock.beat(every=0) is False
+
+
+def test_cli_cancel(project, settings, store, capsys) -> None:
+    add_subscribers(store, 3)
+    toml = str(project / "newsletter.toml")
+    assert main(["--config", toml, "send", "4", "--cancel"]) == 1
+    assert capsys.readouterr().err == "Error: issue 2011-07 has no campaign to cancel\n"
+    assert main(["--config", toml, "send", "4", "--limit", "1", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["--config", toml, "send", "4", "--cancel"]) == 0
+    assert capsys.readouterr().out == (
+        "2011-07: campaign cancelled; 2 subscribers still owed it will not receive it.\n")
+    assert main(["--config", toml, "send", "4"]) == 1
+    assert capsys.readouterr().err.startswith("Error: the campaign of 2011-07 was cancelled on ")

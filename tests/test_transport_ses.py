@@ -8,7 +8,7 @@ import urllib.request
 import boto3
 import pytest
 
-from newsletter.transports import OutcomeUnknown, RetryLater, StopEverything
+from newsletter.transports import OutcomeUnknown, Rejected, RetryLater, StopEverything
 from newsletter.transports.ses import SesConfig, SesTransport, sanitize_tag
 from tests.ses_faults import faulty_proxy
 
@@ -113,3 +113,22 @@ def test_tags_and_the_configuration_set_go_with_each_message(moto: str) -> None:
                                     {"Name": "lang", "Value": "pt"},
                                     {"Name": "subscriber", "Value": "42"}]
     assert "Destination" not in request  # the To: header names the recipient once
+
+
+@pytest.mark.parametrize(("code", "status", "message", "expected"), [
+    ("Throttling", 400, "Maximum sending rate exceeded.", RetryLater),
+    ("TooManyRequestsException", 429, "", RetryLater),
+    ("Throttling", 400, "Daily message quota exceeded.", StopEverything),
+    ("MessageRejected", 400, "Email address is not verified: a@example.org", Rejected),
+    ("SendingPausedException", 400, "", StopEverything),
+    ("AccountSuspendedException", 400, "", StopEverything),
+    ("InternalFailure", 500, "", OutcomeUnknown),
+    ("ServiceUnavailable", 503, "", OutcomeUnknown),
+])
+def test_ses_errors_are_sorted_into_the_four_outcomes(code, status, message, expected) -> None:
+    from botocore.exceptions import ClientError
+
+    error = ClientError({"Error": {"Code": code, "Message": message},
+                         "ResponseMetadata": {"HTTPStatusCode": status}}, "SendEmail")
+    t = SesTransport(SesConfig(from_address=SENDER))
+    assert type(t._classify(error)) is expected
