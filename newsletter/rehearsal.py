@@ -16,7 +16,7 @@ from .emails import EmailEdition, Recipient
 from .issues import Issue
 from .ledger import Ledger
 from .message import mask_address
-from .sending import BATCH, audience, check_ready
+from .sending import BATCH, audience, check_ready, masked_error
 from .settings import Settings
 from .transports import OutcomeUnknown, Rejected, RetryLater, Transport
 
@@ -34,7 +34,7 @@ def send_test(
             provider_id: str | None = transport.send(address, message)
             outcome, detail = "sent", str(provider_id)
         except (RetryLater, Rejected, OutcomeUnknown) as exc:
-            provider_id, outcome, detail = None, type(exc).__name__.lower(), str(exc)
+            provider_id, outcome, detail = None, type(exc).__name__.lower(), masked_error(exc)
         ledger.record_test_send(issue.slug, lang, mask_address(address), outcome, provider_id,
                                 "" if outcome == "sent" else detail)
         results.append((lang, outcome, detail))

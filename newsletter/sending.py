@@ -14,6 +14,7 @@ import logging
 import math
 import queue
 import random
+import re
 import signal
 import threading
 import time
@@ -27,6 +28,7 @@ from .emails import EmailEdition, Recipient
 from .errors import NewsletterError
 from .issues import Issue
 from .ledger import AudienceMember, Ledger, Outcome, Pending
+from .message import mask_address
 from .schedule import SendLock
 from .settings import Settings
 from .transports import OutcomeUnknown, Rejected, RetryLater, StopEverything, Transport
@@ -38,6 +40,14 @@ TransportFactory = Callable[[], Transport]
 WINDOW_MARGIN = 0.03
 BATCH = 500
 RETRY_CAP_SECONDS = 300.0
+
+
+_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[A-Za-z0-9.-]+")
+
+
+def masked_error(exc: BaseException) -> str:
+    """A transport's error text with any address in it masked (it is stored and printed)."""
+    return _ADDRESS_RE.sub(lambda m: mask_address(m.group(0)), str(exc))
 
 
 class SendRefused(NewsletterError):
@@ -232,12 +242,12 @@ class _Worker:
                 Recipient(row.subscriber_id, row.email, row.name, row.edition_lang)
             )
         except NewsletterError as exc:
-            error = f"cannot build the message: {exc}"
+            error = f"cannot build the message: {masked_error(exc)}"
             return Outcome(row.delivery_id, "rejected", error=error), ""
         try:
             transport = self.pool.take()
         except StopEverything as exc:
-            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)
+            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)  # account-wide
         try:
             self.limiter.acquire()
             if getattr(transport, "supports_tags", False):
@@ -250,17 +260,17 @@ class _Worker:
         except RetryLater as exc:
             if attempt >= self.max_attempts:
                 return Outcome(row.delivery_id, "rejected",
-                               error=f"gave up after {attempt} attempts: {exc}"), ""
+                               error=f"gave up after {attempt} attempts: {masked_error(exc)}"), ""
             delay = min(RETRY_CAP_SECONDS, self.retry_base * 2 ** (attempt - 1))
             delay *= random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
-            return Outcome(row.delivery_id, "deferred", error=str(exc),
+            return Outcome(row.delivery_id, "deferred", error=masked_error(exc),
                            next_attempt=time.time() + delay), ""
         except Rejected as exc:
-            return Outcome(row.delivery_id, "rejected", error=str(exc)), ""
+            return Outcome(row.delivery_id, "rejected", error=masked_error(exc)), ""
         except OutcomeUnknown as exc:
-            return Outcome(row.delivery_id, "unknown", error=str(exc)), ""
+            return Outcome(row.delivery_id, "unknown", error=masked_error(exc)), ""
         except StopEverything as exc:
-            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)
+            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)  # account-wide
         finally:
             self.pool.give(transport)
 

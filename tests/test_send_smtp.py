@@ -240,3 +240,15 @@ def test_the_progress_callback_sees_every_answer(settings, smtp_server) -> None:
     store.close()
     assert seen[-1] == (12, 11, 1, 12)
     assert all(a[3] <= b[3] for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_addresses_in_relay_errors_are_masked(settings, smtp_server) -> None:
+    smtp_server.answer("reader000001@example.org",
+                       "550 5.1.1 <reader000001@example.org>: Recipient address rejected")
+    summary = send(smtp_settings(settings, smtp_server), 2)
+    assert summary.errors == (
+        ("RCPT TO: 550 5.1.1 <r***@example.org>: Recipient address rejected", 1),)
+    store = SubscriberStore.open(settings)
+    errors = [e for (e,) in store.conn.execute("SELECT error FROM deliveries")]
+    store.close()
+    assert not any("reader000001" in e for e in errors)
