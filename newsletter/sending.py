@@ -40,6 +40,9 @@ TransportFactory = Callable[[], Transport]
 WINDOW_MARGIN = 0.03
 BATCH = 500
 RETRY_CAP_SECONDS = 300.0
+# SES answers in 50–100 ms; the pool grows so that such a latency never caps the rate.
+LATENCY_ALLOWANCE = 0.15
+MAX_WORKERS = 32
 
 
 _ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[A-Za-z0-9.-]+")
@@ -80,6 +83,12 @@ class RateLimiter:
             self._recent.append(slot)
         if slot > now:
             self._sleep(slot - now)
+
+
+def worker_count(configured: int, rate: float, latency: float = LATENCY_ALLOWANCE) -> int:
+    """Workers enough to reach `rate` through a transport answering in `latency` seconds."""
+    needed = math.ceil(rate * latency) if rate > 0 else 0
+    return max(1, configured, min(MAX_WORKERS, needed))
 
 
 @dataclass(frozen=True)
@@ -328,7 +337,7 @@ class _Run:
                  progress: Callable[[Progress], None] | None) -> None:
         self.ledger = ledger
         self.slug = slug
-        self.workers = max(1, options.workers or settings.delivery.workers)
+        self.workers = worker_count(options.workers or settings.delivery.workers, rate)
         self.window = self.workers * 2
         self.limiter = RateLimiter(rate)
         self.worker = _Worker(slug, editions, pool, self.limiter, settings.delivery.max_attempts,

@@ -342,3 +342,13 @@ def test_cli_cancel(project, settings, store, capsys) -> None:
         "2011-07: campaign cancelled; 2 subscribers still owed it will not receive it.\n")
     assert main(["--config", toml, "send", "4"]) == 1
     assert capsys.readouterr().err.startswith("Error: the campaign of 2011-07 was cancelled on ")
+
+
+def test_the_pool_grows_with_the_rate_so_latency_does_not_cap_it() -> None:
+    from newsletter.sending import worker_count
+
+    assert worker_count(4, 0) == 4  # unlimited rate (SMTP, outbox): the configured pool
+    assert worker_count(4, 14) == 4  # SES's starting quota: 4 × (1 / 0.15 s) > 14/s
+    assert worker_count(4, 100) == 15  # 15 workers at 150 ms each = 100/s
+    assert worker_count(4, 5000) == 32
+    assert worker_count(1, 0) == 1
