@@ -29,6 +29,7 @@ from .errors import NewsletterError
 from .issues import Issue
 from .ledger import AudienceMember, Ledger, Outcome, Pending
 from .message import mask_address
+from .pacing import RateLimiter, worker_count
 from .schedule import SendLock
 from .settings import Settings
 from .transports import OutcomeUnknown, Rejected, RetryLater, StopEverything, Transport
@@ -36,13 +37,8 @@ from .transports import OutcomeUnknown, Rejected, RetryLater, StopEverything, Tr
 logger = logging.getLogger(__name__)
 
 TransportFactory = Callable[[], Transport]
-# A one-second window must never hold more than `rate` sends, even when threads wake late.
-WINDOW_MARGIN = 0.03
 BATCH = 500
 RETRY_CAP_SECONDS = 300.0
-# SES answers in 50–100 ms; the pool grows so that such a latency never caps the rate.
-LATENCY_ALLOWANCE = 0.15
-MAX_WORKERS = 32
 
 
 _ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[A-Za-z0-9.-]+")
@@ -55,40 +51,6 @@ def masked_error(exc: BaseException) -> str:
 
 class SendRefused(NewsletterError):
     """The issue cannot be sent as asked (a draft, a cancelled campaign)."""
-
-
-class RateLimiter:
-    """A token bucket of depth one plus a sliding one-second window; safe across threads."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.rate = rate
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._recent: deque[float] = deque(maxlen=max(1, math.floor(rate)) if rate > 0 else 1)
-        self._next = 0.0
-        self._lock = threading.Lock()
-        self._clock = clock
-        self._sleep = sleep
-
-    def acquire(self) -> None:
-        """Wait until one more send is allowed."""
-        if self.rate <= 0:
-            return
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            if len(self._recent) == self._recent.maxlen:
-                slot = max(slot, self._recent[0] + 1.0 + WINDOW_MARGIN)
-            self._next = slot + self.interval
-            self._recent.append(slot)
-        if slot > now:
-            self._sleep(slot - now)
-
-
-def worker_count(configured: int, rate: float, latency: float = LATENCY_ALLOWANCE) -> int:
-    """Workers enough to reach `rate` through a transport answering in `latency` seconds."""
-    needed = math.ceil(rate * latency) if rate > 0 else 0
-    return max(1, configured, min(MAX_WORKERS, needed))
 
 
 @dataclass(frozen=True)

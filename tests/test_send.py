@@ -15,9 +15,10 @@ import pytest
 from newsletter.cli import main
 from newsletter.issues import Corpus
 from newsletter.ledger import Ledger, MissingTranslation, resolve_language
+from newsletter.pacing import RateLimiter
 from newsletter.rehearsal import dry_run
 from newsletter.schedule import SendLock, SendRunning, due_issues
-from newsletter.sending import RateLimiter, SendOptions, run_send
+from newsletter.sending import SendOptions, run_send
 from newsletter.settings import DeliverySettings
 from newsletter.subscribers import SubscriberStore
 from newsletter.transports import open_transport
@@ -345,7 +346,7 @@ def test_cli_cancel(project, settings, store, capsys) -> None:
 
 
 def test_the_pool_grows_with_the_rate_so_latency_does_not_cap_it() -> None:
-    from newsletter.sending import worker_count
+    from newsletter.pacing import worker_count
 
     assert worker_count(4, 0) == 4  # unlimited rate (SMTP, outbox): the configured pool
     assert worker_count(4, 14) == 4  # SES's starting quota: 4 × (1 / 0.15 s) > 14/s
