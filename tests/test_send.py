@@ -212,7 +212,7 @@ def test_two_due_runs_at_once_one_sends_the_other_says_running(project, settings
                                                  f"send_at: {soon}"))
     toml = project / "newsletter.toml"
     toml.write_text(toml.read_text().replace('outbox_dir = "outbox"',
-                                             'outbox_dir = "outbox"\nrate = 200.0'))
+                                             'outbox_dir = "outbox"\nrate = 100.0'))
     command = [sys.executable, str(REPO / "publish.py"), "--config", str(toml), "send", "--due",
                "--no-progress"]
     results: list[subprocess.CompletedProcess[str]] = []

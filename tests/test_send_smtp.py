@@ -181,6 +181,7 @@ def test_sigkill_at_random_points_then_resume(project, settings, tmp_path) -> No
     in_flight = 2 * DeliverySettings().workers  # the window: rows committed as sending at once
     assert kills >= 3
     duplicates = sum(n - 1 for n in per_recipient.values())
+    print(f"{kills} kills, {duplicates} duplicates (bound {kills * in_flight})")
     assert duplicates <= kills * in_flight
     # Every copy of a message carries the same, stable Message-ID.
     ids: dict[str, set[str]] = {}
