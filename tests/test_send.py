@@ -353,3 +353,15 @@ def test_the_pool_grows_with_the_rate_so_latency_does_not_cap_it() -> None:
     assert worker_count(4, 100) == 15  # 15 workers at 150 ms each = 100/s
     assert worker_count(4, 5000) == 32
     assert worker_count(1, 0) == 1
+
+
+def test_due_says_what_it_skipped_and_is_silent_with_quiet(project, capsys) -> None:
+    toml = str(project / "newsletter.toml")
+    assert main(["--config", toml, "send", "--due"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "2010-09: send_at 2010-09-15T09:00:00-03:00 is more than 7 days old; not started "
+        "automatically (send it by hand with `publish.py send 2010-09`)")
+    assert out[-1] == "No issue is due."
+    assert main(["--config", toml, "send", "--due", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""

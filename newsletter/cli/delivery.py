@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--workers", type=int, metavar="N",
                    help="messages in flight at once (default: [delivery] workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="with --due: print nothing when nothing is due (for cron, which mails "
+                   "any output)")
     p.set_defaults(handler=cmd_send)
 
     r = sub.add_parser(
@@ -267,11 +270,12 @@ def _send_due(args: argparse.Namespace, settings: Settings, store: Any) -> int:
                            settings.delivery.due_window_days)
     code = EXIT_OK
     due = [d for d in decisions if d.due]
-    for decision in decisions:
-        if not decision.due and "days old" in decision.reason:
-            print(f"{decision.issue.slug}: {decision.reason}")
-    if not due:
-        print("No issue is due.")
+    if not args.quiet:
+        for decision in decisions:
+            if not decision.due and "days old" in decision.reason:
+                print(f"{decision.issue.slug}: {decision.reason}")
+        if not due:
+            print("No issue is due.")
     for decision in due:
         code = max(code, _send_one(args, settings, store, decision.issue, quiet_if_running=True))
     return code
