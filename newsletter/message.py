@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
+from .addresses import mask_email as mask_address
 from .errors import NewsletterError
 from .settings import Settings
 
@@ -69,14 +70,6 @@ def format_address(email: str, name: str = "") -> str:
         except UnicodeError:
             raise InvalidRecipient(f"{mask_address(email)}: the domain is not valid") from None
     return formataddr((name, f"{local}@{domain}"), charset="utf-8")
-
-
-def mask_address(email: str) -> str:
-    """`a***@example.org`: enough to tell addresses apart in a log, never the whole address."""
-    local, at, domain = email.rpartition("@")
-    if not at:
-        return "***"
-    return f"{local[:1]}***@{domain}"
 
 
 def message_domain(settings: Settings) -> str:

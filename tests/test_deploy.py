@@ -377,9 +377,12 @@ def test_deploys_a_real_build(settings: Settings, project: Path, s3: Any, moto: 
 
 def configure(project: Path, moto: str) -> Path:
     config = project / "newsletter.toml"
+    text = config.read_text(encoding="utf-8")
+    section = '[deploy]\nbucket = ""\nprefix = ""\nregion = "us-east-1"\nendpoint_url = ""\n'
+    assert section in text, "the committed newsletter.toml's [deploy] section changed"
     config.write_text(
-        config.read_text(encoding="utf-8")
-        + f'\n[deploy]\nbucket = "{BUCKET}"\nprefix = "archive"\nendpoint_url = "{moto}"\n',
+        text.replace(section, f'[deploy]\nbucket = "{BUCKET}"\nprefix = "archive"\n'
+                              f'region = "us-east-1"\nendpoint_url = "{moto}"\n'),
         encoding="utf-8",
     )
     make_site(project / "_site")

@@ -124,13 +124,13 @@ def test_send_to_is_a_test_in_every_language_kept_apart(project, settings, store
                  "--to", "editor@example.org"])
     assert code == 0
     assert capsys.readouterr().out == (
-        "2011-07 [es] test to e***@example.org: sent\n"
-        "2011-07 [en] test to e***@example.org: sent\n")
+        "2011-07 [es] test to ed***@example.org: sent\n"
+        "2011-07 [en] test to ed***@example.org: sent\n")
     messages = outbox_messages(settings.path("outbox"))
     assert [m["Subject"].startswith("[TEST] ") for m in messages] == [True, True]
     assert Ledger(store.conn).campaign("2011-07") is None
     assert store.conn.execute("SELECT recipient FROM test_sends").fetchall() == [
-        ("e***@example.org",), ("e***@example.org",)]
+        ("ed***@example.org",), ("ed***@example.org",)]
 
 
 def test_a_draft_is_refused(project, settings, capsys) -> None:

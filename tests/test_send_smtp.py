@@ -248,7 +248,7 @@ def test_addresses_in_relay_errors_are_masked(settings, smtp_server) -> None:
                        "550 5.1.1 <reader000001@example.org>: Recipient address rejected")
     summary = send(smtp_settings(settings, smtp_server), 2)
     assert summary.errors == (
-        ("RCPT TO: 550 5.1.1 <r***@example.org>: Recipient address rejected", 1),)
+        ("RCPT TO: 550 5.1.1 <re***@example.org>: Recipient address rejected", 1),)
     store = SubscriberStore.open(settings)
     errors = [e for (e,) in store.conn.execute("SELECT error FROM deliveries")]
     store.close()
