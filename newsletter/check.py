@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from .body_scan import SCAN_VERSION, BodyScan, Link, scan_body
-from .issues import Corpus, Edition, Issue, Problem
+from .issues import Corpus, Edition, Issue, Problem, display_path
 from .markup import is_external, issue_link_target
 from .settings import Settings
 from .states import load_member_states
@@ -61,12 +61,12 @@ def run_checks(
     problems += _duplicates(corpus, settings.root)
     slugs = {issue.slug: issue for issue in corpus.issues}
     for issue in corpus.issues:
-        scans = {lang: _cached_scan(e, _display(e.path, settings.root), cache)
+        scans = {lang: _cached_scan(e, display_path(e.path, settings.root), cache)
                  for lang, e in issue.editions.items()}
         problems += _missing_editions(issue, settings, settings.root)
         problems += _disagreements(issue, settings.root)
         for lang, edition in issue.editions.items():
-            shown = _display(edition.path, settings.root)
+            shown = display_path(edition.path, settings.root)
             scan = scans[lang]
             problems += scan.problems
             problems += _front_matter(edition, shown, states)
@@ -93,21 +93,21 @@ def _duplicates(corpus: Corpus, root: Path) -> list[Problem]:
         if len(issues) < 2:
             continue
         for issue in issues:
-            others = ", ".join(_display(o.folder, root) for o in issues if o is not issue)
+            others = ", ".join(display_path(o.folder, root) for o in issues if o is not issue)
             for edition in issue.editions.values():
                 if edition.number == number:
                     problems.append(Problem(
-                        _display(edition.path, root), edition.key_lines.get("number", 1),
+                        display_path(edition.path, root), edition.key_lines.get("number", 1),
                         f"number {number} is also used by {others}: give each issue its own number",
                     ))
     for issues in by_slug.values():
         if len(issues) < 2:
             continue
         for issue in issues:
-            others = ", ".join(_display(o.folder, root) for o in issues if o is not issue)
+            others = ", ".join(display_path(o.folder, root) for o in issues if o is not issue)
             for edition in issue.editions.values():
                 problems.append(Problem(
-                    _display(edition.path, root), 1,
+                    display_path(edition.path, root), 1,
                     f"slug {issue.slug!r} is also used by {others}: rename one folder",
                 ))
     return problems
@@ -124,8 +124,8 @@ def _missing_editions(issue: Issue, settings: Settings, root: Path) -> list[Prob
         if lang in issue.editions or file.exists():
             continue
         problems.append(Problem(
-            _display(first.path, root), 1,
-            f"the {lang!r} edition is missing: add {_display(file, root)} "
+            display_path(first.path, root), 1,
+            f"the {lang!r} edition is missing: add {display_path(file, root)} "
             f"(every configured language needs one)",
         ))
     return problems
@@ -143,7 +143,7 @@ def _disagreements(issue: Issue, root: Path) -> list[Problem]:
             if mine == theirs:
                 continue
             problems.append(Problem(
-                _display(edition.path, root), edition.key_lines.get(key, 1),
+                display_path(edition.path, root), edition.key_lines.get(key, 1),
                 f"{key} {_shown_value(key, mine)} differs from {main_name} "
                 f"({_shown_value(key, theirs)}): "
                 f"every edition of an issue has the same {key}",
@@ -237,7 +237,7 @@ def _links(
             problems.append(Problem(
                 shown, link.line,
                 f"link {url} goes to issue {slug!r}, which does not exist "
-                f"(no folder {_display(folder, root)})",
+                f"(no folder {display_path(folder, root)})",
             ))
             continue
         if lang and lang not in languages:
@@ -251,7 +251,7 @@ def _links(
             problems.append(Problem(
                 shown, link.line,
                 f"link {url} goes to the {lang!r} edition of {slug!r}, which does not exist "
-                f"(no file {_display(folder / f'{lang}.md', root)})",
+                f"(no file {display_path(folder / f'{lang}.md', root)})",
             ))
         elif slug in slugs and slugs[slug].status == "draft" and edition.status == "ready":
             problems.append(Problem(
@@ -288,7 +288,7 @@ def _image(link: Link, shown: str, issue: Issue, root: Path) -> list[Problem]:
     if not (issue.folder / relative).is_file():
         problems.append(Problem(
             shown, link.line,
-            f"image {url} does not exist: add {_display(issue.folder / relative, root)}",
+            f"image {url} does not exist: add {display_path(issue.folder / relative, root)}",
         ))
     return problems
 
@@ -302,7 +302,7 @@ def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path) -> list[Problem
     main = langs[0]
     for lang in langs[1:]:
         edition = issue.editions[lang]
-        shown = _display(edition.path, root)
+        shown = display_path(edition.path, root)
         for what, count in (
             ("## section", lambda s: s.sections),
             ("link", lambda s: s.link_count),
@@ -321,7 +321,7 @@ def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path) -> list[Problem
         if lang != longest and words < SHORT_RATIO * most:
             edition = issue.editions[lang]
             problems.append(Problem(
-                _display(edition.path, root), edition.body_line,
+                display_path(edition.path, root), edition.body_line,
                 f"{lang} has {words} words, under half of {longest}'s {most}: "
                 f"is the translation complete?", "warning",
             ))
@@ -340,10 +340,3 @@ def _cached_scan(edition: Edition, shown: str, cache: ScanCache | None) -> BodyS
     scan = scan_body(edition, shown)
     cache.put(key, scan)
     return scan
-
-
-def _display(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)

@@ -16,7 +16,6 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -26,7 +25,7 @@ from premailer import Premailer
 from . import tokens
 from .email_strings import load_email_strings
 from .errors import NewsletterError
-from .issues import Corpus, Issue, Problem
+from .issues import Corpus, Issue, Problem, display_path
 from .markup import Rendered, absolutize, renderer_for
 from .message import (
     MessageTemplate,
@@ -186,13 +185,6 @@ def text_direction(lang: str) -> str:
         return "ltr"
 
 
-def _display(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
-
-
 def _template_location(exc: jinja2.TemplateError) -> str:
     """file:line of a template error; Jinja puts runtime errors' template lines in the traceback."""
     filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
@@ -248,7 +240,7 @@ def render_email_edition(settings: Settings, issue: Issue, lang: str) -> EmailEd
             f"issue {issue.slug} has no {lang!r} edition (it has {', '.join(issue.editions)})"
         )
     edition = issue.editions[lang]
-    source = _display(edition.path, settings.root)
+    source = display_path(edition.path, settings.root)
     check_header_value("title", edition.title, source)
     check_header_value("summary", edition.summary, source)
     urls = SiteUrls(settings.site.base_url)
@@ -325,7 +317,7 @@ def email_problems(
         if wanted is not None and issue.slug not in wanted:
             continue
         for lang, source_edition in issue.editions.items():
-            source = _display(source_edition.path, settings.root)
+            source = display_path(source_edition.path, settings.root)
             try:
                 edition = render_email_edition(settings, issue, lang)
             except NewsletterError as exc:
@@ -350,7 +342,7 @@ def email_problems(
             ))
             for url in sorted(set(_INSECURE_URL_RE.findall(html))):
                 line = _source_line(issue, lang, url)
-                where = source if line else _display(
+                where = source if line else display_path(
                     settings.path(settings.build.templates_dir) / "email.html", settings.root
                 )
                 problems.append(Problem(

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -76,7 +76,7 @@ class Edition:
     @property
     def published(self) -> dt.datetime:
         """The publication instant used by feeds: the date at midnight UTC."""
-        return dt.datetime.combine(self.date, dt.time(0, 0), tzinfo=dt.timezone.utc)
+        return dt.datetime.combine(self.date, dt.time(0, 0), tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -296,10 +296,10 @@ def load_issues(
     problems: list[Problem] = []
     issues: list[Issue] = []
     if not issues_dir.is_dir():
-        return Corpus((), (Problem(_display(issues_dir, root), 0, "the issues folder does not exist"),))
+        return Corpus((), (Problem(display_path(issues_dir, root), 0, "the issues folder does not exist"),))
     for folder in sorted(p for p in issues_dir.iterdir() if p.is_dir()):
         slug = folder.name
-        shown = _display(folder, root)
+        shown = display_path(folder, root)
         if not SLUG_RE.match(slug):
             problems.append(
                 Problem(shown, 0, "issue folder names use a-z, 0-9 and - only (e.g. 2026-11)")
@@ -313,19 +313,19 @@ def load_issues(
             if not match:
                 if not DRAFT_NEWS_RE.match(file.name):
                     problems.append(
-                        Problem(_display(file, root), 0,
+                        Problem(display_path(file, root), 0,
                                 "not an edition (editions are named <lang>.md)", "warning")
                     )
                 continue
             lang = match.group(1)
             if lang not in languages:
                 problems.append(
-                    Problem(_display(file, root), 0,
+                    Problem(display_path(file, root), 0,
                             f"language {lang!r} is not configured in [site] languages; not built",
                             "warning")
                 )
                 continue
-            edition, found = reader(file, slug, lang, file.read_bytes(), _display(file, root))
+            edition, found = reader(file, slug, lang, file.read_bytes(), display_path(file, root))
             problems.extend(found)
             if edition is not None:
                 editions[lang] = edition
@@ -336,7 +336,8 @@ def load_issues(
     return Corpus(tuple(issues), tuple(problems))
 
 
-def _display(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path) -> str:
+    """A path as the editor sees it: relative to the project folder when it is inside it."""
     try:
         return str(path.relative_to(root))
     except ValueError:

@@ -60,7 +60,7 @@ def issue_link_target(url: str) -> tuple[str, str | None, str] | None:
 
 
 class _RewriteUrls(Treeprocessor):
-    def __init__(self, md: markdown.Markdown, renderer: "MarkdownRenderer") -> None:
+    def __init__(self, md: markdown.Markdown, renderer: MarkdownRenderer) -> None:
         super().__init__(md)
         self.renderer = renderer
 
@@ -80,7 +80,7 @@ class _RewriteUrls(Treeprocessor):
 
 
 class _RewriteExtension(Extension):
-    def __init__(self, renderer: "MarkdownRenderer") -> None:
+    def __init__(self, renderer: MarkdownRenderer) -> None:
         super().__init__()
         self.renderer = renderer
 

@@ -12,9 +12,10 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import SettingsError
 
@@ -176,7 +177,7 @@ class Settings:
             )
         return value
 
-    def replace(self, **sections: Any) -> "Settings":
+    def replace(self, **sections: Any) -> Settings:
         """A copy with some sections or fields replaced (e.g. a preview's base URL)."""
         return dataclasses.replace(self, **sections)
 

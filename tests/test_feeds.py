@@ -42,7 +42,7 @@ def test_items_have_permalink_guids_rfc822_dates_and_full_absolute_content(site,
     items = channel.findall("item")
     assert len(items) == 2
     newest = parsedate_to_datetime(items[0].findtext("pubDate"))
-    assert newest == dt.datetime(2011, 6, 7, tzinfo=dt.timezone.utc)
+    assert newest == dt.datetime(2011, 6, 7, tzinfo=dt.UTC)
     assert channel.findtext("lastBuildDate") == items[0].findtext("pubDate")
     for item in items:
         guid = item.find("guid")

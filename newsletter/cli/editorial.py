@@ -7,10 +7,10 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from ..cache import BuildCache
 from ..errors import CheckFailed
 from ..issues import Corpus, Problem
 from ..settings import Settings
-from ..cache import BuildCache
 from ..site import BuildReport, build_site, load_corpus
 
 ProblemSource = Callable[[Settings, Corpus], list[Problem]]
