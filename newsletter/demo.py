@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from .emails import render_email_editions
@@ -21,7 +22,8 @@ def deliver_demo(settings: Settings) -> list[str]:
     """Import the fake example.org liaisons (confirmed) and send them the latest ready issue."""
     corpus = load_issues(settings.path(settings.build.issues_dir), settings.site.languages,
                          settings.root)
-    ready = [issue for issue in corpus.issues if issue.status == "ready"]
+    # The same rule as the archive: ready and dated today or earlier.
+    ready = [issue for issue in corpus.issues if issue.is_visible(dt.date.today())]
     if not ready:
         return ["No ready issue to deliver."]
     latest = max(ready, key=lambda issue: (issue.date, issue.slug))
