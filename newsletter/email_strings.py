@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from .errors import NewsletterError
+from .templating import read_wording
 
 STRINGS_FILE = "email-strings.toml"
 KEYS = ("number", "view_in_browser", "also_in", "why", "change_language", "unsubscribe", "links",
@@ -19,12 +19,7 @@ class EmailStringsError(NewsletterError):
 def load_email_strings(templates_dir: Path, lang: str) -> dict[str, str]:
     """The words for `lang`; an error names the file and the missing table or key."""
     path = templates_dir / STRINGS_FILE
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EmailStringsError(f"{path}: not found (the words around the email)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise EmailStringsError(f"{path}: {exc}") from None
+    raw = read_wording(path, "the words around the email", EmailStringsError)
     table = raw.get(lang)
     if not isinstance(table, dict):
         raise EmailStringsError(f"{path}: no [{lang}] table: add the email's words for it")

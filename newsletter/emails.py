@@ -35,10 +35,9 @@ from .message import (
     list_unsubscribe_value,
     message_domain,
 )
-from .pages import language_name
 from .plaintext import html_to_text
 from .settings import Settings
-from .templating import localized_date, make_environment, trusted_html
+from .templating import language_name, localized_date, make_environment, trusted_html
 from .urls import SiteUrls
 
 logger = logging.getLogger(__name__)

@@ -7,13 +7,11 @@ rendered from the very same list, so the two can never disagree.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
 from jinja2 import Environment
 
 from .assets import Asset
@@ -22,7 +20,7 @@ from .issues import Edition, Issue
 from .markup import Rendered, absolutize
 from .settings import Settings
 from .states import MemberState
-from .templating import trusted_html, trusted_toc
+from .templating import language_name, read_wording, trusted_html, trusted_toc
 from .urls import SiteUrls
 
 
@@ -45,21 +43,10 @@ class PageLinks:
     lastmod: dt.date | None = None
 
 
-def language_name(lang: str) -> str:
-    """A language's own name for itself, capitalised (español → Español)."""
-    name = Locale.parse(lang).get_display_name(lang) or lang
-    return name[:1].upper() + name[1:]
-
-
 def load_strings(templates_dir: Path, languages: Sequence[str]) -> dict[str, dict[str, str]]:
     """The interface words per language from templates/strings.toml; every language needs them."""
     path = templates_dir / "strings.toml"
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BuildError(f"{path}: not found (the interface words per language)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BuildError(f"{path}: {exc}") from None
+    raw = read_wording(path, "the interface words per language", BuildError)
     missing = [lang for lang in languages if lang not in raw]
     if missing:
         raise BuildError(f"{path}: no [{missing[0]}] table: add the interface words for it")

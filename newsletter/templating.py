@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import tomllib
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -25,6 +28,22 @@ def trusted_html(rendered: Rendered) -> Markup:
 def trusted_toc(rendered: Rendered) -> Markup:
     """The table of contents Python-Markdown built from the same trusted body."""
     return Markup(rendered.toc)
+
+
+def read_wording(path: Path, purpose: str, error: type[Exception]) -> dict[str, Any]:
+    """Parse a per-language wording file (`[lang]` tables of texts); `error` names the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: not found ({purpose})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: {exc}") from None
+
+
+def language_name(lang: str) -> str:
+    """A language's own name for itself, capitalised (español → Español)."""
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]
 
 
 def localized_date(value: dt.date, lang: str, form: str = "long") -> str:

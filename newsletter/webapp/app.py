@@ -26,12 +26,12 @@ from urllib.parse import urlsplit
 from ..errors import NewsletterError
 from ..settings import Settings
 from ..subscribers import NewSubscriber, Subscriber, SubscriberStore, normalise_email
-from ..templating import make_environment
+from ..templating import language_name, make_environment
 from ..tokens import TokenExpired, TokenInvalid, verify
 from .http import Request, Response, negotiate, redirect
 from .mailer import BackgroundMailer
 from .security import CSRF_COOKIE, CSRF_FIELD, CsrfGuard, RateLimiter
-from .strings import language_name, load_strings
+from .strings import load_strings
 
 logger = logging.getLogger(__name__)
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from babel import Locale
-
 from ..errors import SettingsError
+from ..templating import read_wording
 
 STRINGS_FILE = Path("subscribe") / "strings.toml"
 
@@ -18,12 +16,7 @@ STRINGS_FILE = Path("subscribe") / "strings.toml"
 def load_strings(templates_dir: Path, languages: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
     """{lang: {key: text}} for every configured language; SettingsError names a missing key."""
     path = Path(templates_dir) / STRINGS_FILE
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(f"{path}: not found (the subscription pages need it)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: {exc}") from None
+    raw = read_wording(path, "the subscription pages need it", SettingsError)
     keys = set().union(*(set(table) for table in raw.values())) if raw else set()
     for lang in languages:
         if lang not in raw:
@@ -34,7 +27,3 @@ def load_strings(templates_dir: Path, languages: Sequence[str]) -> Mapping[str, 
     return {lang: dict(raw[lang]) for lang in languages}
 
 
-def language_name(lang: str) -> str:
-    """A language's own name, capitalised (`Español`, `English`)."""
-    name = Locale.parse(lang).get_display_name(lang) or lang
-    return name[:1].upper() + name[1:]
