@@ -25,3 +25,13 @@ class BuildError(NewsletterError):
 
 class CheckFailed(NewsletterError):
     """`check` found errors in the issues."""
+
+
+class PortInUse(NewsletterError):
+    """A local server could not listen on its address."""
+
+
+def port_in_use(host: str, port: int, exc: OSError) -> PortInUse:
+    """The one message for a server that cannot bind: which address, and what to do."""
+    return PortInUse(f"cannot listen on {host}:{port} ({exc.strerror or exc}): "
+                     "stop what uses it or pass another --port")

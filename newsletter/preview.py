@@ -20,7 +20,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .errors import NewsletterError
+from .errors import NewsletterError, port_in_use
 from .settings import Settings
 from .urls import SiteUrls
 
@@ -141,7 +141,10 @@ class PreviewServer:
         handler = partial(
             _Handler, preview=self, directory=str(self.site_dir), emails=emails
         )
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise port_in_use(host, port, exc) from None
         self.httpd.daemon_threads = True
         self._threads: list[threading.Thread] = []
 

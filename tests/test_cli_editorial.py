@@ -128,3 +128,28 @@ def test_email_editions_are_served_by_the_preview(site_settings) -> None:  # typ
             assert "Protecting children in a digital age" in response.read().decode()
     finally:
         server.stop()
+
+
+def test_a_busy_port_is_one_error_line(site_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert run(site_project, "preview", "--host", "127.0.0.1", "--port", str(port)) == 1
+        preview_err = capsys.readouterr().err
+        # `serve` runs in its own process: waitress leaks its socket when it cannot bind.
+        serve = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve().parent.parent / "publish.py"),
+             "--config", str(site_project / "newsletter.toml"),
+             "serve", "--host", "127.0.0.1", "--port", str(port)],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert serve.returncode == 1
+    for err in (preview_err, serve.stderr):
+        assert "Traceback" not in err
+        assert err.startswith(f"Error: cannot listen on 127.0.0.1:{port} (")
+        assert err.endswith("stop what uses it or pass another --port\n")

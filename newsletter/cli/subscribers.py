@@ -259,6 +259,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the subscription web application with waitress."""
     import waitress
 
+    from ..errors import port_in_use
     from ..webapp import make_app
 
     host = args.host or settings.serve.host
@@ -266,5 +267,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     app = make_app(settings)
     print(f"serving the subscription pages on http://{host}:{port}/ "
           f"(public address: {settings.email.subscription_url}); Ctrl-C stops", flush=True)
-    waitress.serve(app, host=host, port=port, ident="annaobserva")
+    try:
+        waitress.serve(app, host=host, port=port, ident="annaobserva")
+    except OSError as exc:
+        raise port_in_use(host, port, exc) from None
     return EXIT_OK
