@@ -68,7 +68,6 @@ class SiteRenderer:
         assets: Mapping[str, Asset],
         strings: Mapping[str, Mapping[str, str]],
         states: Mapping[str, MemberState],
-        live_reload: str | None = None,
     ) -> None:
         self.settings = settings
         self.site = settings.site
@@ -77,7 +76,6 @@ class SiteRenderer:
         self.assets = assets
         self.strings = strings
         self.states = states
-        self.live_reload = live_reload
         self._names = {lang: language_name(lang) for lang in settings.site.languages}
 
     # -- links ------------------------------------------------------------------------------
@@ -133,7 +131,6 @@ class SiteRenderer:
             "subscribe_url": f"{self.settings.email.subscription_url}{lang}/",
             "postal_address": self.site.postal_address,
             "asset": self._asset,
-            "live_reload": self.live_reload,
         }
 
     def issue_page(self, issue: Issue, lang: str, rendered: Rendered) -> str:

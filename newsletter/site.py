@@ -123,11 +123,10 @@ def render_editions(
 
 # -- the build ---------------------------------------------------------------------------------
 
-def _fingerprint(settings: Settings, visible: list[Issue], templates: str, live_reload: str | None) -> str:
+def _fingerprint(settings: Settings, visible: list[Issue], templates: str) -> str:
     digest = hashlib.sha256()
     digest.update(repr(settings).encode())
     digest.update(templates.encode())
-    digest.update(repr(live_reload).encode())
     for issue in visible:
         for edition in issue.editions.values():
             digest.update(f"{issue.slug}/{edition.lang}:{edition.source_hash}\n".encode())
@@ -146,7 +145,6 @@ def build_site(
     today: dt.date,
     drafts: bool = False,
     output: Path | None = None,
-    live_reload: str | None = None,
     checks: Callable[[Settings, Corpus, BuildCache], list[Problem]] | None = None,
 ) -> BuildReport:
     """Build the archive into the output folder (default `_site/`), or raise BuildError."""
@@ -166,7 +164,7 @@ def build_site(
     visible = [i for i in corpus.issues if i.is_visible(today, drafts)]
 
     # 2. Nothing changed since the last build: stop here, the site is already right.
-    fingerprint = _fingerprint(settings, visible, templates_fingerprint(templates_dir), live_reload)
+    fingerprint = _fingerprint(settings, visible, templates_fingerprint(templates_dir))
     recover_interrupted_swap(output)
     if output.is_dir() and read_manifest(output).get("fingerprint") == fingerprint:
         cache.save(keep_unused=True)  # the rendered HTML was not looked up, but is still current
@@ -180,7 +178,7 @@ def build_site(
 
     # 4. Render templates: pages, indexes, root chooser, feeds, sitemap, assets, images.
     try:
-        files = render_site(settings, visible, rendered, templates_dir, live_reload)
+        files = render_site(settings, visible, rendered, templates_dir)
     except TemplateSyntaxError as exc:
         raise BuildError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
     except TemplateError as exc:
@@ -199,14 +197,13 @@ def render_site(
     visible: list[Issue],
     rendered: dict[tuple[str, str], Rendered],
     templates_dir: Path,
-    live_reload: str | None = None,
 ) -> SiteFiles:
     """Every output file of the archive, in memory."""
     env = make_environment(templates_dir)
     assets = collect_assets(templates_dir / "static")
     strings = load_strings(templates_dir, settings.site.languages)
     states = load_member_states(settings.path(settings.subscribers.member_states))
-    renderer = SiteRenderer(settings, env, assets, strings, states, live_reload)
+    renderer = SiteRenderer(settings, env, assets, strings, states)
     urls = renderer.urls
     files = SiteFiles()
     links: list[PageLinks] = []
