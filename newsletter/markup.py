@@ -21,6 +21,8 @@ from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 
+from .typography import KEEP_DQ, KEEP_SQ, entities_for, smarten
+
 # « » for Spanish and French; a narrow no-break space is French usage.
 QUOTE_STYLES = {
     "es": {"left-double-quote": "&laquo;", "right-double-quote": "&raquo;"},
@@ -34,7 +36,7 @@ BACKLINK_TITLES = {
     "fr": "Revenir à l'appel de note %d dans le texte",
 }
 ISSUE_LINK_RE = re.compile(r"^\.\./([a-z0-9][a-z0-9-]*)/(?:([a-z]{2})\.md)?(#.*)?$")
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,23 @@ class _RewriteUrls(Treeprocessor):
                     el.set("src", f"{r.base_path}media/{r.slug}/{normpath(src)}")
 
 
+# How Markdown holds an escaped character until it unescapes it: STX, the code point, ETX.
+_ESCAPED_QUOTES = {"\x0234\x03": KEEP_DQ, "\x0239\x03": KEEP_SQ}
+
+
+class _KeepEscapedQuotes(Treeprocessor):
+    """`\\"` in the Markdown stays a straight quote: mark it before Markdown unescapes it."""
+
+    def run(self, root: etree.Element) -> None:
+        for el in root.iter():
+            for attr in ("text", "tail"):
+                value = getattr(el, attr)
+                if value and "\x02" in value:
+                    for escaped, kept in _ESCAPED_QUOTES.items():
+                        value = value.replace(escaped, kept)
+                    setattr(el, attr, value)
+
+
 class _RewriteExtension(Extension):
     def __init__(self, renderer: MarkdownRenderer) -> None:
         super().__init__()
@@ -86,6 +105,10 @@ class _RewriteExtension(Extension):
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API
         md.treeprocessors.register(_RewriteUrls(md, self.renderer), "annaobserva_urls", 1)
+        if self.renderer.typographic:
+            md.ESCAPED_CHARS.extend(['"', "'"])
+            # After inline parsing (20) and the contents (5), before Markdown unescapes (0).
+            md.treeprocessors.register(_KeepEscapedQuotes(md), "annaobserva_escaped_quotes", 0.5)
 
 
 class MarkdownRenderer:
@@ -95,14 +118,13 @@ class MarkdownRenderer:
         self.lang = lang
         self.base_path = base_path
         self.slug = ""
+        self.typographic = typographic
+        self._entities = entities_for(QUOTE_STYLES.get(lang)) if typographic else None
         extensions: list[object] = ["extra", "toc", "sane_lists", _RewriteExtension(self)]
         configs: dict[str, dict[str, object]] = {
             "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3"},
             "extra": {"footnotes": {"BACKLINK_TITLE": BACKLINK_TITLES.get(lang, BACKLINK_TITLES["en"])}},
         }
-        if typographic:
-            extensions.append("smarty")
-            configs["smarty"] = {"substitutions": QUOTE_STYLES.get(lang, {})}
         self._md = markdown.Markdown(
             extensions=extensions, extension_configs=configs, output_format="html"
         )
@@ -112,7 +134,11 @@ class MarkdownRenderer:
         self.slug = slug
         self._md.reset()
         html = self._md.convert(body)
-        return Rendered(html=html, toc=getattr(self._md, "toc", ""))
+        toc = getattr(self._md, "toc", "")
+        if self._entities is not None:
+            # Typographic quotes as one pass over the HTML (smarty would double the conversion).
+            html, toc = smarten(html, self._entities), smarten(toc, self._entities)
+        return Rendered(html=html, toc=toc)
 
 
 @lru_cache(maxsize=16)

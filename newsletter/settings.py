@@ -53,7 +53,8 @@ class BuildSettings:
     issues_dir: str = "issues"
     templates_dir: str = "templates"
     cache_dir: str = ".cache"
-    # Languages whose typographic quotes become « » (others keep straight quotes converted to “ ”).
+    # Languages whose straight quotes, dashes and ellipses become typographic ones (« » for es
+    # and fr, “ ” otherwise); other languages keep what the editor typed.
     typographic_quotes: tuple[str, ...] = ()
     workers: int = 0  # 0 = one per core
 
