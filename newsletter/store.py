@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
+# What the subscribers table's CHECK constraints allow (newsletter.subscribers re-exports them).
+STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained")
+SOURCES = ("form", "import", "admin")
+
 
 class StoreError(NewsletterError):
     """The database file cannot be opened or migrated."""

@@ -24,12 +24,10 @@ from .addresses import InvalidAddress, mask_email, normalise_email
 from .errors import NewsletterError
 from .settings import Settings
 from .states import MemberState, load_member_states
-from .store import open_database
+from .store import SOURCES, STATUSES, open_database  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
-STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained")
-SOURCES = ("form", "import", "admin")
 
 
 class SubscriberError(NewsletterError):

@@ -545,3 +545,10 @@ def test_cli_gather_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("usage: publish.py gather [-h] [--issue SLUG] [--since YYYY-MM-DD]")
     for option in ("--issue", "--since", "--feeds", "--force"):
         assert option in out
+
+
+def test_the_cli_default_feed_list_is_the_drafts_one() -> None:
+    from newsletter.cli import hosting
+    from newsletter.news_drafts import FEEDS_FILE
+
+    assert hosting.FEEDS_FILE == FEEDS_FILE

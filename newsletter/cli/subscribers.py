@@ -9,7 +9,12 @@ from pathlib import Path
 
 from ..errors import NewsletterError
 from ..settings import Settings
-from ..subscribers import STATUSES, Subscriber, SubscriberStore
+from typing import TYPE_CHECKING
+
+from ..store import STATUSES
+
+if TYPE_CHECKING:
+    from ..subscribers import Subscriber, SubscriberStore
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -107,6 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _open(settings: Settings) -> SubscriberStore:
+    from ..subscribers import SubscriberStore  # registering the commands stays cheap
+
     return SubscriberStore.open(settings)
 
 
