@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 FRONT_MATTER_KEYS = {
     "number": "required",
     "title": "required",
@@ -30,8 +28,6 @@ STATUSES = ("draft", "ready")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LANG_FILE_RE = re.compile(r"^([a-z]{2})\.md$")
 DRAFT_NEWS_RE = re.compile(r"^news\.([a-z]{2})\.md$")
-# libyaml when it is there: parsing front matter is most of a no-change build's work.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, order=True)
@@ -164,7 +160,10 @@ def parse_front_matter(
     source: str, path: str, line_offset: int = 1
 ) -> tuple[dict[str, Any], dict[str, int], list[Problem]]:
     """Parse the YAML, keeping each key's file line; report malformed YAML with its line."""
-    loader = _YAML_LOADER(source)
+    import yaml  # here, not at the top: a build whose inputs did not change never parses YAML
+
+    # libyaml when it is there: parsing front matter is most of loading the issues.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(source)
     try:
         node = loader.get_single_node()
         if node is None:

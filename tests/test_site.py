@@ -15,7 +15,7 @@ import pytest
 from newsletter.errors import BuildError
 from newsletter.settings import Settings, load_settings
 from newsletter.site import build_site
-from newsletter.writer import OutputCollision, SiteFiles, UnsafeOutputPath, safe_join
+from newsletter.writer import OutputCollision, StagedSite, UnsafeOutputPath, safe_join
 
 from .golden import assert_golden
 
@@ -244,10 +244,13 @@ def test_output_paths_cannot_leave_the_site_or_collide(tmp_path: Path) -> None:
         safe_join(tmp_path, "../outside.html")
     with pytest.raises(UnsafeOutputPath):
         safe_join(tmp_path, "/etc/passwd")
-    files = SiteFiles()
-    files.add("en/index.html", "a", "index of en")
-    with pytest.raises(OutputCollision, match="issues/x/en.md and index of en would both write en/index.html"):
-        files.add("en/index.html", "b", "issues/x/en.md")
+    with StagedSite(tmp_path / "site", {}) as files:
+        files.add("en/index.html", "a", "index of en")
+        with pytest.raises(OutputCollision, match="issues/x/en.md and index of en would both write en/index.html"):
+            files.add("en/index.html", "b", "issues/x/en.md")
+        with pytest.raises(UnsafeOutputPath):
+            files.add("../x.html", "c", "issues/y/en.md")
+    assert not list(tmp_path.iterdir())  # never committed: nothing left behind
 
 
 def test_an_interrupted_swap_is_recovered(site_settings: Settings) -> None:

@@ -1,0 +1,169 @@
+"""Incremental builds: what a rebuild skips, what it must not skip, and its crash-safe publishing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+import newsletter.writer
+from newsletter.cli.editorial import build_checks
+from newsletter.pages import SiteRenderer
+from newsletter.settings import Settings
+from newsletter.site import CACHE_FILE, build_site
+from newsletter.writer import MANIFEST
+
+from .test_site import tree
+
+TODAY = dt.date(2026, 11, 28)
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def _set_front_matter(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_only_the_edited_issues_pages_are_rendered_again(
+    site_settings: Settings, site_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_site(site_settings, today=TODAY)
+    rendered: list[tuple[str, str]] = []
+    original = SiteRenderer.issue_page
+
+    def counting(self: SiteRenderer, issue, lang, html):  # type: ignore[no-untyped-def]
+        rendered.append((issue.slug, lang))
+        return original(self, issue, lang, html)
+
+    monkeypatch.setattr(SiteRenderer, "issue_page", counting)
+    _append(site_project / "issues/2011-03/en.md", "\nOne more sentence.\n")
+    report = build_site(site_settings, today=TODAY)
+    # Both languages: the Spanish page's switcher shows the English edition's title.
+    assert sorted(rendered) == [("2011-03", "en"), ("2011-03", "es")]
+    assert report.converted == 1
+    assert "en/2011-03/index.html" in report.written
+
+
+def test_a_no_change_rebuild_opens_no_cache(
+    site_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_site(site_settings, today=TODAY)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the no-change path opened the build cache")
+
+    monkeypatch.setattr("newsletter.site.BuildCache", refuse)
+    assert build_site(site_settings, today=TODAY).unchanged
+
+
+def test_warnings_are_repeated_by_a_no_change_rebuild(site_settings: Settings, site_project: Path) -> None:
+    _append(site_project / "issues/2011-03/es.md", "\nVéase [el sitio](http://example.org/).\n")
+    _append(site_project / "issues/2011-03/en.md", "\nSee [the site](http://example.org/).\n")
+    first = build_site(site_settings, today=TODAY, checks=build_checks)
+    again = build_site(site_settings, today=TODAY, checks=build_checks)
+    assert again.unchanged
+    assert [str(w) for w in again.warnings] == [str(w) for w in first.warnings]
+    assert any("http://example.org/ uses http://" in str(w) for w in again.warnings)
+
+
+def test_an_issue_dated_after_today_appears_when_its_day_comes(
+    site_settings: Settings, site_project: Path
+) -> None:
+    for lang in ("es", "en"):
+        _set_front_matter(site_project / f"issues/2011-06/{lang}.md", "date: 2011-06-07", "date: 2026-12-01")
+    site = build_site(site_settings, today=TODAY).output
+    assert not (site / "es/2011-06").exists()
+    assert build_site(site_settings, today=dt.date(2026, 11, 30)).unchanged
+    report = build_site(site_settings, today=dt.date(2026, 12, 1))
+    assert not report.unchanged
+    assert (site / "es/2011-06/index.html").is_file()
+    assert "2011-06" in (site / "es/feed.xml").read_text(encoding="utf-8")
+
+
+def test_an_unpublished_issue_leaves_no_files_or_folders(site_settings: Settings, site_project: Path) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    for lang in ("es", "en"):
+        _set_front_matter(site_project / f"issues/2011-06/{lang}.md", "countries:", "status: draft\ncountries:")
+    report = build_site(site_settings, today=TODAY)
+    assert {"es/2011-06/index.html", "en/2011-06/index.html"} <= set(report.removed)
+    assert not (site / "es/2011-06").exists() and not (site / "en/2011-06").exists()
+
+
+def test_a_file_deleted_from_the_site_by_hand_is_written_again(site_settings: Settings, site_project: Path) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    (site / "en/2011-03/index.html").unlink()
+    _append(site_project / "issues/2011-06/en.md", "\nOne more sentence.\n")
+    build_site(site_settings, today=TODAY)
+    assert (site / "en/2011-03/index.html").is_file()
+
+
+def test_an_update_killed_after_its_commit_point_is_completed_by_the_next_build(
+    site_settings: Settings, site_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    _append(site_project / "issues/2011-06/es.md", "\nUn párrafo nuevo.\n")
+    for lang in ("es", "en"):  # and one issue unpublished, so files are deleted too
+        _set_front_matter(site_project / f"issues/2011-03/{lang}.md", "countries:", "status: draft\ncountries:")
+    moves = []
+    real_replace = os.replace
+
+    def killed_after_one_move(src, dst):  # type: ignore[no-untyped-def]
+        if moves:
+            raise KeyboardInterrupt  # as if the process were killed here
+        moves.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(newsletter.writer.os, "replace", killed_after_one_move)
+    with pytest.raises(KeyboardInterrupt):
+        build_site(site_settings, today=TODAY)
+    monkeypatch.setattr(newsletter.writer.os, "replace", real_replace)
+    assert site.with_name(site.name + ".commit").is_dir()  # decided, half done
+
+    assert build_site(site_settings, today=TODAY).unchanged  # completes it; then nothing to do
+    assert not site.with_name(site.name + ".commit").exists()
+    (site_project / ".cache" / CACHE_FILE).unlink()
+    clean = build_site(site_settings, today=TODAY, output=tmp_path / "clean").output
+    assert tree(site) == tree(clean)
+
+
+def test_an_update_killed_before_its_commit_point_leaves_the_previous_site(
+    site_settings: Settings, site_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    before = tree(site)
+    _append(site_project / "issues/2011-06/es.md", "\nUn párrafo nuevo.\n")
+
+    def killed(self, target):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(newsletter.writer.Path, "rename", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build_site(site_settings, today=TODAY)
+    monkeypatch.undo()
+    assert tree(site) == before
+    assert not [p for p in site.parent.iterdir() if p.name.startswith(site.name + ".")]
+    report = build_site(site_settings, today=TODAY)
+    assert "es/2011-06/index.html" in report.written
+
+
+def test_an_unreadable_cache_is_replaced(site_settings: Settings, site_project: Path) -> None:
+    build_site(site_settings, today=TODAY)
+    cache = site_project / ".cache" / CACHE_FILE
+    for extra in cache.parent.glob(CACHE_FILE + "-*"):
+        extra.unlink()
+    cache.write_bytes(b"this is not a database" * 100)
+    _append(site_project / "issues/2011-06/es.md", "\nUn párrafo nuevo.\n")
+    report = build_site(site_settings, today=TODAY)
+    assert report.converted >= 1
+    assert build_site(site_settings, today=TODAY).unchanged
+
+
+def test_the_manifest_never_lists_itself(site_settings: Settings) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    assert MANIFEST not in newsletter.writer.read_manifest(site)["files"]
