@@ -1,0 +1,49 @@
+"""Markdown rendering: the speed-ups must not change a single byte of the HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.markup import MarkdownRenderer
+
+ROOT = Path(__file__).resolve().parent.parent
+TRICKY = [
+    "Plain paragraph.\n\nAnother one, with *emphasis*, __strong__ and `code`.",
+    "A line  \nbreak, a \\*literal star\\* and an &amp; entity & a bare ampersand.",
+    "Links: [inline](https://example.org/), [ref][r], <https://example.org/auto>, <a@b.org>.\n\n"
+    "[r]: https://example.org/ref",
+    "Footnote[^1] and ![an image](images/x.png).\n\n[^1]: The note, plain.",
+    "*[IIN]: Instituto Interamericano del Niño\n\nThe IIN met the IIN delegates.",
+    "# Heading {: #custom }\n\nText {: .lead }",
+    "| a | b |\n|---|---|\n| plain | *em* |\n| 1 < 2 | x_y |",
+    "Term\n:   Definition, plain.\n\n- item\n- item with `code`\n\n1. one\n2. two",
+    "<div markdown=\"1\">\nInside *HTML* block\n</div>\n\n<p>raw</p>\n\nAfter.",
+    "```python\nprint('x') # not *em*\n```\n\nText with snake_case and 2*3.",
+    'Quotes "here" and \'there\' -- with dashes... and more.',
+]
+
+
+def _sources() -> list[str]:
+    bodies = list(TRICKY)
+    for path in sorted([*ROOT.glob("issues/*/*.md"), *ROOT.glob("tests/fixtures/**/*.md")]):
+        text = path.read_text(encoding="utf-8")
+        bodies.append(text.split("\n---\n", 1)[-1])
+    return bodies
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_skipping_plain_text_changes_no_output(lang: str) -> None:
+    fast = MarkdownRenderer(lang, "/", lang == "es")
+    reference = MarkdownRenderer(lang, "/", lang == "es")
+    reference._md.treeprocessors.deregister("annaobserva_plain_text")  # noqa: SLF001
+    sources = _sources()
+    assert len(sources) > 40
+    for body in sources:
+        assert fast.render("slug", body) == reference.render("slug", body), body[:200]
+
+
+def test_abbreviations_are_still_found_in_plain_text() -> None:
+    html = MarkdownRenderer("en", "/", False).render("s", TRICKY[4]).html
+    assert html.count('<abbr title="Instituto Interamericano del Niño">IIN</abbr>') == 2
