@@ -30,7 +30,7 @@ _FORBIDDEN_RE = re.compile(r"<\s*(script|iframe|object|embed)\b", re.IGNORECASE)
 _URL_ATTRS = ("href", "src", "action", "formaction", "xlink:href", "data", "poster")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     """A link or image found in a body, with the file line it is on."""
 
@@ -41,7 +41,7 @@ class Link:
     raw_html: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Heading:
     """A Markdown heading: its line, level (number of #) and text."""
 
@@ -50,7 +50,7 @@ class Heading:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BodyScan:
     """What a body contains, for the checks and for comparing translations."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
-FORMAT = 3
+FORMAT = 4  # bump when a cached class (Edition, BodyScan, Rendered…) changes shape
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 PRAGMA user_version = {FORMAT};
@@ -30,8 +30,9 @@ class BuildCache:
     `BuildCache(None)` keeps everything in memory for one run.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, page_cache_kb: int = 2048) -> None:
         self.path = path
+        self.page_cache_kb = page_cache_kb
         self._db: sqlite3.Connection | None = None
         self._new: dict[str, Any] = {}  # put by this build, not yet written
         self._prefetched: dict[str, bytes] = {}
@@ -52,6 +53,7 @@ class BuildCache:
                 logger.warning("starting a new build cache: %s was unreadable (%s)", self.path, exc)
                 self.path.unlink(missing_ok=True)
                 self._db = self._open(self.path)
+            self._db.execute(f"PRAGMA cache_size = -{int(self.page_cache_kb)}")
         return self._db
 
     @staticmethod
@@ -132,10 +134,11 @@ class BuildCache:
         """Store a value for this build and the next."""
         self._used.add(key)
         self._new[key] = value
-        if len(self._new) >= 256:
-            self._flush()
+        if len(self._new) >= 32:
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what was put so far (other processes reading the file then see it)."""
         db = self._connection()
         if db is None or not self._new:
             return
@@ -151,7 +154,7 @@ class BuildCache:
         db = self._connection()
         if db is None:
             return
-        self._flush()
+        self.flush()
         if keep_unused:
             return
         with db:

@@ -9,6 +9,7 @@ site is already right and the build stops, without importing Markdown or opening
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from functools import lru_cache
@@ -68,10 +69,15 @@ def _file(digest: "hashlib._Hash", path: Path, label: str) -> None:
         digest.update(f"{label}: none\n".encode())
 
 
+def _settings_text(settings: Settings) -> str:
+    """The settings as they shape the output (the number of workers does not)."""
+    return repr(dataclasses.replace(settings, build=dataclasses.replace(settings.build, workers=0)))
+
+
 def site_key(settings: Settings, templates: str) -> str:
     """What every page of the archive depends on: settings, templates, member states, code."""
     digest = hashlib.sha256()
-    digest.update(repr(settings).encode())
+    digest.update(_settings_text(settings).encode())
     digest.update(templates.encode())
     digest.update(code_fingerprint().encode())
     _file(digest, settings.path(settings.subscribers.member_states), "states")
@@ -81,7 +87,7 @@ def site_key(settings: Settings, templates: str) -> str:
 def inputs_digest(settings: Settings, drafts: bool) -> str:
     """Every input of a build, hashed (see the module's docstring)."""
     digest = hashlib.sha256()
-    digest.update(f"{repr(settings)}\ndrafts={drafts}\n{code_fingerprint()}\n".encode())
+    digest.update(f"{_settings_text(settings)}\ndrafts={drafts}\n{code_fingerprint()}\n".encode())
     _tree(digest, settings.path(settings.build.issues_dir), "issues")
     _tree(digest, settings.path(settings.build.templates_dir), "templates")
     _file(digest, settings.path(settings.subscribers.member_states), "states")

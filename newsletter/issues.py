@@ -30,7 +30,7 @@ LANG_FILE_RE = re.compile(r"^([a-z]{2})\.md$")
 DRAFT_NEWS_RE = re.compile(r"^news\.([a-z]{2})\.md$")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Problem:
     """One defect in the sources, located by file and line."""
 
@@ -49,7 +49,7 @@ class Problem:
         return self.severity == "error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edition:
     """One issue in one language: front matter and Markdown body."""
 
@@ -75,7 +75,7 @@ class Edition:
         return dt.datetime.combine(self.date, dt.time(0, 0), tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issue:
     """One numbered issue with its editions, keyed by language."""
 
@@ -120,7 +120,7 @@ class Issue:
         return drafts or (self.status == "ready" and self.date <= today)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Corpus:
     """Every issue found under the issues folder, and the problems met reading them."""
 

@@ -18,7 +18,15 @@ from urllib.parse import urlsplit
 
 import markdown
 from markdown.extensions import Extension
-from markdown.extensions.toc import slugify_unicode
+from markdown.extensions.abbr import AbbrExtension
+from markdown.extensions.attr_list import AttrListExtension
+from markdown.extensions.def_list import DefListExtension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.md_in_html import MarkdownInHtmlExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
+from markdown.extensions.toc import TocExtension, slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
@@ -40,7 +48,7 @@ ISSUE_LINK_RE = re.compile(r"^\.\./([a-z0-9][a-z0-9-]*)/(?:([a-z]{2})\.md)?(#.*)
 RENDERER_VERSION = "5"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rendered:
     """An edition's body as HTML, with its table of contents."""
 
@@ -132,14 +140,16 @@ class _SkipPlainText(Treeprocessor):
 
 
 class _RewriteExtension(Extension):
-    def __init__(self, renderer: MarkdownRenderer) -> None:
+    def __init__(self, renderer: MarkdownRenderer, shortcuts: bool) -> None:
         super().__init__()
         self.renderer = renderer
+        self.shortcuts = shortcuts
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API
         md.treeprocessors.register(_RewriteUrls(md, self.renderer), "annaobserva_urls", 1)
-        # After the footnotes (50) have placed their definitions, before inline parsing (20).
-        md.treeprocessors.register(_SkipPlainText(md), "annaobserva_plain_text", 25)
+        if self.shortcuts:
+            # After the footnotes (50) have placed their definitions, before inline parsing (20).
+            md.treeprocessors.register(_SkipPlainText(md), "annaobserva_plain_text", 25)
         if self.renderer.typographic:
             md.ESCAPED_CHARS.extend(['"', "'"])
             # After inline parsing (20) and the contents (5), before Markdown unescapes (0).
@@ -149,27 +159,39 @@ class _RewriteExtension(Extension):
 class MarkdownRenderer:
     """One reusable Markdown converter for a language (Markdown instances are costly to build)."""
 
-    def __init__(self, lang: str, base_path: str, typographic: bool) -> None:
+    def __init__(self, lang: str, base_path: str, typographic: bool, shortcuts: bool = True) -> None:
         self.lang = lang
         self.base_path = base_path
         self.slug = ""
         self.typographic = typographic
         self._entities = entities_for(QUOTE_STYLES.get(lang)) if typographic else None
-        extensions: list[object] = ["extra", "toc", "sane_lists", _RewriteExtension(self)]
-        configs: dict[str, dict[str, object]] = {
-            # No "[TOC]" marker in bodies: the page shows the contents itself (and looking for
-            # the marker in every paragraph costs 3% of a conversion).
-            "toc": {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3", "marker": ""},
-            "extra": {"footnotes": {"BACKLINK_TITLE": BACKLINK_TITLES.get(lang, BACKLINK_TITLES["en"])}},
-        }
-        self._md = markdown.Markdown(
-            extensions=extensions, extension_configs=configs, output_format="html"
-        )
+        footnotes = {"BACKLINK_TITLE": BACKLINK_TITLES.get(lang, BACKLINK_TITLES["en"])}
+        # No "[TOC]" marker in bodies: the page shows the contents itself (and looking for the
+        # marker in every paragraph costs 3% of a conversion).
+        toc = {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3", "marker": ""}
+        if not shortcuts:  # Python-Markdown exactly as configured (tests compare the output)
+            self._md = markdown.Markdown(
+                extensions=["extra", "toc", "sane_lists", _RewriteExtension(self, shortcuts)],
+                extension_configs={"extra": {"footnotes": footnotes}, "toc": toc}, output_format="html",
+            )
+            return
+        # `extra` (its seven extensions, in its order) and the rest as instances, not names: a
+        # name makes Python-Markdown scan every installed package's entry points, which costs
+        # more time and memory than converting an edition.
+        extensions: list[Extension] = [
+            FencedCodeExtension(), FootnoteExtension(**footnotes), AttrListExtension(),
+            DefListExtension(), TableExtension(), AbbrExtension(), MarkdownInHtmlExtension(),
+            TocExtension(**toc), SaneListExtension(), _RewriteExtension(self, shortcuts),
+        ]
+        self._md = markdown.Markdown(extensions=extensions, output_format="html")
         # The inline processor indexes its pattern registry once per pattern per piece of text,
         # and each Registry lookup re-checks the sort: a plain list of the same patterns, in the
-        # same order, is a tenth faster. The registry is complete once the extensions are loaded.
+        # same order, is a tenth faster. The registries are complete once the extensions are
+        # loaded (tests/test_markup.py compares the output with and without these).
         inline = self._md.treeprocessors["inline"]
         inline.inlinePatterns = list(inline.inlinePatterns)  # type: ignore[attr-defined]
+        # The block parser iterates its registry once per block, copying it each time: likewise.
+        self._md.parser.blockprocessors = list(self._md.parser.blockprocessors)  # type: ignore[assignment]
 
     def render(self, slug: str, body: str) -> Rendered:
         """Convert one body; the converter is reset so no state leaks between editions."""

@@ -24,7 +24,7 @@ from .templating import language_name, read_wording, trusted_html, trusted_toc
 from .urls import SiteUrls
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Alternate:
     """One `<link rel="alternate" hreflang>`."""
 
@@ -32,7 +32,7 @@ class Alternate:
     href: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageLinks:
     """A page's output path, canonical URL, alternates and last change (for the sitemap too)."""
 

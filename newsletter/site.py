@@ -170,6 +170,8 @@ def build_site(
             if drafts or (edition.status == "ready" and edition.date <= today):
                 converter.request(edition)
 
+        if not previous.get("files"):
+            converter.fork_early()  # a first build converts everything
         corpus = load_corpus(settings, cache, on_edition=convert_if_published)
         converter.start()
         visible = [i for i in corpus.issues if i.is_visible(today, drafts)]

@@ -167,3 +167,11 @@ def test_an_unreadable_cache_is_replaced(site_settings: Settings, site_project: 
 def test_the_manifest_never_lists_itself(site_settings: Settings) -> None:
     site = build_site(site_settings, today=TODAY).output
     assert MANIFEST not in newsletter.writer.read_manifest(site)["files"]
+
+
+def test_changing_the_number_of_workers_rebuilds_nothing(site_settings: Settings) -> None:
+    import dataclasses
+
+    build_site(site_settings, today=TODAY)
+    more = dataclasses.replace(site_settings, build=dataclasses.replace(site_settings.build, workers=7))
+    assert build_site(more, today=TODAY).unchanged

@@ -71,7 +71,7 @@ def _today(args: argparse.Namespace) -> dt.date:
 
 def problem_sources(email: bool = True) -> list[ProblemSource]:
     """The checks beyond the content rules: gathered news drafts and (slower) email budgets."""
-    from ..gather import check_news_drafts
+    from ..news_drafts import check_news_drafts  # not via gather: it imports urllib's HTTP client
 
     if not email:
         return [check_news_drafts]  # a build does not pay for importing the email stack

@@ -1,0 +1,88 @@
+"""The parallel cold build: a worker process and this one convert from both ends of the queue."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+import newsletter.conversion
+from bench.corpus import make_corpus
+from newsletter.cache import BuildCache
+from newsletter.conversion import PARALLEL_THRESHOLD, Converter
+from newsletter.errors import BuildError
+from newsletter.settings import Settings, load_settings
+from newsletter.site import build_site, load_corpus
+from newsletter.writer import MANIFEST
+
+from .test_site import tree
+
+TODAY = dt.date(2026, 11, 28)
+ISSUES = 20  # 40 editions: more than PARALLEL_THRESHOLD, so a worker is started
+
+
+@pytest.fixture(scope="module")
+def corpus_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ours, _ = make_corpus(tmp_path_factory.mktemp("corpus"), issues=ISSUES)
+    return ours
+
+
+def _settings(project: Path, workers: int) -> Settings:
+    settings = load_settings(project / "newsletter.toml")
+    return dataclasses.replace(settings, build=dataclasses.replace(settings.build, workers=workers))
+
+
+def _fresh(project: Path, name: str) -> Path:
+    copy = project.parent / name
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(project, copy)
+    return copy
+
+
+def test_two_cores_build_the_same_bytes_as_one(corpus_project: Path) -> None:
+    assert 2 * ISSUES > PARALLEL_THRESHOLD
+    one = build_site(_settings(_fresh(corpus_project, "one"), 1), today=TODAY)
+    two = build_site(_settings(_fresh(corpus_project, "two"), 2), today=TODAY)
+    assert one.converted == two.converted == 2 * ISSUES
+    pages = lambda site: {k: v for k, v in tree(site).items() if k != MANIFEST}  # noqa: E731
+    assert pages(one.output) == pages(two.output)  # the manifests name their own project folder
+
+
+def test_both_processes_convert_and_every_result_is_cached(corpus_project: Path) -> None:
+    settings = _settings(_fresh(corpus_project, "both"), 2)
+    corpus = load_corpus(settings)
+    editions = [e for issue in sorted(corpus.issues, key=lambda i: i.slug) for e in issue.editions.values()]
+    with BuildCache(None) as cache:
+        with Converter(cache, "/", ("es",), workers=2) as converter:
+            for edition in editions:
+                converter.request(edition)
+            converter.start()
+            assert converter._pool is not None  # noqa: SLF001 - a worker was started
+            rendered = [converter.get(e) for e in editions]
+        assert converter.converted == len(editions)
+        assert all(r.html.startswith("<") for r in rendered)
+        assert all(cache.get(converter.job(e).key) == r for e, r in zip(editions, rendered, strict=True))
+
+
+def _explode(jobs, cache_path):  # type: ignore[no-untyped-def]  # runs in the forked worker
+    raise RuntimeError("the worker's Markdown failed")
+
+
+def test_a_worker_failure_fails_the_build_and_keeps_the_site(
+    corpus_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _fresh(corpus_project, "failing")
+    settings = _settings(project, 2)
+    # Every page changes, so every edition must be converted again; the worker then fails.
+    site = build_site(settings, today=TODAY).output
+    before = tree(site)
+    for md in (project / "issues").rglob("*.md"):
+        md.write_text(md.read_text(encoding="utf-8") + "\nOtra línea.\n", encoding="utf-8")
+    monkeypatch.setattr(newsletter.conversion, "_convert_in_worker", _explode)
+    with pytest.raises(BuildError, match=r"issues/1984-\d\d/(es|en)\.md: converting the Markdown failed "
+                                         r"in a worker process \(RuntimeError: the worker's Markdown failed\)"):
+        build_site(settings, today=TODAY)
+    assert tree(site) == before
