@@ -12,6 +12,7 @@ editions are never converted; below a few dozen conversions no worker is started
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import threading
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from .cache import BuildCache
 from .errors import BuildError
-from .issues import Edition
+from .issues import Edition, read_edition
 from .markup import Rendered, render_config_key, renderer_for
 
 # Below this many editions to convert, starting worker processes costs more than it saves.
@@ -89,6 +90,7 @@ class Converter:
         self.processes = max(0, workers - 1)  # this process is the other converter
         self.converted = 0
         self._requested: set[str] = set()
+        self._keys: dict[tuple[str, str], str] = {}  # (slug, lang) → key, once requested
         self._partial: list[Job] = []  # requested, not yet in a batch
         self._queue: deque[list[Job]] = deque()  # batches nobody has taken yet
         self._batch_of: dict[str, list[Job]] = {}
@@ -136,6 +138,7 @@ class Converter:
         """Say that the build may need this edition's HTML, in the order it will ask for it.
         A cached edition is only marked as still current."""
         job = self.job(edition)
+        self._keys[(edition.slug, edition.lang)] = job.key
         if job.key in self._requested:
             return
         self._requested.add(job.key)
@@ -230,8 +233,9 @@ class Converter:
     # -- answers (the rendering stage) ---------------------------------------------------------
 
     def get(self, edition: Edition) -> Rendered:
-        """The edition's HTML: cached, converted by a worker, or converted now with its batch."""
-        job = self.job(edition)
+        """The edition's HTML: cached, converted by a worker, or converted now with its batch.
+        The edition may come without its body (the build drops them once they are requested)."""
+        job = self._job_for(edition)
         mine: list[Job] = []
         with self._state:
             while job.key in self._taken:
@@ -265,6 +269,28 @@ class Converter:
         with self._state:
             self._done.update(results)  # the rest of the batch, for the next pages
         return found
+
+    def _job_for(self, edition: Edition) -> Job:
+        """The edition's job: from its body, or, for an edition without one, from its file."""
+        job = self.job(edition)
+        known = self._keys.get((edition.slug, edition.lang))
+        if known is None or known == job.key:
+            return job
+        if self._available(known):
+            return dataclasses.replace(job, key=known)  # its HTML is there: no body needed
+        data = edition.path.read_bytes()
+        fresh, _ = read_edition(edition.path, edition.slug, edition.lang, data, str(edition.path))
+        if fresh is None or fresh.source_hash != edition.source_hash:
+            raise BuildError(f"{edition.path}: changed while the site was being built: build again")
+        return self.job(fresh)
+
+    def _available(self, key: str) -> bool:
+        with self._state:
+            if key in self._taken or key in self._done or key in self._batch_of:
+                return True
+            if any(j.key == key for j in self._partial):
+                return True
+        return key in self.cache
 
     def _store(self, key: str, rendered: Rendered | None) -> None:
         self.converted += 1

@@ -6,6 +6,7 @@ line, so `check` can list them all and `build` can refuse to start with the same
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -74,6 +75,11 @@ class Edition:
         """The publication instant used by feeds: the date at midnight UTC."""
         return dt.datetime.combine(self.date, dt.time(0, 0), tzinfo=dt.UTC)
 
+    def without_body(self) -> Edition:
+        """The same edition without its Markdown nor the front matter's line numbers (what
+        rendering from converted HTML needs)."""
+        return dataclasses.replace(self, body="", key_lines={})
+
 
 @dataclass(frozen=True, slots=True)
 class Issue:
@@ -110,6 +116,11 @@ class Issue:
     def languages(self) -> tuple[str, ...]:
         """The languages this issue exists in, in configured order."""
         return tuple(self.editions)
+
+    def without_bodies(self) -> Issue:
+        """The same issue, its editions without their Markdown."""
+        return dataclasses.replace(
+            self, editions={lang: e.without_body() for lang, e in self.editions.items()})
 
     def edition(self, lang: str) -> Edition:
         """The edition in one language (KeyError if there is none)."""

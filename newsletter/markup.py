@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +22,6 @@ from markdown.extensions import Extension
 from markdown.extensions.abbr import AbbrExtension
 from markdown.extensions.attr_list import AttrListExtension
 from markdown.extensions.def_list import DefListExtension
-from markdown.extensions.fenced_code import FencedCodeExtension
 from markdown.extensions.footnotes import FootnoteExtension
 from markdown.extensions.md_in_html import MarkdownInHtmlExtension
 from markdown.extensions.sane_lists import SaneListExtension
@@ -31,6 +31,24 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
 from .typography import KEEP_DQ, KEEP_SQ, entities_for, smarten
+
+
+def _fenced_code_without_pygments() -> type[Extension]:
+    """Import `fenced_code` without Pygments. It imports `codehilite`, which imports Pygments
+    (and through it importlib.metadata and the email package: 4 MB in every build process) in
+    case highlighting is enabled; this project does not enable it. Pygments stays importable."""
+    if "pygments" in sys.modules or "markdown.extensions.codehilite" in sys.modules:
+        from markdown.extensions.fenced_code import FencedCodeExtension
+        return FencedCodeExtension
+    sys.modules["pygments"] = None  # type: ignore[assignment]  # "not installed", for this import
+    try:
+        from markdown.extensions.fenced_code import FencedCodeExtension
+    finally:
+        del sys.modules["pygments"]
+    return FencedCodeExtension
+
+
+FencedCodeExtension = _fenced_code_without_pygments()
 
 # « » for Spanish and French; a narrow no-break space is French usage.
 QUOTE_STYLES = {

@@ -193,6 +193,11 @@ def build_site(
             "fingerprint": _fingerprint(site, visible),
         }
 
+        # Rendering needs each edition's HTML, not its Markdown: let the bodies go (most of what
+        # the loaded issues weigh) as their conversions finish.
+        visible = [issue.without_bodies() for issue in visible]
+        del corpus, problems
+
         # The inputs changed but not what the archive shows (a draft, say): keep the site.
         if output.is_dir() and previous.get("fingerprint") == state["fingerprint"]:
             write_manifest(output, {**previous, **state})

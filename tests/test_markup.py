@@ -47,3 +47,23 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
 def test_abbreviations_are_still_found_in_plain_text() -> None:
     html = MarkdownRenderer("en", "/", False).render("s", TRICKY[4]).html
     assert html.count('<abbr title="Instituto Interamericano del Niño">IIN</abbr>') == 2
+
+
+def test_fenced_code_is_the_same_without_pygments_loaded() -> None:
+    import subprocess
+    import sys
+
+    source = "```python\nprint('x')  # <b>\n```\n\n~~~\nplain\n~~~\n"
+    with_pygments = subprocess.run(
+        [sys.executable, "-c", "import sys, pygments, markdown; sys.stdout.write(markdown.markdown("
+         f"{source!r}, extensions=['fenced_code', 'attr_list'], output_format='html'))"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    ours = subprocess.run(
+        [sys.executable, "-c", "import sys; from newsletter.markup import MarkdownRenderer; "
+         f"sys.stdout.write(MarkdownRenderer('en', '/', False).render('s', {source!r}).html); "
+         "assert 'pygments' not in sys.modules"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    assert ours == with_pygments
+    assert '<code class="language-python">' in ours
