@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import BuildCache
 from .errors import BuildError
 from .inputs import inputs_digest, site_key
 from .issues import Corpus, Edition, Issue, Problem, load_issues, read_edition
@@ -28,6 +27,7 @@ from .settings import Settings
 from .writer import StagedSite, read_manifest, recover_interrupted_build, write_manifest
 
 if TYPE_CHECKING:
+    from .cache import BuildCache
     from .conversion import Converter
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ def load_corpus(settings: Settings, cache: BuildCache | None = None,
                 on_edition: Callable[[Edition], None] | None = None) -> Corpus:
     """Every issue, with front matter parsed only for files whose bytes changed; `on_edition` is
     told about each edition as soon as it is read."""
+    from .cache import BuildCache  # here: a build whose inputs did not change never opens it
+
     cache = cache or BuildCache(None)
     cache.prefetch(EDITION_PREFIX)
 
@@ -157,6 +159,7 @@ def build_site(
     if _still_current(previous, inputs, today):
         return _unchanged(output, previous)
 
+    from .cache import BuildCache
     from .conversion import Converter
     from .templating import templates_fingerprint
 

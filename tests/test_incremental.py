@@ -58,7 +58,7 @@ def test_a_no_change_rebuild_opens_no_cache(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the no-change path opened the build cache")
 
-    monkeypatch.setattr("newsletter.site.BuildCache", refuse)
+    monkeypatch.setattr("newsletter.cache.BuildCache", refuse)
     assert build_site(site_settings, today=TODAY).unchanged
 
 
