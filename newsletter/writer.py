@@ -189,13 +189,9 @@ class StagedSite:
 
 
 def _apply(pending: Path, site: Path) -> None:
-    """Move a decided commit's files into the site, delete what it removes, then its manifest."""
+    """Delete what a decided commit removes, move its files into the site, then its manifest.
+    Deleting first lets a path change between file and folder (`x` → `x/index.html`)."""
     journal = json.loads((pending / JOURNAL).read_text(encoding="utf-8"))
-    for rel in journal["moves"]:
-        source, target = safe_join(pending, rel), safe_join(site, rel)
-        if source.exists():  # else moved before a crash
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
     for rel in journal["removes"]:
         target = safe_join(site, rel)
         target.unlink(missing_ok=True)
@@ -203,6 +199,11 @@ def _apply(pending: Path, site: Path) -> None:
         while folder != site and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
             folder = folder.parent
+    for rel in journal["moves"]:
+        source, target = safe_join(pending, rel), safe_join(site, rel)
+        if source.exists():  # else moved before a crash
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
     if (pending / MANIFEST).exists():
         os.replace(pending / MANIFEST, site / MANIFEST)
     shutil.rmtree(pending, ignore_errors=True)

@@ -175,3 +175,16 @@ def test_changing_the_number_of_workers_rebuilds_nothing(site_settings: Settings
     build_site(site_settings, today=TODAY)
     more = dataclasses.replace(site_settings, build=dataclasses.replace(site_settings.build, workers=7))
     assert build_site(more, today=TODAY).unchanged
+
+
+def test_an_output_can_turn_from_a_file_into_a_folder(site_settings: Settings, site_project: Path) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    images = site_project / "issues/2011-03/images"
+    (images / "chart").write_bytes(b"a file first")
+    build_site(site_settings, today=TODAY)
+    assert (site / "media/2011-03/images/chart").read_bytes() == b"a file first"
+    (images / "chart").unlink()
+    (images / "chart").mkdir()
+    (images / "chart" / "part.svg").write_bytes(b"<svg/>")
+    build_site(site_settings, today=TODAY)
+    assert (site / "media/2011-03/images/chart/part.svg").read_bytes() == b"<svg/>"
