@@ -1,11 +1,11 @@
 """The build cache: parsed editions, body scans and rendered Markdown, keyed on content hashes.
 
 An unchanged source (same bytes) is neither parsed nor converted again; a change of the rendering
-configuration (Markdown version, extensions, base path, quotes) changes every key. The entries live
-in one SQLite file and are read one by one as a build asks for them, so a build that edits one issue
-reads what it needs rather than the whole cache, and memory does not grow with the archive. Entries a
-build neither read nor marked as still current are dropped when it saves, so the cache never
-outgrows the issues. The file is the build's own: deleting it only costs time.
+configuration (Markdown version, extensions, base path, quotes) changes every key. The entries
+live in one SQLite file and are read one by one as a build asks for them, so a build that edits one
+issue reads what it needs rather than the whole cache, and memory does not grow with the archive.
+Entries a build neither read nor marked as still current are dropped when it saves, so the cache
+never outgrows the issues. The file is the build's own: deleting it only costs time.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ class BuildCache:
             row: tuple[bytes] | None = (raw,)
         else:
             db = self._connection()
-            row = db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone() if db else None
+            row = None if db is None else db.execute(
+                "SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
         if row is not None:
             try:
                 value = pickle.loads(row[0])  # noqa: S301 - our own cache, same trust as the sources
@@ -121,7 +122,9 @@ class BuildCache:
             self._used.add(key)
             return True
         db = self._connection()
-        if db is None or db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is None:
+        if db is None:
+            return False
+        if db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is None:
             return False
         self._used.add(key)
         return True
@@ -142,9 +145,11 @@ class BuildCache:
         db = self._connection()
         if db is None or not self._new:
             return
-        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in self._new.items()]
+        protocol = pickle.HIGHEST_PROTOCOL
+        rows = [(k, pickle.dumps(v, protocol=protocol)) for k, v in self._new.items()]
         # Written as they come, in short transactions: a build that fails later leaves entries
-        # that are still right (they are keyed on content), and a second build is never blocked long.
+        # that are still right (they are keyed on content), and another build is never blocked
+        # for long.
         with db:
             db.executemany("INSERT OR REPLACE INTO entries (key, value) VALUES (?, ?)", rows)
         self._new.clear()
@@ -160,5 +165,6 @@ class BuildCache:
         with db:
             db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY) WITHOUT ROWID")
             db.execute("DELETE FROM used")
-            db.executemany("INSERT OR IGNORE INTO used (key) VALUES (?)", ((k,) for k in self._used))
+            db.executemany("INSERT OR IGNORE INTO used (key) VALUES (?)",
+                           ((k,) for k in self._used))
             db.execute("DELETE FROM entries WHERE key NOT IN (SELECT key FROM used)")

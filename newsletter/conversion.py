@@ -52,7 +52,8 @@ def _convert_batch(jobs: list[Job]) -> list[tuple[str, Rendered]]:
     results = []
     for job in jobs:
         try:
-            rendered = renderer_for(job.lang, job.base_path, job.typographic).render(job.slug, job.body)
+            renderer = renderer_for(job.lang, job.base_path, job.typographic)
+            rendered = renderer.render(job.slug, job.body)
         except Exception as exc:  # noqa: BLE001 - Markdown or an extension failed on this text
             raise BuildError(f"{job.source}: converting the Markdown failed ({type(exc).__name__}: "
                              f"{exc}); simplify the passage it stops at") from None
@@ -63,7 +64,9 @@ def _convert_batch(jobs: list[Job]) -> list[tuple[str, Rendered]]:
 _worker_cache: BuildCache | None = None  # a worker process's own connection to the build cache
 
 
-def _convert_in_worker(jobs: list[Job], cache_path: str | None) -> list[tuple[str, Rendered | None]]:
+def _convert_in_worker(
+    jobs: list[Job], cache_path: str | None
+) -> list[tuple[str, Rendered | None]]:
     """A worker process's task: one batch from the back of the queue. With a cache file, the HTML
     goes into it (the build reads it back when it reaches those pages) rather than back to the
     build, which would hold it until then."""
@@ -128,7 +131,8 @@ class Converter:
         """The conversion of one edition, keyed on its body and the rendering configuration."""
         typographic = edition.lang in self.typographic
         config = render_config_key(edition.lang, self.base_path, typographic)
-        key = "html:" + hashlib.sha256(f"{config}\0{edition.slug}\0{edition.body}".encode()).hexdigest()
+        source = f"{config}\0{edition.slug}\0{edition.body}"
+        key = "html:" + hashlib.sha256(source.encode()).hexdigest()
         return Job(key, edition.lang, self.base_path, typographic, edition.slug, edition.body,
                    str(edition.path))
 
@@ -211,7 +215,8 @@ class Converter:
                     for key in keys:
                         del self._batch_of[key]
                     self._taken.update(keys)
-                    in_flight.append((keys, self._pool.submit(_convert_in_worker, batch, self._cache_path)))
+                    future = self._pool.submit(_convert_in_worker, batch, self._cache_path)
+                    in_flight.append((keys, future))
             if not in_flight:
                 return  # everything requested is taken
             keys, future = in_flight.popleft()
@@ -243,8 +248,10 @@ class Converter:
             if job.key in self._failed and self._error is not None:
                 if isinstance(self._error, BuildError):
                     raise self._error
-                raise BuildError(f"{job.source}: converting the Markdown failed in a worker process "
-                                 f"({type(self._error).__name__}: {self._error})") from self._error
+                raise BuildError(
+                    f"{job.source}: converting the Markdown failed in a worker process "
+                    f"({type(self._error).__name__}: {self._error})"
+                ) from self._error
             if job.key in self._done:
                 rendered = self._done.pop(job.key)
                 self._store(job.key, rendered)

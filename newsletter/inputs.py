@@ -43,7 +43,7 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _tree(digest: "hashlib._Hash", folder: Path, label: str) -> None:
+def _tree(digest: hashlib._Hash, folder: Path, label: str) -> None:
     if not folder.is_dir():
         digest.update(f"{label}: none\n".encode())
         return
@@ -62,7 +62,7 @@ def _tree(digest: "hashlib._Hash", folder: Path, label: str) -> None:
             digest.update(f"{label}/{rel}/{name}:{seen}\n".encode())
 
 
-def _file(digest: "hashlib._Hash", path: Path, label: str) -> None:
+def _file(digest: hashlib._Hash, path: Path, label: str) -> None:
     try:
         digest.update(f"{label}:{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
     except FileNotFoundError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-import xml.etree.ElementTree as etree
+import xml.etree.ElementTree as etree  # noqa: N813 - Python-Markdown's own name for it
 from dataclasses import dataclass
 from functools import lru_cache
 from posixpath import normpath
@@ -177,7 +177,9 @@ class _RewriteExtension(Extension):
 class MarkdownRenderer:
     """One reusable Markdown converter for a language (Markdown instances are costly to build)."""
 
-    def __init__(self, lang: str, base_path: str, typographic: bool, shortcuts: bool = True) -> None:
+    def __init__(
+        self, lang: str, base_path: str, typographic: bool, shortcuts: bool = True
+    ) -> None:
         self.lang = lang
         self.base_path = base_path
         self.slug = ""
@@ -190,7 +192,8 @@ class MarkdownRenderer:
         if not shortcuts:  # Python-Markdown exactly as configured (tests compare the output)
             self._md = markdown.Markdown(
                 extensions=["extra", "toc", "sane_lists", _RewriteExtension(self, shortcuts)],
-                extension_configs={"extra": {"footnotes": footnotes}, "toc": toc}, output_format="html",
+                extension_configs={"extra": {"footnotes": footnotes}, "toc": toc},
+                output_format="html",
             )
             return
         # `extra` (its seven extensions, in its order) and the rest as instances, not names: a

@@ -166,8 +166,10 @@ def build_site(
     templates_dir = settings.path(settings.build.templates_dir)
     site = site_key(settings, templates_fingerprint(templates_dir))
     workers = settings.build.workers or os.cpu_count() or 1
-    with BuildCache(settings.path(settings.build.cache_dir) / CACHE_FILE) as cache, \
-            Converter(cache, _base_path(settings), settings.build.typographic_quotes, workers) as converter:
+    cache_file = settings.path(settings.build.cache_dir) / CACHE_FILE
+    typographic = settings.build.typographic_quotes
+    with BuildCache(cache_file) as cache, \
+            Converter(cache, _base_path(settings), typographic, workers) as converter:
         # 2. Load; what must be converted goes to the workers as it is read.
         def convert_if_published(edition: Edition) -> None:
             if drafts or (edition.status == "ready" and edition.date <= today):
@@ -185,7 +187,8 @@ def build_site(
         if errors:
             shown = "\n".join(str(p) for p in errors[:20])
             more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
-            raise BuildError(f"the issues have {len(errors)} error(s); the site was not changed:\n{shown}{more}")
+            raise BuildError(f"the issues have {len(errors)} error(s); the site was not changed:"
+                             f"\n{shown}{more}")
         warnings = tuple(sorted(p for p in problems if not p.is_error))
         editions = sum(len(i.editions) for i in visible)
         state = {

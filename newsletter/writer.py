@@ -37,7 +37,8 @@ class UnsafeOutputPath(BuildError):
 
 
 def safe_join(root: Path, relative: str) -> Path:
-    """Join an output path under root, refusing absolute paths and `..` (Pelican's sanitised_join)."""
+    """Join an output path under root, refusing absolute paths and `..` (as Pelican's
+    sanitised_join does)."""
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts or not pure.parts or relative.endswith("/"):
         raise UnsafeOutputPath(f"output path {relative!r} would leave the site folder")
@@ -148,7 +149,9 @@ class StagedSite:
 
     def reuse(self, path: str, key: str, source: str) -> bool:
         """Keep the current site's file if the last build made it from the same inputs (`key`)."""
-        if self._old_keys.get(path) != key or path not in self._old_hashes or not self._still_there(path):
+        if self._old_keys.get(path) != key or path not in self._old_hashes:
+            return False
+        if not self._still_there(path):
             return False
         self._claim(path, source)
         self._hashes[path] = self._old_hashes[path]
@@ -210,7 +213,8 @@ def _apply(pending: Path, site: Path) -> None:
 
 
 def _swap(staging: Path, site: Path) -> None:
-    """Replace the site folder by the staging folder (two renames; see recover_interrupted_build)."""
+    """Replace the site folder by the staging folder (two renames; see
+    recover_interrupted_build)."""
     os.chmod(staging, 0o755)
     if site.exists():
         old = site.with_name(site.name + ".old")

@@ -54,7 +54,8 @@ def test_two_cores_build_the_same_bytes_as_one(corpus_project: Path) -> None:
 def test_both_processes_convert_and_every_result_is_cached(corpus_project: Path) -> None:
     settings = _settings(_fresh(corpus_project, "both"), 2)
     corpus = load_corpus(settings)
-    editions = [e for issue in sorted(corpus.issues, key=lambda i: i.slug) for e in issue.editions.values()]
+    issues = sorted(corpus.issues, key=lambda i: i.slug)
+    editions = [e for issue in issues for e in issue.editions.values()]
     with BuildCache(None) as cache:
         with Converter(cache, "/", ("es",), workers=2) as converter:
             for edition in editions:
@@ -64,7 +65,8 @@ def test_both_processes_convert_and_every_result_is_cached(corpus_project: Path)
             rendered = [converter.get(e) for e in editions]
         assert converter.converted == len(editions)
         assert all(r.html.startswith("<") for r in rendered)
-        assert all(cache.get(converter.job(e).key) == r for e, r in zip(editions, rendered, strict=True))
+        pairs = zip(editions, rendered, strict=True)
+        assert all(cache.get(converter.job(e).key) == r for e, r in pairs)
 
 
 def _explode(jobs, cache_path):  # type: ignore[no-untyped-def]  # runs in the forked worker
@@ -82,7 +84,8 @@ def test_a_worker_failure_fails_the_build_and_keeps_the_site(
     for md in (project / "issues").rglob("*.md"):
         md.write_text(md.read_text(encoding="utf-8") + "\nOtra línea.\n", encoding="utf-8")
     monkeypatch.setattr(newsletter.conversion, "_convert_in_worker", _explode)
-    with pytest.raises(BuildError, match=r"issues/1984-\d\d/(es|en)\.md: converting the Markdown failed "
-                                         r"in a worker process \(RuntimeError: the worker's Markdown failed\)"):
+    expected = (r"issues/1984-\d\d/(es|en)\.md: converting the Markdown failed in a worker "
+                r"process \(RuntimeError: the worker's Markdown failed\)")
+    with pytest.raises(BuildError, match=expected):
         build_site(settings, today=TODAY)
     assert tree(site) == before

@@ -1,4 +1,4 @@
-"""Incremental builds: what a rebuild skips, what it must not skip, and its crash-safe publishing."""
+"""Incremental builds: what a rebuild skips, what it must not skip, its crash-safe publishing."""
 
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ def test_a_no_change_rebuild_opens_no_cache(
     assert build_site(site_settings, today=TODAY).unchanged
 
 
-def test_warnings_are_repeated_by_a_no_change_rebuild(site_settings: Settings, site_project: Path) -> None:
+def test_warnings_are_repeated_by_a_no_change_rebuild(
+    site_settings: Settings, site_project: Path
+) -> None:
     _append(site_project / "issues/2011-03/es.md", "\nVéase [el sitio](http://example.org/).\n")
     _append(site_project / "issues/2011-03/en.md", "\nSee [the site](http://example.org/).\n")
     first = build_site(site_settings, today=TODAY, checks=build_checks)
@@ -76,7 +78,8 @@ def test_an_issue_dated_after_today_appears_when_its_day_comes(
     site_settings: Settings, site_project: Path
 ) -> None:
     for lang in ("es", "en"):
-        _set_front_matter(site_project / f"issues/2011-06/{lang}.md", "date: 2011-06-07", "date: 2026-12-01")
+        _set_front_matter(site_project / f"issues/2011-06/{lang}.md",
+                          "date: 2011-06-07", "date: 2026-12-01")
     site = build_site(site_settings, today=TODAY).output
     assert not (site / "es/2011-06").exists()
     assert build_site(site_settings, today=dt.date(2026, 11, 30)).unchanged
@@ -86,16 +89,21 @@ def test_an_issue_dated_after_today_appears_when_its_day_comes(
     assert "2011-06" in (site / "es/feed.xml").read_text(encoding="utf-8")
 
 
-def test_an_unpublished_issue_leaves_no_files_or_folders(site_settings: Settings, site_project: Path) -> None:
+def test_an_unpublished_issue_leaves_no_files_or_folders(
+    site_settings: Settings, site_project: Path
+) -> None:
     site = build_site(site_settings, today=TODAY).output
     for lang in ("es", "en"):
-        _set_front_matter(site_project / f"issues/2011-06/{lang}.md", "countries:", "status: draft\ncountries:")
+        _set_front_matter(site_project / f"issues/2011-06/{lang}.md",
+                          "countries:", "status: draft\ncountries:")
     report = build_site(site_settings, today=TODAY)
     assert {"es/2011-06/index.html", "en/2011-06/index.html"} <= set(report.removed)
     assert not (site / "es/2011-06").exists() and not (site / "en/2011-06").exists()
 
 
-def test_a_file_deleted_from_the_site_by_hand_is_written_again(site_settings: Settings, site_project: Path) -> None:
+def test_a_file_deleted_from_the_site_by_hand_is_written_again(
+    site_settings: Settings, site_project: Path
+) -> None:
     site = build_site(site_settings, today=TODAY).output
     (site / "en/2011-03/index.html").unlink()
     _append(site_project / "issues/2011-06/en.md", "\nOne more sentence.\n")
@@ -109,7 +117,8 @@ def test_an_update_killed_after_its_commit_point_is_completed_by_the_next_build(
     site = build_site(site_settings, today=TODAY).output
     _append(site_project / "issues/2011-06/es.md", "\nUn párrafo nuevo.\n")
     for lang in ("es", "en"):  # and one issue unpublished, so files are deleted too
-        _set_front_matter(site_project / f"issues/2011-03/{lang}.md", "countries:", "status: draft\ncountries:")
+        _set_front_matter(site_project / f"issues/2011-03/{lang}.md",
+                          "countries:", "status: draft\ncountries:")
     moves = []
     real_replace = os.replace
 
@@ -173,11 +182,14 @@ def test_changing_the_number_of_workers_rebuilds_nothing(site_settings: Settings
     import dataclasses
 
     build_site(site_settings, today=TODAY)
-    more = dataclasses.replace(site_settings, build=dataclasses.replace(site_settings.build, workers=7))
+    build = dataclasses.replace(site_settings.build, workers=7)
+    more = dataclasses.replace(site_settings, build=build)
     assert build_site(more, today=TODAY).unchanged
 
 
-def test_an_output_can_turn_from_a_file_into_a_folder(site_settings: Settings, site_project: Path) -> None:
+def test_an_output_can_turn_from_a_file_into_a_folder(
+    site_settings: Settings, site_project: Path
+) -> None:
     site = build_site(site_settings, today=TODAY).output
     images = site_project / "issues/2011-03/images"
     (images / "chart").write_bytes(b"a file first")

@@ -16,7 +16,8 @@ ES = entities_for(QUOTE_STYLES["es"])
     [
         ('<p>He said "hello".</p>', "<p>He said &ldquo;hello&rdquo;.</p>"),
         ("<p>'single' and don't</p>", "<p>&lsquo;single&rsquo; and don&rsquo;t</p>"),
-        ("<p>the members' list in the '90s</p>", "<p>the members&rsquo; list in the &rsquo;90s</p>"),
+        ("<p>the members' list in the '90s</p>",
+         "<p>the members&rsquo; list in the &rsquo;90s</p>"),
         ('<p>"<em>word</em>" and "<strong>bold</strong>"</p>',
          "<p>&ldquo;<em>word</em>&rdquo; and &ldquo;<strong>bold</strong>&rdquo;</p>"),
         ("<p>\"'Nested' quotes.\"</p>", "<p>&ldquo;&lsquo;Nested&rsquo; quotes.&rdquo;</p>"),
@@ -25,7 +26,8 @@ ES = entities_for(QUOTE_STYLES["es"])
         ('<p>x "y"--"z"</p>', "<p>x &ldquo;y&rdquo;&ndash;&ldquo;z&rdquo;</p>"),
         ('<p>&nbsp;"a" (\'b\')</p>', "<p>&nbsp;&ldquo;a&rdquo; (&lsquo;b&rsquo;)</p>"),
         # Attribute values, code and preformatted text are never touched.
-        ('<a href="/x" title="a \'b\'">"x"</a>', '<a href="/x" title="a \'b\'">&ldquo;x&rdquo;</a>'),
+        ('<a href="/x" title="a \'b\'">"x"</a>',
+         '<a href="/x" title="a \'b\'">&ldquo;x&rdquo;</a>'),
         ('<p><code>"x" -- y</code> "z"</p>', '<p><code>"x" -- y</code> &ldquo;z&rdquo;</p>'),
         ('<pre><code>print("a")\n...</code></pre><p>"b"</p>',
          '<pre><code>print("a")\n...</code></pre><p>&ldquo;b&rdquo;</p>'),

@@ -6,11 +6,10 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import NewsletterError
 from ..settings import Settings
-from typing import TYPE_CHECKING
-
 from ..store import STATUSES
 
 if TYPE_CHECKING:
