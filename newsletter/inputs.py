@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import os
 from functools import lru_cache
-from importlib.util import find_spec
+from importlib.machinery import PathFinder
 from pathlib import Path
 
 from .settings import Settings
@@ -35,7 +35,7 @@ def code_fingerprint() -> str:
     for name in LIBRARIES:
         # Where the library is and when it was installed, found without importing it (nor
         # importlib.metadata, which costs more than the rest of a no-change build).
-        spec = find_spec(name)
+        spec = PathFinder.find_spec(name)
         origin = Path(spec.origin) if spec and spec.origin else None
         stat = origin.stat() if origin and origin.exists() else None
         found = f"{origin}:{stat.st_size}:{stat.st_mtime_ns}" if stat else "?"

@@ -13,8 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -23,6 +21,8 @@ from typing import Any
 from .errors import BuildError
 
 logger = logging.getLogger(__name__)
+# shutil and tempfile are imported where they are used: a build that finds nothing changed reads
+# the manifest and stops, and should not pay for them.
 MANIFEST = ".annaobserva-manifest.json"
 JOURNAL = ".annaobserva-commit.json"
 PENDING = ".commit"  # suffix of a decided, not yet finished, in-place commit
@@ -70,6 +70,8 @@ def read_manifest(site: Path) -> dict[str, Any]:
 
 def write_manifest(site: Path, manifest: Mapping[str, Any]) -> None:
     """Replace the manifest of a site folder atomically."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=site)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, sort_keys=True)
@@ -80,12 +82,16 @@ def recover_interrupted_build(site: Path) -> None:
     """Finish what a crash interrupted: a decided in-place commit is completed (its files are all
     staged), and a folder swap caught between its two renames gets the previous site back."""
     pending = site.with_name(site.name + PENDING)
+    old = site.with_name(site.name + ".old")
+    if not pending.exists() and not old.exists():
+        return  # the usual case
+    import shutil
+
     if (pending / JOURNAL).is_file() and site.is_dir():
         _apply(pending, site)
         logger.warning("completed the interrupted update of %s", site)
     elif pending.exists():
         shutil.rmtree(pending, ignore_errors=True)  # not decided yet: the site is the old one
-    old = site.with_name(site.name + ".old")
     if not site.exists() and old.exists():
         old.rename(site)
         logger.warning("restored %s from an interrupted build", site)
@@ -111,6 +117,8 @@ class StagedSite:
     """
 
     def __init__(self, site: Path, previous: Mapping[str, Any]) -> None:
+        import tempfile
+
         self.site = site
         self._old_hashes: Mapping[str, str] = previous.get("files", {})
         self._old_keys: Mapping[str, str] = previous.get("keys", {})
@@ -127,6 +135,8 @@ class StagedSite:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        import shutil
+
         if self.staging.exists():
             shutil.rmtree(self.staging, ignore_errors=True)
 
@@ -176,6 +186,8 @@ class StagedSite:
 
     def commit(self, extra: Mapping[str, Any]) -> WriteReport:
         """Write the manifest (files, keys and `extra`) and publish (see the class docstring)."""
+        import shutil
+
         manifest = json.dumps({**extra, "files": self._hashes, "keys": self._keys}, sort_keys=True)
         removed = tuple(sorted(set(self._old_hashes) - set(self._hashes)))
         (self.staging / MANIFEST).write_text(manifest, encoding="utf-8")
@@ -194,6 +206,8 @@ class StagedSite:
 def _apply(pending: Path, site: Path) -> None:
     """Delete what a decided commit removes, move its files into the site, then its manifest.
     Deleting first lets a path change between file and folder (`x` → `x/index.html`)."""
+    import shutil
+
     journal = json.loads((pending / JOURNAL).read_text(encoding="utf-8"))
     for rel in journal["removes"]:
         target = safe_join(site, rel)
@@ -215,6 +229,8 @@ def _apply(pending: Path, site: Path) -> None:
 def _swap(staging: Path, site: Path) -> None:
     """Replace the site folder by the staging folder (two renames; see
     recover_interrupted_build)."""
+    import shutil
+
     os.chmod(staging, 0o755)
     if site.exists():
         old = site.with_name(site.name + ".old")

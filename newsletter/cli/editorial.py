@@ -6,12 +6,15 @@ import argparse
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..cache import BuildCache
 from ..errors import CheckFailed
 from ..issues import Corpus, Problem
 from ..settings import Settings
 from ..site import BuildReport, build_site, load_corpus
+
+if TYPE_CHECKING:
+    from ..cache import BuildCache
 
 ProblemSource = Callable[[Settings, Corpus], list[Problem]]
 
