@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 CACHE_FILE = "build.sqlite"
+# `build --drafts` (and the drafts preview) keeps its own: each build drops the entries it did not
+# use, so one shared file would lose the drafts' HTML at every public build, and the reverse.
+DRAFTS_CACHE_FILE = "build-drafts.sqlite"
 EDITION_PREFIX = "edition:"
 
 
@@ -166,7 +169,8 @@ def build_site(
     templates_dir = settings.path(settings.build.templates_dir)
     site = site_key(settings, templates_fingerprint(templates_dir))
     workers = settings.build.workers or os.cpu_count() or 1
-    cache_file = settings.path(settings.build.cache_dir) / CACHE_FILE
+    cache_name = DRAFTS_CACHE_FILE if drafts else CACHE_FILE
+    cache_file = settings.path(settings.build.cache_dir) / cache_name
     typographic = settings.build.typographic_quotes
     with BuildCache(cache_file) as cache, \
             Converter(cache, _base_path(settings), typographic, workers) as converter:

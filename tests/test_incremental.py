@@ -200,3 +200,16 @@ def test_an_output_can_turn_from_a_file_into_a_folder(
     (images / "chart" / "part.svg").write_bytes(b"<svg/>")
     build_site(site_settings, today=TODAY)
     assert (site / "media/2011-03/images/chart/part.svg").read_bytes() == b"<svg/>"
+
+
+def test_a_drafts_build_and_a_public_build_do_not_evict_each_other(
+    site_settings: Settings, site_project: Path, tmp_path: Path
+) -> None:
+    for lang in ("es", "en"):
+        _set_front_matter(site_project / f"issues/2011-06/{lang}.md",
+                          "countries:", "status: draft\ncountries:")
+    drafts = tmp_path / "drafts-site"
+    assert build_site(site_settings, today=TODAY, drafts=True, output=drafts).converted == 4
+    assert build_site(site_settings, today=TODAY).converted == 2  # its own cache: the public two
+    _append(site_project / "issues/2011-03/es.md", "\nUn párrafo nuevo.\n")
+    assert build_site(site_settings, today=TODAY, drafts=True, output=drafts).converted == 1
