@@ -180,7 +180,8 @@ def parse_front_matter(
         if node is None:
             return {}, {}, []
         if not isinstance(node, yaml.MappingNode):
-            return {}, {}, [Problem(path, line_offset, "front matter must be a mapping of key: value")]
+            problem = Problem(path, line_offset, "front matter must be a mapping of key: value")
+            return {}, {}, [problem]
         lines = {str(k.value): line_offset + k.start_mark.line for k, _ in node.value}
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
@@ -223,7 +224,8 @@ def _check_value(key: str, value: Any) -> tuple[Any, str | None]:
             except ValueError:
                 return None, f"send_at must be a date and time with a time zone, not {value!r}"
         if not isinstance(value, dt.datetime):
-            return None, "send_at must be a date and time with a time zone (2026-11-30T09:00:00-03:00)"
+            return None, ("send_at must be a date and time with a time zone "
+                          "(2026-11-30T09:00:00-03:00)")
         if value.tzinfo is None or value.utcoffset() is None:
             return None, "send_at has no time zone: add one, e.g. 2026-11-30T09:00:00-03:00"
         return value, None
@@ -262,7 +264,8 @@ def read_edition(
         line = lines.get(str(key), 2)
         if key not in FRONT_MATTER_KEYS:
             known = ", ".join(FRONT_MATTER_KEYS)
-            problems.append(Problem(display, line, f"unknown front-matter key {key!r} (known: {known})"))
+            problems.append(
+                Problem(display, line, f"unknown front-matter key {key!r} (known: {known})"))
             continue
         converted, error = _check_value(key, value)
         if error:
@@ -306,7 +309,8 @@ def load_issues(
     problems: list[Problem] = []
     issues: list[Issue] = []
     if not issues_dir.is_dir():
-        return Corpus((), (Problem(display_path(issues_dir, root), 0, "the issues folder does not exist"),))
+        missing = Problem(display_path(issues_dir, root), 0, "the issues folder does not exist")
+        return Corpus((), (missing,))
     for folder in sorted(p for p in issues_dir.iterdir() if p.is_dir()):
         slug = folder.name
         shown = display_path(folder, root)

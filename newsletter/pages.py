@@ -83,16 +83,21 @@ class SiteRenderer:
     def issue_links(self, issue: Issue, lang: str) -> PageLinks:
         """Canonical URL and alternates of an issue page: every translation plus x-default."""
         urls = self.urls
-        alternates = [Alternate(code, urls.absolute(urls.issue(code, issue.slug))) for code in issue.languages]
-        default = self.site.default_language if self.site.default_language in issue.editions else issue.languages[0]
+        alternates = [Alternate(code, urls.absolute(urls.issue(code, issue.slug)))
+                      for code in issue.languages]
+        default = self.site.default_language
+        if default not in issue.editions:
+            default = issue.languages[0]
         alternates.append(Alternate("x-default", urls.absolute(urls.issue(default, issue.slug))))
         path = urls.issue(lang, issue.slug)
-        return PageLinks(path, lang, urls.absolute(path), tuple(alternates), issue.edition(lang).date)
+        return PageLinks(path, lang, urls.absolute(path), tuple(alternates),
+                         issue.edition(lang).date)
 
     def index_links(self, lang: str, lastmod: dt.date | None) -> PageLinks:
         """Canonical URL and alternates of a language's index; x-default is the chooser."""
         urls = self.urls
-        alternates = [Alternate(code, urls.absolute(urls.index(code))) for code in self.site.languages]
+        alternates = [Alternate(code, urls.absolute(urls.index(code)))
+                      for code in self.site.languages]
         alternates.append(Alternate("x-default", urls.absolute("index.html")))
         path = urls.index(lang)
         return PageLinks(path, lang, urls.absolute(path), tuple(alternates), lastmod)
@@ -103,7 +108,8 @@ class SiteRenderer:
         try:
             return self.urls.url(self.assets[name].output_path)
         except KeyError:
-            raise BuildError(f"templates/static/{name}: a template uses it but it does not exist") from None
+            raise BuildError(
+                f"templates/static/{name}: a template uses it but it does not exist") from None
 
     def _feeds(self, lang: str) -> list[dict[str, str]]:
         order = [lang] + [code for code in self.site.languages if code != lang]
@@ -146,7 +152,8 @@ class SiteRenderer:
             }
             for code in issue.languages
         ]
-        countries = [self.states[c].name(lang) if c in self.states else c for c in edition.countries]
+        countries = [self.states[c].name(lang) if c in self.states else c
+                     for c in edition.countries]
         return self.env.get_template("issue.html").render(
             **self._common(lang, links),
             edition=edition,
@@ -194,7 +201,8 @@ class SiteRenderer:
             }
             for code in languages
         ]
-        alternates = [Alternate(c, self.urls.absolute(self.urls.index(c))) for c in self.site.languages]
+        alternates = [Alternate(c, self.urls.absolute(self.urls.index(c)))
+                      for c in self.site.languages]
         alternates.append(Alternate("x-default", self.urls.absolute("index.html")))
         return self.env.get_template("root.html").render(
             default={"lang": default, "site_title": self.site.title[default]},
@@ -232,4 +240,5 @@ class SiteRenderer:
 
     def sitemap(self, pages: Sequence[PageLinks]) -> str:
         """sitemap.xml with hreflang alternates, from the same links as the pages."""
-        return self.env.get_template("sitemap.xml").render(pages=sorted(pages, key=lambda p: p.path))
+        ordered = sorted(pages, key=lambda p: p.path)
+        return self.env.get_template("sitemap.xml").render(pages=ordered)

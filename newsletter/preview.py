@@ -35,8 +35,9 @@ LIVE_RELOAD_JS = b"""(function () {
     var box = document.getElementById("annaobserva-build-error") || document.createElement("pre");
     box.id = "annaobserva-build-error";
     box.setAttribute("role", "alert");
-    box.style.cssText = "position:fixed;left:0;right:0;bottom:0;margin:0;padding:1em;max-height:50vh;" +
-      "overflow:auto;background:#7a0000;color:#fff;font:14px/1.4 monospace;z-index:9999;white-space:pre-wrap";
+    box.style.cssText = "position:fixed;left:0;right:0;bottom:0;margin:0;padding:1em;" +
+      "max-height:50vh;overflow:auto;background:#7a0000;color:#fff;" +
+      "font:14px/1.4 monospace;z-index:9999;white-space:pre-wrap";
     box.textContent = JSON.parse(event.data);
     document.body.appendChild(box);
   });
@@ -48,7 +49,10 @@ def watched_snapshot(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
     """(path, mtime, size) of every file under the watched paths: changes when any file does."""
     entries: list[tuple[str, int, int]] = []
     for root in paths:
-        candidates = [root] if root.is_file() else (sorted(root.rglob("*")) if root.is_dir() else [])
+        if root.is_file():
+            candidates = [root]
+        else:
+            candidates = sorted(root.rglob("*")) if root.is_dir() else []
         for path in candidates:
             try:
                 stat = path.stat()
@@ -82,8 +86,9 @@ class EmailPreviews:
             )
             title = html.escape(next(iter(issue.editions.values())).title)
             rows.append(f"<li><strong>{issue.slug}</strong> — {title}: {links}</li>")
-        return ("<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>Email editions</title>"
-                "<h1>Email editions</h1><ul>" + "".join(rows) + "</ul></html>")
+        return ("<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\">"
+                "<title>Email editions</title><h1>Email editions</h1><ul>"
+                + "".join(rows) + "</ul></html>")
 
     def render(self, slug: str, lang: str, kind: str) -> tuple[str, str] | None:
         """(body, content type) of one edition's HTML or text, or None if there is none."""
@@ -193,7 +198,9 @@ class PreviewServer:
 class _Handler(SimpleHTTPRequestHandler):
     """Serves the site under its base path, the live-reload script, events and email previews."""
 
-    def __init__(self, *args, preview: PreviewServer, emails: EmailPreviews | None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self, *args, preview: PreviewServer, emails: EmailPreviews | None, **kwargs
+    ) -> None:
         self.preview = preview
         self.emails = emails
         super().__init__(*args, **kwargs)
@@ -232,7 +239,9 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def guess_type(self, path: str) -> str:  # type: ignore[override]
         if str(path).endswith(".xml"):
-            return "application/rss+xml; charset=utf-8" if "feed" in str(path) else "application/xml"
+            if "feed" in str(path):
+                return "application/rss+xml; charset=utf-8"
+            return "application/xml"
         return super().guess_type(path)
 
     def _send(self, body: bytes, content_type: str, status: int = HTTPStatus.OK) -> None:
@@ -288,7 +297,8 @@ class _Handler(SimpleHTTPRequestHandler):
             try:
                 result = self.emails.render(slug, lang, kind)
             except NewsletterError as exc:
-                self._send(str(exc).encode(), "text/plain; charset=utf-8", HTTPStatus.UNPROCESSABLE_ENTITY)
+                self._send(str(exc).encode(), "text/plain; charset=utf-8",
+                           HTTPStatus.UNPROCESSABLE_ENTITY)
                 return
             if result is not None:
                 body, content_type = result

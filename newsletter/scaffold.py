@@ -55,18 +55,21 @@ def scaffold_issue(
     issues_dir = settings.path(settings.build.issues_dir)
     slug = slug or next_slug(corpus, issues_dir, date)
     if not SLUG_RE.match(slug):
-        raise NewsletterError(f"{slug!r} is not a valid issue name: use a-z, 0-9 and - (e.g. 2026-12)")
+        raise NewsletterError(
+            f"{slug!r} is not a valid issue name: use a-z, 0-9 and - (e.g. 2026-12)")
     folder = issues_dir / slug
     if folder.exists():
         raise IssueExists(f"{folder} already exists: choose another --slug")
     number = max((i.number for i in corpus.issues), default=0) + 1
     strings = load_strings(settings.path(settings.build.templates_dir), settings.site.languages)
-    template = Environment(undefined=StrictUndefined, keep_trailing_newline=True).from_string(SCAFFOLD)
+    environment = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
+    template = environment.from_string(SCAFFOLD)
     try:
         texts = {lang: template.render(number=number, date=date, t=strings[lang])
                  for lang in settings.site.languages}
     except UndefinedError as exc:
-        raise NewsletterError(f"templates/strings.toml: {exc.message} (add it for every language)") from None
+        raise NewsletterError(
+            f"templates/strings.toml: {exc.message} (add it for every language)") from None
     # Everything is rendered before the folder is made, so a failure leaves nothing half-written.
     (folder / "images").mkdir(parents=True)
     written = []

@@ -189,7 +189,8 @@ def load_settings(path: Path | str = SETTINGS_FILE) -> Settings:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SettingsError(f"{path}: not found (run from the project folder or pass --config)")
+        raise SettingsError(
+            f"{path}: not found (run from the project folder or pass --config)") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: {exc}") from None
     raw["root"] = path.parent.resolve()

@@ -17,7 +17,8 @@ from newsletter.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 pytest_plugins = sorted(
-    f"tests.plugins.{p.stem}" for p in (REPO / "tests" / "plugins").glob("*.py") if p.stem != "__init__"
+    f"tests.plugins.{p.stem}"
+    for p in (REPO / "tests" / "plugins").glob("*.py") if p.stem != "__init__"
 )
 
 os.environ["TZ"] = "UTC"
@@ -58,7 +59,8 @@ FIXTURES = REPO / "tests" / "fixtures"
 
 @pytest.fixture
 def site_project(tmp_path: Path) -> Path:
-    """A project whose issues are the small, stable ones under tests/fixtures/site/ (golden files)."""
+    """A project whose issues are the small, stable ones under tests/fixtures/site/ (golden
+    files)."""
     root = copy_project(tmp_path / "site-project", issues=False)
     shutil.rmtree(root / "issues")
     shutil.copytree(FIXTURES / "site" / "issues", root / "issues")

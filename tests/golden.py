@@ -11,7 +11,8 @@ REFRESH = os.environ.get("ANNAOBSERVA_REFRESH_GOLDEN") == "1"
 
 
 def assert_golden(actual: str, name: str) -> None:
-    """Fail with a unified diff unless `actual` equals tests/golden/<name> (rewritten on refresh)."""
+    """Fail with a unified diff unless `actual` equals tests/golden/<name> (rewritten on
+    refresh)."""
     path = GOLDEN / name
     if REFRESH:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,4 +23,5 @@ def assert_golden(actual: str, name: str) -> None:
     if actual != expected:
         diff = "".join(difflib.unified_diff(
             expected.splitlines(True), actual.splitlines(True), str(path), "actual", n=2))
-        raise AssertionError(f"{name} differs from its golden file (`make golden` after review):\n{diff}")
+        raise AssertionError(
+            f"{name} differs from its golden file (`make golden` after review):\n{diff}")

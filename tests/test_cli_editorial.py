@@ -34,7 +34,9 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     assert "invalid choice: 'publish-everything'" in capsys.readouterr().err
 
 
-def test_new_scaffolds_the_next_issue_in_every_language(site_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_scaffolds_the_next_issue_in_every_language(
+    site_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(site_project, "new", "--date", "2026-12-01") == 0
     assert capsys.readouterr().out.splitlines()[:2] == [
         "created issues/2026-12/es.md", "created issues/2026-12/en.md",
@@ -50,7 +52,9 @@ def test_new_scaffolds_the_next_issue_in_every_language(site_project: Path, caps
     assert "created issues/2026-12-2/es.md" in capsys.readouterr().out
 
 
-def test_new_refuses_an_existing_folder(site_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_refuses_an_existing_folder(
+    site_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(site_project, "new", "--slug", "2011-06") == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and "2011-06 already exists: choose another --slug" in err
@@ -63,7 +67,8 @@ def test_build_reports_what_it_did_and_then_that_nothing_changed(
     out = capsys.readouterr().out
     assert out.startswith("Built 2 issues (4 editions) into _site/: 12 files, 12 written")
     assert run(site_project, "build", "--today", "2026-11-28") == 0
-    assert capsys.readouterr().out.startswith("Nothing changed: _site/ is up to date (2 issues, 4 editions).")
+    assert capsys.readouterr().out.startswith(
+        "Nothing changed: _site/ is up to date (2 issues, 4 editions).")
 
 
 def test_a_build_error_is_one_clear_message_without_traceback(
@@ -78,9 +83,12 @@ def test_a_build_error_is_one_clear_message_without_traceback(
     assert "issues/2011-03/en.md:1: missing front-matter key 'number'" in captured.err
 
 
-def test_a_bad_config_is_an_error_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_config_is_an_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--config", str(tmp_path / "nope.toml"), "build"]) == 1
-    assert capsys.readouterr().err == f"Error: {tmp_path / 'nope.toml'}: not found (run from the project folder or pass --config)\n"
+    assert capsys.readouterr().err == (f"Error: {tmp_path / 'nope.toml'}: not found "
+                                       "(run from the project folder or pass --config)\n")
 
 
 def test_a_bad_date_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,22 +96,28 @@ def test_a_bad_date_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
     assert "'yesterday' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
 
 
-def test_check_passes_clean_issues_with_a_summary(site_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_passes_clean_issues_with_a_summary(
+    site_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(site_project, "check", "--no-email") == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "2 issues, 4 editions: 0 error(s), 0 warning(s)"
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == "2 issues, 4 editions: 0 error(s), 0 warning(s)"
 
 
 def test_check_reports_each_problem_as_path_line_and_fails(
     site_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     es = site_project / "issues/2011-06/es.md"
-    es.write_text(es.read_text(encoding="utf-8").replace("../2011-03/es.md", "../2009-01/es.md"), encoding="utf-8")
+    text = es.read_text(encoding="utf-8")
+    es.write_text(text.replace("../2011-03/es.md", "../2009-01/es.md"), encoding="utf-8")
     (site_project / "issues/2011-03/images/red.svg").unlink()
     assert run(site_project, "check") == 1
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
-    assert any(l.startswith("issues/2011-06/es.md:12: ") and "2009-01" in l for l in lines), lines
-    assert sum(l.startswith("issues/2011-03/") and "red.svg" in l and "warning" not in l for l in lines) == 2
+    assert any(line.startswith("issues/2011-06/es.md:12: ") and "2009-01" in line
+               for line in lines), lines
+    assert sum(line.startswith("issues/2011-03/") and "red.svg" in line and "warning" not in line
+               for line in lines) == 2
     assert lines[-1].startswith("2 issues, 4 editions: 3 error(s), ")
     assert captured.err.startswith("Error: ") and "fix them and run check again" in captured.err
 
@@ -118,7 +132,8 @@ def test_email_editions_are_served_by_the_preview(site_settings) -> None:  # typ
     try:
         origin = server.url.rstrip("/")
         index = urllib.request.urlopen(origin + "/_email/").read().decode()  # noqa: S310
-        assert 'href="/_email/2011-06/es.html"' in index and 'href="/_email/2011-03/en.txt"' in index
+        assert 'href="/_email/2011-06/es.html"' in index
+        assert 'href="/_email/2011-03/en.txt"' in index
         with urllib.request.urlopen(origin + "/_email/2011-06/es.html") as response:  # noqa: S310
             assert response.headers["Content-Type"] == "text/html; charset=utf-8"
             body = response.read().decode()
@@ -130,7 +145,9 @@ def test_email_editions_are_served_by_the_preview(site_settings) -> None:  # typ
         server.stop()
 
 
-def test_a_busy_port_is_one_error_line(site_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_busy_port_is_one_error_line(
+    site_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import socket
     import subprocess
     import sys

@@ -30,7 +30,8 @@ def test_feed_parses_without_complaint(site, lang: str) -> None:
     assert parsed.version == "rss20"
     assert parsed.feed.language == lang
     assert parsed.feed.link == f"{BASE}/{lang}/"
-    assert [e.link for e in parsed.entries] == [f"{BASE}/{lang}/2011-06/", f"{BASE}/{lang}/2011-03/"]
+    expected = [f"{BASE}/{lang}/2011-06/", f"{BASE}/{lang}/2011-03/"]
+    assert [e.link for e in parsed.entries] == expected
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
@@ -71,8 +72,8 @@ def test_footnote_links_point_at_the_issue_page(site) -> None:
 
 def test_feed_items_are_limited_and_newest_first(site_settings: Settings, site_project) -> None:
     config = site_project / "newsletter.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("feed_items = 20", "feed_items = 1"),
-                      encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("feed_items = 20", "feed_items = 1"), encoding="utf-8")
     from newsletter.settings import load_settings
 
     site = build_site(load_settings(config), today=TODAY).output

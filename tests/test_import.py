@@ -23,7 +23,8 @@ BAD_ROWS = [
     "subscribers_bad_rows.csv:4: unknown member state 'XX' (use an ISO 3166-1 alpha-2 code of an "
     "OAS member state, e.g. UY)",
     "subscribers_bad_rows.csv:5: unknown language 'de' (use one of es, en)",
-    "subscribers_bad_rows.csv:6: duplicate: an***@inau.gub.uy appears on an earlier row of this file",
+    "subscribers_bad_rows.csv:6: duplicate: an***@inau.gub.uy appears on an earlier row of this "
+    "file",
     "subscribers_bad_rows.csv:9: has 6 fields, the header has 5",
     "subscribers_bad_rows.csv:10: the email address is empty",
 ]
@@ -64,7 +65,8 @@ def test_bad_rows_are_reported_and_good_rows_imported(store: SubscriberStore) ->
 
 
 def test_strict_imports_nothing_when_a_row_is_bad(store: SubscriberStore) -> None:
-    with pytest.raises(ImportRejected, match=r"^x.csv: 6 bad row\(s\); nothing imported \(--strict\)$"):
+    rejected = r"^x.csv: 6 bad row\(s\); nothing imported \(--strict\)$"
+    with pytest.raises(ImportRejected, match=rejected):
         import_csv(store, CSV / "subscribers_bad_rows.csv", confirmed=True, strict=True,
                    display="x.csv")
     assert emails(store) == []
@@ -107,10 +109,12 @@ def test_excel_semicolons_bom_and_missing_lang_column(store: SubscriberStore) ->
 @pytest.mark.parametrize(
     ("fixture", "message"),
     [
-        ("subscribers_not_utf8.csv", 'f.csv:3: not UTF-8 text (byte 0xff); save the file as "CSV UTF-8"'),
+        ("subscribers_not_utf8.csv",
+         'f.csv:3: not UTF-8 text (byte 0xff); save the file as "CSV UTF-8"'),
         ("subscribers_unknown_column.csv", "f.csv:1: unknown column 'country_code' (known: email, "
          "name, organisation, state, lang)"),
-        ("subscribers_missing_email_column.csv", "f.csv:1: the header has no email or state column"),
+        ("subscribers_missing_email_column.csv",
+         "f.csv:1: the header has no email or state column"),
         ("subscribers_empty.csv", "f.csv:1: the file is empty; the first line must be a header "
          "naming the columns (email, state, lang, name, organisation)"),
     ],
@@ -195,9 +199,13 @@ def test_cli_import_reports_rows_and_sends_confirmations(
     assert all(m["List-Unsubscribe"] is None for m in messages)
 
 
-def test_cli_import_confirmed_needs_a_note(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(project, "subscribers", "import", str(CSV / "subscribers_good.csv"), "--confirmed") == 1
-    assert capsys.readouterr().err.startswith("Error: --confirmed needs --note saying who designated")
+def test_cli_import_confirmed_needs_a_note(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = str(CSV / "subscribers_good.csv")
+    assert run(project, "subscribers", "import", good, "--confirmed") == 1
+    assert capsys.readouterr().err.startswith(
+        "Error: --confirmed needs --note saying who designated")
 
 
 def test_cli_add_list_stats_remove(
@@ -238,10 +246,12 @@ def test_cli_add_list_stats_remove(
                                        "it is never mailed again\n")
 
 
-def test_cli_add_bad_input_is_one_clean_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_add_bad_input_is_one_clean_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(project, "subscribers", "add", "a@b.org", "--state", "FR", "--lang", "es") == 1
-    assert capsys.readouterr().err == ("Error: unknown member state 'FR' (use an ISO 3166-1 alpha-2 "
-                                       "code of an OAS member state, e.g. UY)\n")
+    assert capsys.readouterr().err == ("Error: unknown member state 'FR' (use an ISO 3166-1 "
+                                       "alpha-2 code of an OAS member state, e.g. UY)\n")
 
 
 def test_cli_export_to_a_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -249,7 +259,8 @@ def test_cli_export_to_a_file(project: Path, capsys: pytest.CaptureFixture[str])
                "--note", "n") == 0
     capsys.readouterr()
     target = project / "out.csv"
-    assert run(project, "subscribers", "export", "--status", "confirmed", "--output", str(target)) == 0
+    assert run(project, "subscribers", "export", "--status", "confirmed",
+               "--output", str(target)) == 0
     assert capsys.readouterr().err == f"exported 3 subscriber(s) to {target}\n"
     assert target.read_text(encoding="utf-8").splitlines()[0] == (
         "email,name,organisation,state,lang,status,source,note,requested_at,confirmed_at")
@@ -289,7 +300,8 @@ def test_cli_import_strict_and_dry_run(project: Path, settings: Settings,
     err = capsys.readouterr().err.splitlines()
     assert err == [str(CSV) + "/" + line for line in BAD_ROWS] + [
         f"Error: {bad}: 6 bad row(s); nothing imported (--strict)"]
-    assert run(project, "subscribers", "import", str(CSV / "subscribers_good.csv"), "--dry-run") == 0
+    good = str(CSV / "subscribers_good.csv")
+    assert run(project, "subscribers", "import", good, "--dry-run") == 0
     assert capsys.readouterr().out == "would import 3 of 3 rows as pending\n"
     with SubscriberStore.open(settings) as store:
         assert emails(store) == []

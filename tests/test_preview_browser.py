@@ -34,7 +34,9 @@ def page(browser):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def test_switch_language_follow_feed_and_screenshots(preview: PreviewServer, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_switch_language_follow_feed_and_screenshots(  # type: ignore[no-untyped-def]
+    preview: PreviewServer, page, tmp_path: Path
+) -> None:
     page.goto(preview.url + "es/2011-06/")
     assert page.locator("html").get_attribute("lang") == "es"
     assert page.locator("h1").inner_text() == "Proteger a la niñez en la era digital"
@@ -44,7 +46,8 @@ def test_switch_language_follow_feed_and_screenshots(preview: PreviewServer, pag
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Protecting children in a digital age"
 
-    feed_href = page.locator('link[rel="alternate"][type="application/rss+xml"]').first.get_attribute("href")
+    feed_link = page.locator('link[rel="alternate"][type="application/rss+xml"]').first
+    feed_href = feed_link.get_attribute("href")
     assert feed_href == "/en/feed.xml"
     page.get_by_role("link", name="Follow by RSS").click()
     response = page.request.get(preview.url.rstrip("/") + feed_href)
@@ -77,8 +80,9 @@ def test_live_reload_after_an_edit_and_an_error_banner_after_a_bad_one(
     page.wait_for_function("window.__annaobservaBuild !== undefined")
     source = site_project / "issues/2011-06/es.md"
     text = source.read_text(encoding="utf-8")
-    source.write_text(text.replace("title: Proteger a la niñez", "title: Proteger siempre a la niñez"),
-                      encoding="utf-8")
+    source.write_text(
+        text.replace("title: Proteger a la niñez", "title: Proteger siempre a la niñez"),
+        encoding="utf-8")
     page.wait_for_function(
         "document.querySelector('h1').textContent.includes('Proteger siempre')", timeout=15_000
     )

@@ -52,7 +52,8 @@ def test_a_bad_setting_is_named(project: Path, old: str, new: str, message: str)
 
 
 def test_a_missing_file_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="not found .run from the project folder or pass --config"):
+    missing = "not found .run from the project folder or pass --config"
+    with pytest.raises(SettingsError, match=missing):
         load_settings(tmp_path / "newsletter.toml")
 
 

@@ -78,21 +78,22 @@ def test_issue_page_has_lang_hreflang_switcher_and_feed_links(site_settings: Set
     site = build_site(site_settings, today=TODAY).output
     page = parse(site / "en/2011-06/index.html")
     assert page.lang == "en"
-    alternates = {l["hreflang"]: l["href"] for l in page.links
-                  if l.get("rel") == "alternate" and "type" not in l}
+    alternates = {link["hreflang"]: link["href"] for link in page.links
+                  if link.get("rel") == "alternate" and "type" not in link}
     base = "https://annaobserva.iin.oea.org"
     assert alternates == {
-        "es": f"{base}/es/2011-06/", "en": f"{base}/en/2011-06/", "x-default": f"{base}/es/2011-06/",
+        "es": f"{base}/es/2011-06/", "en": f"{base}/en/2011-06/",
+        "x-default": f"{base}/es/2011-06/",
     }
-    canonical = [l["href"] for l in page.links if l.get("rel") == "canonical"]
+    canonical = [link["href"] for link in page.links if link.get("rel") == "canonical"]
     assert canonical == [f"{base}/en/2011-06/"]
-    feeds = [l for l in page.links if l.get("type") == "application/rss+xml"]
+    feeds = [link for link in page.links if link.get("type") == "application/rss+xml"]
     assert [f["href"] for f in feeds] == ["/en/feed.xml", "/es/feed.xml"]
     switch = [a for a in page.anchors if a.get("hreflang") == "es" and a.get("rel") == "alternate"]
     assert [a["href"] for a in switch] == ["/es/2011-06/"]
     # The link to an earlier issue, written as a repository path, became its archive URL.
     assert any(a.get("href") == "/en/2011-03/" for a in page.anchors)
-    css = [l["href"] for l in page.links if l.get("rel") == "stylesheet"]
+    css = [link["href"] for link in page.links if link.get("rel") == "stylesheet"]
     assert len(css) == 1 and (site / css[0].lstrip("/")).is_file()
 
 
@@ -122,7 +123,9 @@ def test_index_lists_newest_first_with_localized_dates(site_settings: Settings) 
     assert "June 7, 2011" in en
 
 
-def test_root_page_is_a_chooser_with_the_default_language_preselected(site_settings: Settings) -> None:
+def test_root_page_is_a_chooser_with_the_default_language_preselected(
+    site_settings: Settings
+) -> None:
     site = build_site(site_settings, today=TODAY).output
     root = parse(site / "index.html")
     choices = [a for a in root.anchors if a.get("hreflang")]
@@ -136,30 +139,36 @@ def test_sitemap_alternates_match_the_pages(site_settings: Settings) -> None:
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
     root = ET.parse(site / "sitemap.xml").getroot()
     entries = {
-        u.find("s:loc", ns).text: {l.get("hreflang"): l.get("href") for l in u.findall("x:link", ns)}
+        u.find("s:loc", ns).text: {link.get("hreflang"): link.get("href")
+                                   for link in u.findall("x:link", ns)}
         for u in root.findall("s:url", ns)
     }
     assert len(entries) == 6  # 4 issue pages + 2 indexes
     for loc, alternates in entries.items():
         path = loc.removeprefix("https://annaobserva.iin.oea.org/") + "index.html"
         page = parse(site / path)
-        from_page = {l["hreflang"]: l["href"] for l in page.links
-                     if l.get("rel") == "alternate" and "type" not in l}
+        from_page = {link["hreflang"]: link["href"] for link in page.links
+                     if link.get("rel") == "alternate" and "type" not in link}
         assert alternates == from_page, loc
 
 
-def test_two_builds_of_the_same_tree_are_byte_identical(site_settings: Settings, tmp_path: Path) -> None:
+def test_two_builds_of_the_same_tree_are_byte_identical(
+    site_settings: Settings, tmp_path: Path
+) -> None:
     first = build_site(site_settings, today=TODAY, output=tmp_path / "one").output
     shutil.rmtree(site_settings.path(".cache"))
     second = build_site(site_settings, today=TODAY, output=tmp_path / "two").output
     assert tree(first) == tree(second)
 
 
-def test_a_failed_build_leaves_the_previous_site_intact(site_settings: Settings, site_project: Path) -> None:
+def test_a_failed_build_leaves_the_previous_site_intact(
+    site_settings: Settings, site_project: Path
+) -> None:
     site = build_site(site_settings, today=TODAY).output
     before = tree(site)
     bad = site_project / "issues/2011-06/en.md"
-    bad.write_text(bad.read_text(encoding="utf-8").replace("number: 2", "number: [oops"), encoding="utf-8")
+    text = bad.read_text(encoding="utf-8")
+    bad.write_text(text.replace("number: 2", "number: [oops"), encoding="utf-8")
     with pytest.raises(BuildError) as info:
         build_site(site_settings, today=TODAY)
     assert "issues/2011-06/en.md:3: malformed YAML" in str(info.value)
@@ -167,11 +176,14 @@ def test_a_failed_build_leaves_the_previous_site_intact(site_settings: Settings,
     assert not [p for p in site.parent.iterdir() if p.name.startswith("_site.")]
 
 
-def test_a_template_error_is_a_build_error_naming_the_template(site_settings: Settings, site_project: Path) -> None:
+def test_a_template_error_is_a_build_error_naming_the_template(
+    site_settings: Settings, site_project: Path
+) -> None:
     site = build_site(site_settings, today=TODAY).output
     before = tree(site)
     index = site_project / "templates/index.html"
-    index.write_text(index.read_text(encoding="utf-8").replace("{{ t.archive }}", "{{ t.archive "), encoding="utf-8")
+    text = index.read_text(encoding="utf-8")
+    index.write_text(text.replace("{{ t.archive }}", "{{ t.archive "), encoding="utf-8")
     with pytest.raises(BuildError, match=r"index\.html:\d+"):
         build_site(site_settings, today=TODAY)
     assert tree(site) == before
@@ -191,7 +203,8 @@ def test_editing_one_issue_reconverts_it_alone_and_keeps_other_files(
     site = build_site(site_settings, today=TODAY).output
     untouched = (site / "es/2011-03/index.html").stat()
     edited = site_project / "issues/2011-06/es.md"
-    edited.write_text(edited.read_text(encoding="utf-8") + "\nUn párrafo nuevo.\n", encoding="utf-8")
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text + "\nUn párrafo nuevo.\n", encoding="utf-8")
     report = build_site(site_settings, today=TODAY)
     assert report.converted == 1
     assert set(report.written) == {"es/2011-06/index.html", "es/feed.xml"}
@@ -212,29 +225,37 @@ def test_a_config_change_rebuilds_everything(site_project: Path) -> None:
     assert 'href="/annaobserva/en/2011-03/"' in page
 
 
-def test_drafts_and_future_issues_are_left_out_unless_asked(site_settings: Settings, site_project: Path) -> None:
+def test_drafts_and_future_issues_are_left_out_unless_asked(
+    site_settings: Settings, site_project: Path
+) -> None:
     draft = site_project / "issues/2011-06"
     for lang in ("es", "en"):
         path = draft / f"{lang}.md"
         text = path.read_text(encoding="utf-8")
-        path.write_text(text.replace("countries: [CR]", "countries: [CR]\nstatus: draft"), encoding="utf-8")
+        path.write_text(text.replace("countries: [CR]", "countries: [CR]\nstatus: draft"),
+                        encoding="utf-8")
     site = build_site(site_settings, today=TODAY).output
     assert not (site / "es/2011-06").exists()
     assert "2011-06" not in (site / "es/feed.xml").read_text(encoding="utf-8")
     assert "2011-06" not in (site / "sitemap.xml").read_text(encoding="utf-8")
     # Dated after "today": left out too.
-    early = build_site(site_settings, today=dt.date(2011, 3, 9), output=site.parent / "early").output
+    early = build_site(site_settings, today=dt.date(2011, 3, 9),
+                       output=site.parent / "early").output
     assert not (early / "es/2011-03").exists()
-    with_drafts = build_site(site_settings, today=TODAY, drafts=True, output=site.parent / "drafts").output
+    with_drafts = build_site(site_settings, today=TODAY, drafts=True,
+                             output=site.parent / "drafts").output
     assert (with_drafts / "es/2011-06/index.html").is_file()
 
 
-def test_an_issue_missing_a_language_has_no_link_to_it(site_settings: Settings, site_project: Path) -> None:
+def test_an_issue_missing_a_language_has_no_link_to_it(
+    site_settings: Settings, site_project: Path
+) -> None:
     (site_project / "issues/2011-06/en.md").unlink()
     site = build_site(site_settings, today=TODAY).output
     assert not (site / "en/2011-06").exists()
     page = parse(site / "es/2011-06/index.html")
-    hreflangs = {l["hreflang"] for l in page.links if l.get("rel") == "alternate" and "type" not in l}
+    hreflangs = {link["hreflang"] for link in page.links
+                 if link.get("rel") == "alternate" and "type" not in link}
     assert hreflangs == {"es", "x-default"}
     assert not [a for a in page.anchors if a.get("rel") == "alternate"]
 
@@ -246,7 +267,8 @@ def test_output_paths_cannot_leave_the_site_or_collide(tmp_path: Path) -> None:
         safe_join(tmp_path, "/etc/passwd")
     with StagedSite(tmp_path / "site", {}) as files:
         files.add("en/index.html", "a", "index of en")
-        with pytest.raises(OutputCollision, match="issues/x/en.md and index of en would both write en/index.html"):
+        both = "issues/x/en.md and index of en would both write en/index.html"
+        with pytest.raises(OutputCollision, match=both):
             files.add("en/index.html", "b", "issues/x/en.md")
         with pytest.raises(UnsafeOutputPath):
             files.add("../x.html", "c", "issues/y/en.md")
@@ -265,6 +287,8 @@ def test_an_interrupted_swap_is_recovered(site_settings: Settings) -> None:
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_golden_issue_page_and_index(site_settings: Settings, lang: str) -> None:
     site = build_site(site_settings, today=TODAY).output
-    assert_golden((site / f"{lang}/2011-06/index.html").read_text(encoding="utf-8"), f"site/{lang}-issue.html")
-    assert_golden((site / f"{lang}/index.html").read_text(encoding="utf-8"), f"site/{lang}-index.html")
+    issue_page = (site / f"{lang}/2011-06/index.html").read_text(encoding="utf-8")
+    assert_golden(issue_page, f"site/{lang}-issue.html")
+    index_page = (site / f"{lang}/index.html").read_text(encoding="utf-8")
+    assert_golden(index_page, f"site/{lang}-index.html")
     assert_golden((site / f"{lang}/feed.xml").read_text(encoding="utf-8"), f"site/{lang}-feed.xml")

@@ -86,7 +86,8 @@ def test_migrates_from_version_1(tmp_path: Path) -> None:
 def test_a_failing_migration_leaves_the_previous_version(tmp_path: Path) -> None:
     conn = connect(tmp_path / "s.db")
     broken = [*MIGRATIONS, "CREATE TABLE extra (a TEXT);\nCREATE TABLE subscribers (b TEXT);"]
-    with pytest.raises(StoreError, match=f"migration {len(broken)} failed: table subscribers already exists"):
+    failed = f"migration {len(broken)} failed: table subscribers already exists"
+    with pytest.raises(StoreError, match=failed):
         migrate(conn, broken)
     assert schema_version(conn) == len(MIGRATIONS)
     assert "extra" not in tables(conn)
@@ -123,7 +124,8 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_addresses_are_normalised_and_unique_case_insensitively(store: SubscriberStore) -> None:
-    first = store.add(store.validate(" Ana@GOV.UY ", "uy", "ES"), status="confirmed", source="admin")
+    first = store.add(store.validate(" Ana@GOV.UY ", "uy", "ES"),
+                      status="confirmed", source="admin")
     assert (first.email, first.state, first.lang) == ("Ana@gov.uy", "UY", "es")
     with pytest.raises(DuplicateSubscriber, match=r"^an\*\*\*@gov.uy is already subscribed$"):
         store.add(store.validate("ana@gov.uy", "AR", "en"), status="pending", source="admin")
@@ -136,7 +138,8 @@ def test_addresses_are_normalised_and_unique_case_insensitively(store: Subscribe
         ("not-an-address", "UY", "es", InvalidAddress, "not a valid email address"),
         ("", "UY", "es", InvalidAddress, "the email address is empty"),
         ("ana@gov.uy", "XX", "es", UnknownState, "unknown member state 'XX'"),
-        ("ana@gov.uy", "UY", "de", UnknownLanguage, "unknown language 'de' \\(use one of es, en\\)"),
+        ("ana@gov.uy", "UY", "de", UnknownLanguage,
+         "unknown language 'de' \\(use one of es, en\\)"),
     ],
 )
 def test_validation_names_the_problem(

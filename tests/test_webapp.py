@@ -74,8 +74,11 @@ def test_the_form_speaks_its_language(subscription_server: SubscriptionServer, l
     assert '<link rel="stylesheet" href="/s/static/style.css">' in reply.text
 
 
-def test_the_root_sends_the_visitor_to_their_language(subscription_server: SubscriptionServer) -> None:
-    reply = subscription_server.request("GET", "", headers={"Accept-Language": "en-GB,en;q=0.9,es;q=0.5"})
+def test_the_root_sends_the_visitor_to_their_language(
+    subscription_server: SubscriptionServer
+) -> None:
+    languages = {"Accept-Language": "en-GB,en;q=0.9,es;q=0.5"}
+    reply = subscription_server.request("GET", "", headers=languages)
     assert (reply.status, reply.headers["Location"]) == (303, "/s/en/")
     reply = subscription_server.request("GET", "subscribe", headers={"Accept-Language": "de, fr"})
     assert (reply.status, reply.headers["Location"]) == (303, "/s/es/")
@@ -118,12 +121,15 @@ def test_a_sign_up_is_pending_with_its_consent_record_and_gets_the_email(
         assert part.lower() not in link.lower()
 
 
-def test_invalid_fields_are_named_and_nothing_is_stored(subscription_server: SubscriptionServer) -> None:
+def test_invalid_fields_are_named_and_nothing_is_stored(
+    subscription_server: SubscriptionServer
+) -> None:
     reply = FormSession(subscription_server, "en").post(**{**FORM, "email": "nope", "state": "FR"})
     assert reply.status == 400
     assert 'role="alert"' in reply.text
     assert '<p class="field-error" id="email-error">Enter a valid email address.</p>' in reply.text
-    assert '<p class="field-error" id="state-error">Choose a member state from the list.</p>' in reply.text
+    assert ('<p class="field-error" id="state-error">Choose a member state from the list.</p>'
+            in reply.text)
     assert 'aria-invalid="true" aria-describedby="email-error"' in reply.text
     assert 'value="nope"' in reply.text  # what the visitor typed is kept
     with subscription_server.store() as store:
@@ -136,7 +142,8 @@ def test_invalid_fields_are_named_and_nothing_is_stored(subscription_server: Sub
 def test_csrf_rejects_a_post_without_the_cookie_or_with_a_foreign_token(
     subscription_server: SubscriptionServer,
 ) -> None:
-    visitor, attacker = FormSession(subscription_server, "en"), FormSession(subscription_server, "en")
+    visitor = FormSession(subscription_server, "en")
+    attacker = FormSession(subscription_server, "en")
     no_cookie = visitor.post(cookie=None, **FORM)
     assert (no_cookie.status, h1(no_cookie)) == (403, "The form has expired")
     visitor.csrf = attacker.csrf
@@ -148,7 +155,9 @@ def test_csrf_rejects_a_post_without_the_cookie_or_with_a_foreign_token(
     assert subscription_server.outbox() == []
 
 
-def test_the_honeypot_answers_the_same_and_does_nothing(subscription_server: SubscriptionServer) -> None:
+def test_the_honeypot_answers_the_same_and_does_nothing(
+    subscription_server: SubscriptionServer
+) -> None:
     session = FormSession(subscription_server)
     robot = session.post(**FORM, website="http://spam.example")
     human = FormSession(subscription_server).post(**{**FORM, "email": "otra@inau.gub.uy"})
@@ -212,7 +221,9 @@ def test_get_on_the_confirm_link_changes_nothing_post_confirms(
 
 
 @pytest.mark.parametrize("purpose", ["confirm", "unsubscribe", "language"])
-def test_tampered_tokens_get_a_clear_page(subscription_server: SubscriptionServer, purpose: str) -> None:
+def test_tampered_tokens_get_a_clear_page(
+    subscription_server: SubscriptionServer, purpose: str
+) -> None:
     good = sign(subscription_server.settings.secret, purpose, 1)
     tampered = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
     for method in ("GET", "POST"):
@@ -276,7 +287,9 @@ def test_one_click_unsubscribe_rfc8058(subscription_server: SubscriptionServer) 
     assert (after.status, h1(after)) == (200, "You are unsubscribed")
 
 
-def test_the_unsubscribe_button_posts_without_a_body(subscription_server: SubscriptionServer) -> None:
+def test_the_unsubscribe_button_posts_without_a_body(
+    subscription_server: SubscriptionServer
+) -> None:
     subscriber_id = confirmed(subscription_server, lang="es")
     token = sign(subscription_server.settings.secret, "unsubscribe", subscriber_id)
     reply = subscription_server.request("POST", f"unsubscribe/{token}", b"")
@@ -328,14 +341,18 @@ def test_serve_runs_the_app_under_waitress(project: Path) -> None:
     assert out.decode().startswith(f"serving the subscription pages on http://127.0.0.1:{port}/")
 
 
-def test_behind_a_proxy_the_limit_is_per_visitor(serve_app: Callable[..., SubscriptionServer]) -> None:
+def test_behind_a_proxy_the_limit_is_per_visitor(
+    serve_app: Callable[..., SubscriptionServer]
+) -> None:
     server = serve_app(rate_limit=2, forwarded_hops=1)
     session = FormSession(server, "en")
     # A forged left-hand entry does not matter: the proxy's own (rightmost) entry counts.
     for i in range(2):
-        reply = session.post(forwarded_for=f"203.0.113.{i}, 198.51.100.7", **{**FORM, "email": f"a{i}@gov.uy"})
+        reply = session.post(forwarded_for=f"203.0.113.{i}, 198.51.100.7",
+                             **{**FORM, "email": f"a{i}@gov.uy"})
         assert reply.status == 200
-    assert session.post(forwarded_for="198.51.100.7", **{**FORM, "email": "a9@gov.uy"}).status == 429
+    reply = session.post(forwarded_for="198.51.100.7", **{**FORM, "email": "a9@gov.uy"})
+    assert reply.status == 429
     other = session.post(forwarded_for="198.51.100.8", **{**FORM, "email": "b@gov.uy"})
     assert other.status == 200
     with server.store() as store:

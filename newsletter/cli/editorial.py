@@ -40,24 +40,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        "deterministic and atomic: a failed build leaves the previous site intact.")
     p.add_argument("--drafts", action="store_true",
                    help="include drafts and issues dated in the future")
-    p.add_argument("--output", type=Path, help="build into this folder instead of [build] output_dir")
+    p.add_argument("--output", type=Path,
+                   help="build into this folder instead of [build] output_dir")
     p.add_argument("--today", type=_date, help="the date to build as (default: today)")
     p.set_defaults(handler=cmd_build)
 
     p = sub.add_parser("preview", help="serve the archive and emails locally, rebuilding on change",
-                       description="Serve the site on localhost with live reload; every change under "
-                       "issues/, templates/ or newsletter.toml rebuilds it. Email editions are at "
-                       "/_email/<issue>/<lang>.html and .txt.")
+                       description="Serve the site on localhost with live reload; every change "
+                       "under issues/, templates/ or newsletter.toml rebuilds it. Email editions "
+                       "are at /_email/<issue>/<lang>.html and .txt.")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--drafts", action="store_true",
                    help="include drafts (built into .cache/preview-site, never into _site/)")
     p.set_defaults(handler=cmd_preview)
 
-    p = sub.add_parser("demo", help="what `make run` does: build the samples and deliver the latest "
-                       "issue to the demo subscribers in the outbox",
-                       description="Build the sample issues into _site/, import the demo subscribers "
-                       "(fake example.org addresses) and deliver the latest issue into outbox/.")
+    p = sub.add_parser("demo", help="what `make run` does: build the samples and deliver the "
+                       "latest issue to the demo subscribers in the outbox",
+                       description="Build the sample issues into _site/, import the demo "
+                       "subscribers (fake example.org addresses) and deliver the latest issue into "
+                       "outbox/.")
     p.set_defaults(handler=cmd_demo)
 
 
@@ -115,7 +117,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     errors = sum(p.is_error for p in problems)
     warnings = sum(p.severity == "warning" for p in problems)
     editions = sum(len(i.editions) for i in corpus.issues)
-    print(f"{len(corpus.issues)} issues, {editions} editions: {errors} error(s), {warnings} warning(s)")
+    print(f"{len(corpus.issues)} issues, {editions} editions: "
+          f"{errors} error(s), {warnings} warning(s)")
     if errors:
         raise CheckFailed(f"{errors} error(s): fix them and run check again")
     return 0
@@ -124,7 +127,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def _report_build(report: BuildReport, settings: Settings) -> None:
     where = _shown(report.output, settings)
     if report.unchanged:
-        print(f"Nothing changed: {where}/ is up to date ({report.issues} issues, {report.editions} editions).")
+        print(f"Nothing changed: {where}/ is up to date "
+              f"({report.issues} issues, {report.editions} editions).")
     else:
         print(f"Built {report.issues} issues ({report.editions} editions) into {where}/: "
               f"{report.files} files, {len(report.written)} written, "
