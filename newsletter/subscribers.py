@@ -11,140 +11,36 @@ streams a plain indexed query.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .addresses import InvalidAddress, mask_email, normalise_email
-from .errors import NewsletterError
 from .settings import Settings
 from .states import MemberState, load_member_states
 from .store import SOURCES, STATUSES, open_database  # noqa: F401 - re-exported
-
-logger = logging.getLogger(__name__)
-
-
-
-class SubscriberError(NewsletterError):
-    """A subscriber cannot be added or changed as asked."""
-
-
-class UnknownState(SubscriberError):
-    """The member-state code is not one of the 35 OAS member states."""
-
-
-class UnknownLanguage(SubscriberError):
-    """The language is not one the newsletter is published in."""
-
-
-class DuplicateSubscriber(SubscriberError):
-    """The address is already subscribed (in any status)."""
-
-
-class SuppressedAddress(SubscriberError):
-    """The address is on the suppression list (bounce, complaint or erasure)."""
-
-
-class SubscriberNotFound(SubscriberError):
-    """No subscriber has that address or id."""
-
-
-class NotPending(SubscriberError):
-    """Only a pending subscription can be confirmed."""
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    """One subscriber with their consent record (timestamps are ISO 8601 UTC strings)."""
-
-    id: int
-    email: str
-    name: str
-    organisation: str
-    state: str
-    lang: str
-    status: str
-    source: str
-    note: str
-    requested_at: str
-    confirmed_at: str | None
-    request_ip: str | None
-    confirm_ip: str | None
-    updated_at: str
-
-    @property
-    def masked(self) -> str:
-        """The address as logs and `subscribers list` show it."""
-        return mask_email(self.email)
-
-
-@dataclass(frozen=True)
-class StatusEvent:
-    """One appended change of a subscriber's status."""
-
-    subscriber_id: int
-    at: str
-    old_status: str | None
-    new_status: str
-    reason: str
-    source: str
-    ip: str | None
-
-
-@dataclass(frozen=True)
-class NewSubscriber:
-    """A validated candidate for the store (from the CLI, an import row or the form)."""
-
-    email: str
-    name: str
-    organisation: str
-    state: str
-    lang: str
-
-
-_COLUMNS = (
-    "id, email, name, organisation, state, lang, status, source, note, requested_at, "
-    "confirmed_at, request_ip, confirm_ip, updated_at"
+from .subscriber_records import (  # noqa: F401 - the errors and records are re-exported
+    COLUMNS,
+    DuplicateSubscriber,
+    NewSubscriber,
+    NotPending,
+    StatusEvent,
+    Subscriber,
+    SubscriberError,
+    SubscriberNotFound,
+    SuppressedAddress,
+    UnknownLanguage,
+    UnknownState,
+    stamp,
+    status_for_reason,
+    subscriber_from_row,
+    utc_now,
 )
 
-
-_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Subscriber))
-
-
-def _subscriber_from_row(
-    cursor: sqlite3.Cursor, row: tuple[object, ...], new: Callable[..., Subscriber] = object.__new__
-) -> Subscriber:
-    """A Subscriber from a row of `_COLUMNS`, built without the frozen __init__.
-
-    A send streams every confirmed row through here; filling `__dict__` at once costs about
-    half of the frozen dataclass's field-by-field `object.__setattr__`. Equal to `Subscriber(*row)`.
-    """
-    subscriber = new(Subscriber)
-    object.__setattr__(subscriber, "__dict__", dict(zip(_FIELD_NAMES, row, strict=True)))
-    return subscriber
-
-
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware (the store's default clock)."""
-    return dt.datetime.now(dt.UTC)
-
-
-def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _status_for_reason(reason: str) -> str:
-    lowered = reason.lower()
-    if "complain" in lowered:
-        return "complained"
-    if "bounce" in lowered:
-        return "bounced"
-    return "unsubscribed"
+logger = logging.getLogger(__name__)
 
 
 class SubscriberStore:
@@ -215,7 +111,7 @@ class SubscriberStore:
     def get(self, subscriber_id: int) -> Subscriber | None:
         """The subscriber with that id, or None."""
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM subscribers WHERE id = ?", (subscriber_id,)
+            f"SELECT {COLUMNS} FROM subscribers WHERE id = ?", (subscriber_id,)
         ).fetchone()
         return Subscriber(*row) if row else None
 
@@ -226,7 +122,7 @@ class SubscriberStore:
         except InvalidAddress:
             address = email.strip()
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM subscribers WHERE email = ?", (address,)
+            f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (address,)
         ).fetchone()
         return Subscriber(*row) if row else None
 
@@ -234,15 +130,15 @@ class SubscriberStore:
         """Confirmed subscribers in id order, streamed from a cursor (suppressed ones excluded)."""
         if lang is None:
             cursor = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM subscribers WHERE status = 'confirmed' ORDER BY id"
+                f"SELECT {COLUMNS} FROM subscribers WHERE status = 'confirmed' ORDER BY id"
             )
         else:
             cursor = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM subscribers WHERE status = 'confirmed' AND lang = ? "
+                f"SELECT {COLUMNS} FROM subscribers WHERE status = 'confirmed' AND lang = ? "
                 "ORDER BY id",
                 (lang,),
             )
-        cursor.row_factory = _subscriber_from_row
+        cursor.row_factory = subscriber_from_row
         try:
             yield from cursor
         finally:
@@ -252,7 +148,7 @@ class SubscriberStore:
         """Every subscriber (or those of one status) in id order, streamed."""
         if status is not None and status not in STATUSES:
             raise SubscriberError(f"unknown status {status!r} (use one of {', '.join(STATUSES)})")
-        sql = f"SELECT {_COLUMNS} FROM subscribers"
+        sql = f"SELECT {COLUMNS} FROM subscribers"
         params: tuple[str, ...] = ()
         if status:
             sql += " WHERE status = ?"
@@ -327,7 +223,7 @@ class SubscriberStore:
 
     def suppress(self, email: str, reason: str) -> None:
         """Put an address on the suppression list (bounce/complaint/erasure); stop mailing it."""
-        now = _stamp(self.clock())
+        now = stamp(self.clock())
         with self.conn:
             self.conn.execute(
                 "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, ?, ?, ?) "
@@ -336,7 +232,7 @@ class SubscriberStore:
             )
             existing = self.get_by_email(email)
             if existing and existing.status in ("pending", "confirmed"):
-                self._change(existing, _status_for_reason(reason), reason, "suppression", None, now)
+                self._change(existing, status_for_reason(reason), reason, "suppression", None, now)
         logger.info("suppressed %s (%s)", mask_email(email), reason)
 
     # -- changes ---------------------------------------------------------------------------
@@ -370,7 +266,7 @@ class SubscriberStore:
                 f"{mask_email(c.email)} is on the suppression list ({reason}); it is never "
                 "mailed again"
             )
-        now = _stamp(self.clock())
+        now = stamp(self.clock())
         confirmed_at = now if status == "confirmed" else None
         try:
             cursor = self.conn.execute(
@@ -425,7 +321,7 @@ class SubscriberStore:
             if subscriber is None:
                 raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
             if subscriber.status != status:
-                self._change(subscriber, status, reason, source, None, _stamp(self.clock()))
+                self._change(subscriber, status, reason, source, None, stamp(self.clock()))
 
     def request(self, candidate: NewSubscriber, ip: str | None) -> Subscriber | None:
         """A sign-up from the form: who should get a confirmation email now, if anybody.
@@ -444,7 +340,7 @@ class SubscriberStore:
             if existing.status == "pending":
                 return existing
             if existing.status == "unsubscribed":
-                now = _stamp(self.clock())
+                now = stamp(self.clock())
                 self.conn.execute(
                     "UPDATE subscribers SET lang = ?, source = 'form', requested_at = ?, "
                     "request_ip = ? WHERE id = ?",
@@ -468,7 +364,7 @@ class SubscriberStore:
             if self.is_suppressed(subscriber.email):
                 raise SuppressedAddress(f"{subscriber.masked} is on the suppression list")
             self._change(subscriber, "confirmed", "confirmed by the link in the email", "form",
-                         ip, _stamp(self.clock()))
+                         ip, stamp(self.clock()))
         logger.info("confirmed %s", subscriber.masked)
         return self.get(subscriber_id)  # type: ignore[return-value]
 
@@ -482,7 +378,7 @@ class SubscriberStore:
                 return None
             if subscriber.status in ("pending", "confirmed"):
                 self._change(subscriber, "unsubscribed", f"unsubscribed ({source})", source, ip,
-                             _stamp(self.clock()))
+                             stamp(self.clock()))
         logger.info("unsubscribed %s (%s)", subscriber.masked, source)
         return self.get(subscriber_id)
 
@@ -497,7 +393,7 @@ class SubscriberStore:
             if subscriber is None:
                 raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
             if subscriber.lang != lang:
-                now = _stamp(self.clock())
+                now = stamp(self.clock())
                 self.conn.execute(
                     "UPDATE subscribers SET lang = ?, updated_at = ? WHERE id = ?",
                     (lang, now, subscriber_id),
@@ -511,7 +407,7 @@ class SubscriberStore:
 
         Returns whether a subscriber had that address (the hash is suppressed either way).
         """
-        now = _stamp(self.clock())
+        now = stamp(self.clock())
         with self.conn:
             existing = self.get_by_email(email)
             if existing is not None:
