@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -48,45 +46,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .build_child import MARK
+
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-11-28"
-MARK = "BENCH-RESULT "
 SAMPLE_EVERY = 0.02
-
-
-# -- the child: one build, timed from inside ---------------------------------------------------
-
-def _child(tool: str, folder: Path) -> None:
-    """Run one build of `tool` on `folder`; print the in-process time and rusage as JSON."""
-    if tool == "ours":
-        # What `publish.py` imports before it runs a command (every command group registers);
-        # the build imports the rest (Markdown, Jinja, the checks) when it needs them, inside the
-        # clock, as Pelican reads its settings and plugins inside it.
-        from newsletter.cli import build_parser
-        from newsletter.cli import main as cli
-
-        build_parser()
-        argv = ["--config", str(folder / "newsletter.toml"), "build", "--today", TODAY]
-        out = io.StringIO()
-        start = time.perf_counter()
-        with contextlib.redirect_stdout(out):
-            code = cli(argv)
-        seconds = time.perf_counter() - start
-        if code != 0:
-            raise SystemExit(f"our build failed ({code}):\n{out.getvalue()}")
-    else:
-        from pelican import Pelican
-        from pelican.settings import read_settings
-
-        start = time.perf_counter()
-        settings = read_settings(str(folder / "pelicanconf.py"))
-        Pelican(settings).run()
-        seconds = time.perf_counter() - start
-    me, workers = (resource.getrusage(who)
-                   for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    cpu = me.ru_utime + me.ru_stime + workers.ru_utime + workers.ru_stime
-    print(MARK + json.dumps({"seconds": seconds, "maxrss_kb": me.ru_maxrss,
-                             "workers_maxrss_kb": workers.ru_maxrss, "cpu_seconds": cpu}))
 
 
 # -- the parent: fresh subprocesses, memory sampled from /proc ---------------------------------
@@ -128,7 +92,7 @@ class Run:
 
 def run_build(tool: str, folder: Path, sample: bool = False) -> Run:
     """Build once in a fresh subprocess; with `sample`, poll the tree's PSS while it runs."""
-    argv = [sys.executable, "-m", "bench.build", "--child", tool, str(folder)]
+    argv = [sys.executable, "-m", "bench.build_child", tool, str(folder), TODAY]
     env = {**os.environ, "PYTHONHASHSEED": "0", "TZ": "UTC"}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -298,9 +262,6 @@ def workdir(keep: Path | None) -> Iterator[Path]:
 
 def main() -> None:
     """Build the corpus with both tools and print the comparison table."""
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        _child(sys.argv[2], Path(sys.argv[3]))
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--issues", type=int, default=500,
                         help="issues in the corpus (default 500)")

@@ -179,7 +179,7 @@ def build_site(
             if drafts or (edition.status == "ready" and edition.date <= today):
                 converter.request(edition)
 
-        if not previous.get("files"):
+        if not previous.get("files") and _many_editions(settings):
             converter.fork_early()  # a first build converts everything
         corpus = load_corpus(settings, cache, on_edition=convert_if_published)
         converter.start()
@@ -223,6 +223,14 @@ def build_site(
                 report.files, len(report.written), converter.converted)
     return BuildReport(output, len(visible), editions, report.files, report.written,
                        report.removed, converter.converted, False, warnings)
+
+
+def _many_editions(settings: Settings) -> bool:
+    """Whether there are enough edition files for a worker process to pay for itself."""
+    from .conversion import PARALLEL_THRESHOLD
+
+    found = settings.path(settings.build.issues_dir).glob("*/*.md")
+    return sum(1 for _ in zip(found, range(PARALLEL_THRESHOLD), strict=False)) >= PARALLEL_THRESHOLD
 
 
 def _base_path(settings: Settings) -> str:

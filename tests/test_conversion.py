@@ -89,3 +89,15 @@ def test_a_worker_failure_fails_the_build_and_keeps_the_site(
     with pytest.raises(BuildError, match=expected):
         build_site(settings, today=TODAY)
     assert tree(site) == before
+
+
+def test_a_small_first_build_starts_no_worker(
+    site_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Converter) -> None:
+        raise AssertionError("a worker was forked for four editions")
+
+    monkeypatch.setattr(Converter, "_fork", refuse)
+    report = build_site(dataclasses.replace(
+        site_settings, build=dataclasses.replace(site_settings.build, workers=2)), today=TODAY)
+    assert report.converted == 4
