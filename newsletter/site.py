@@ -4,8 +4,9 @@
 same bytes: "today" is a parameter and every collection is sorted); incremental at three levels (a
 build whose inputs did not change stops after hashing them; parsed and rendered editions are cached
 on their content hash; a page whose inputs did not change is kept from the last build without being
-rendered); parallel for a cold build (workers convert Markdown while this process checks the issues
-and writes the pages already converted); streamed (each page is written when rendered, so memory
+rendered); parallel for a cold build (a worker process per extra core converts Markdown while this
+process loads and checks the issues, then both convert, from the two ends of one queue, while this
+process writes the pages: see `conversion`); streamed (each page is written when rendered, so memory
 does not grow with the archive); and atomic (see `writer.StagedSite`).
 """
 
