@@ -16,12 +16,18 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from .errors import BuildError
+
 logger = logging.getLogger(__name__)
 FORMAT = 4  # bump when a cached class (Edition, BodyScan, Rendered…) changes shape
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 PRAGMA user_version = {FORMAT};
 """
+
+
+class CacheError(BuildError):
+    """The build cache file cannot be used."""
 
 
 class BuildCache:
@@ -50,6 +56,9 @@ class BuildCache:
             try:
                 self._db = self._open(self.path)
             except sqlite3.DatabaseError as exc:
+                if not self.path.is_file():
+                    raise CacheError(f"{self.path}: cannot open the build cache ({exc}); "
+                                     "remove whatever is in its place") from None
                 logger.warning("starting a new build cache: %s was unreadable (%s)", self.path, exc)
                 self.path.unlink(missing_ok=True)
                 self._db = self._open(self.path)

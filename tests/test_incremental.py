@@ -10,6 +10,7 @@ import pytest
 
 import newsletter.writer
 from newsletter.cli.editorial import build_checks
+from newsletter.errors import BuildError
 from newsletter.pages import SiteRenderer
 from newsletter.settings import Settings
 from newsletter.site import CACHE_FILE, build_site
@@ -213,3 +214,11 @@ def test_a_drafts_build_and_a_public_build_do_not_evict_each_other(
     assert build_site(site_settings, today=TODAY).converted == 2  # its own cache: the public two
     _append(site_project / "issues/2011-03/es.md", "\nUn párrafo nuevo.\n")
     assert build_site(site_settings, today=TODAY, drafts=True, output=drafts).converted == 1
+
+
+def test_a_cache_path_that_is_a_folder_is_a_clear_error(
+    site_settings: Settings, site_project: Path
+) -> None:
+    (site_project / ".cache" / CACHE_FILE).mkdir(parents=True)
+    with pytest.raises(BuildError, match=r"build\.sqlite: cannot open the build cache .*remove"):
+        build_site(site_settings, today=TODAY)
