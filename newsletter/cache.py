@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import pickle
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +45,6 @@ class BuildCache:
         self._new: dict[str, Any] = {}  # put by this build, not yet written
         self._prefetched: dict[str, bytes] = {}
         self._used: set[str] = set()
-        self.hits = 0  # reads answered from the file
-        self.misses = 0
 
     # -- storage ------------------------------------------------------------------------------
 
@@ -59,10 +59,16 @@ class BuildCache:
                 if not self.path.is_file():
                     raise CacheError(f"{self.path}: cannot open the build cache ({exc}); "
                                      "remove whatever is in its place") from None
+                if isinstance(exc, sqlite3.OperationalError):  # locked: another build holds it
+                    with self._guard():
+                        raise
+                # Not a database (a crash mid-write, a stray file): start again.
                 logger.warning("starting a new build cache: %s was unreadable (%s)", self.path, exc)
                 self.path.unlink(missing_ok=True)
-                self._db = self._open(self.path)
-            self._db.execute(f"PRAGMA cache_size = -{int(self.page_cache_kb)}")
+                with self._guard():
+                    self._db = self._open(self.path)
+            with self._guard():
+                self._db.execute(f"PRAGMA cache_size = -{int(self.page_cache_kb)}")
         return self._db
 
     @staticmethod
@@ -84,6 +90,16 @@ class BuildCache:
             self._db.close()
             self._db = None
 
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A failing cache file (locked past the timeout by another build, disk full) is an
+        error naming it, not a traceback."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.path}: the build cache failed ({exc}); if no other build is "
+                             "running, delete it and build again") from None
+
     def __enter__(self) -> BuildCache:
         return self
 
@@ -102,17 +118,16 @@ class BuildCache:
             row: tuple[bytes] | None = (raw,)
         else:
             db = self._connection()
-            row = None if db is None else db.execute(
-                "SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
+            with self._guard():
+                row = None if db is None else db.execute(
+                    "SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
         if row is not None:
             try:
                 value = pickle.loads(row[0])  # noqa: S301 - our own cache, same trust as the sources
             except Exception as exc:  # noqa: BLE001 - any unreadable entry is a miss
                 logger.warning("ignoring an unreadable build cache entry %s: %s", key, exc)
             else:
-                self.hits += 1
                 return value
-        self.misses += 1
         self._used.discard(key)
         return None
 
@@ -122,8 +137,9 @@ class BuildCache:
         db = self._connection()
         if db is not None:
             upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-            self._prefetched.update(db.execute(
-                "SELECT key, value FROM entries WHERE key >= ? AND key < ?", (prefix, upper)))
+            with self._guard():
+                self._prefetched.update(db.execute(
+                    "SELECT key, value FROM entries WHERE key >= ? AND key < ?", (prefix, upper)))
 
     def __contains__(self, key: str) -> bool:
         """Whether a value is stored (it is then kept by the next save, like a `get`)."""
@@ -133,7 +149,9 @@ class BuildCache:
         db = self._connection()
         if db is None:
             return False
-        if db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is None:
+        with self._guard():
+            row = db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone()
+        if row is None:
             return False
         self._used.add(key)
         return True
@@ -159,7 +177,7 @@ class BuildCache:
         # Written as they come, in short transactions: a build that fails later leaves entries
         # that are still right (they are keyed on content), and another build is never blocked
         # for long.
-        with db:
+        with self._guard(), db:
             db.executemany("INSERT OR REPLACE INTO entries (key, value) VALUES (?, ?)", rows)
         self._new.clear()
 
@@ -171,7 +189,7 @@ class BuildCache:
         self.flush()
         if keep_unused:
             return
-        with db:
+        with self._guard(), db:
             db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY) WITHOUT ROWID")
             db.execute("DELETE FROM used")
             db.executemany("INSERT OR IGNORE INTO used (key) VALUES (?)",

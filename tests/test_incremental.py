@@ -222,3 +222,24 @@ def test_a_cache_path_that_is_a_folder_is_a_clear_error(
     (site_project / ".cache" / CACHE_FILE).mkdir(parents=True)
     with pytest.raises(BuildError, match=r"build\.sqlite: cannot open the build cache .*remove"):
         build_site(site_settings, today=TODAY)
+
+
+def test_a_cache_locked_by_another_build_is_a_clear_error(
+    site_settings: Settings, site_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    build_site(site_settings, today=TODAY)
+    _append(site_project / "issues/2011-06/es.md", "\nUn párrafo nuevo.\n")
+    holder = sqlite3.connect(site_project / ".cache" / CACHE_FILE)
+    holder.execute("BEGIN EXCLUSIVE")  # another build writing, for longer than the wait
+    connect = sqlite3.connect
+    monkeypatch.setattr("newsletter.cache.sqlite3.connect",
+                        lambda path, timeout: connect(path, timeout=0.1))
+    try:
+        with pytest.raises(BuildError, match=r"build\.sqlite: the build cache failed "
+                                             r"\(database is locked\)"):
+            build_site(site_settings, today=TODAY)
+    finally:
+        holder.rollback()
+        holder.close()
