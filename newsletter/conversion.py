@@ -12,7 +12,6 @@ editions are never converted; below a few dozen conversions no worker is started
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import hashlib
 import threading
@@ -240,64 +239,55 @@ class Converter:
     def get(self, edition: Edition) -> Rendered:
         """The edition's HTML: cached, converted by a worker, or converted now with its batch.
         The edition may come without its body (the build drops them once they are requested)."""
-        job = self._job_for(edition)
+        key = self._keys.get((edition.slug, edition.lang)) or self.job(edition).key
         mine: list[Job] = []
         with self._state:
-            while job.key in self._taken:
+            while key in self._taken:
                 self._state.wait()
-            if job.key in self._failed and self._error is not None:
+            if key in self._failed and self._error is not None:
                 if isinstance(self._error, BuildError):
                     raise self._error
                 raise BuildError(
-                    f"{job.source}: converting the Markdown failed in a worker process "
+                    f"{edition.path}: converting the Markdown failed in a worker process "
                     f"({type(self._error).__name__}: {self._error})"
                 ) from self._error
-            if job.key in self._done:
-                rendered = self._done.pop(job.key)
-                self._store(job.key, rendered)
+            if key in self._done:
+                rendered = self._done.pop(key)
+                self._store(key, rendered)
                 if rendered is not None:
                     return rendered
-                mine = []  # in the cache file: read below
-            if job.key in self._batch_of:  # still queued: take its batch from the front
-                mine = self._batch_of[job.key]
+                # else a worker put it in the cache file: read below
+            elif key in self._batch_of:  # still queued: take its batch from the front
+                mine = self._batch_of[key]
                 self._queue.remove(mine)
                 for other in mine:
                     del self._batch_of[other.key]
-            elif any(j.key == job.key for j in self._partial):
+            elif any(j.key == key for j in self._partial):
                 mine, self._partial = self._partial, []
         if not mine:
-            hit = self.cache.get(job.key)
+            hit = self.cache.get(key)
             if hit is not None:
                 return hit
-            mine = [job]
+            mine = [self._job_with_body(edition, key)]
         results = dict(_convert_batch(mine))
-        found = results.pop(job.key)
-        self._store(job.key, found)
+        found = results.pop(key)
+        self._store(key, found)
         with self._state:
             self._done.update(results)  # the rest of the batch, for the next pages
         return found
 
-    def _job_for(self, edition: Edition) -> Job:
-        """The edition's job: from its body, or, for an edition without one, from its file."""
+    def _job_with_body(self, edition: Edition, key: str) -> Job:
+        """The job to convert an edition now; one the build dropped the body of is read again
+        (its HTML went missing from the cache: another build pruned it, say)."""
         job = self.job(edition)
-        known = self._keys.get((edition.slug, edition.lang))
-        if known is None or known == job.key:
+        if job.key == key:
             return job
-        if self._available(known):
-            return dataclasses.replace(job, key=known)  # its HTML is there: no body needed
         data = edition.path.read_bytes()
         fresh, _ = read_edition(edition.path, edition.slug, edition.lang, data, str(edition.path))
-        if fresh is None or fresh.source_hash != edition.source_hash:
+        job = self.job(fresh) if fresh is not None else job
+        if fresh is None or job.key != key:
             raise BuildError(f"{edition.path}: changed while the site was being built: build again")
-        return self.job(fresh)
-
-    def _available(self, key: str) -> bool:
-        with self._state:
-            if key in self._taken or key in self._done or key in self._batch_of:
-                return True
-            if any(j.key == key for j in self._partial):
-                return True
-        return key in self.cache
+        return job
 
     def _store(self, key: str, rendered: Rendered | None) -> None:
         self.converted += 1

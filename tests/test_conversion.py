@@ -101,3 +101,20 @@ def test_a_small_first_build_starts_no_worker(
     report = build_site(dataclasses.replace(
         site_settings, build=dataclasses.replace(site_settings.build, workers=2)), today=TODAY)
     assert report.converted == 4
+
+
+def test_an_edition_without_its_body_is_read_again_when_its_html_went_missing(
+    site_settings: Settings, tmp_path: Path
+) -> None:
+    corpus = load_corpus(site_settings)
+    edition = corpus.issues[0].edition("es")
+    with BuildCache(tmp_path / "cache.sqlite") as cache:
+        with Converter(cache, "/", ("es",), workers=1) as converter:
+            expected = converter.get(edition)
+            cache.save()
+        with Converter(cache, "/", ("es",), workers=1) as converter:
+            converter.request(edition)  # cached: not queued
+            cache._db.execute("DELETE FROM entries")  # noqa: SLF001 - as if another build pruned it
+            cache._db.commit()  # noqa: SLF001
+            assert converter.get(edition.without_body()) == expected
+            assert converter.converted == 1
