@@ -140,12 +140,6 @@ class StagedSite:
         if self.staging.exists():
             shutil.rmtree(self.staging, ignore_errors=True)
 
-    def __contains__(self, path: str) -> bool:
-        return path in self._owners
-
-    def __len__(self) -> int:
-        return len(self._owners)
-
     def _claim(self, path: str, source: str) -> None:
         safe_join(self.staging, path)
         if path in self._owners:

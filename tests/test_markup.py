@@ -38,6 +38,10 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     """Plain text skipping the inline patterns, and the registries read as lists."""
     fast = MarkdownRenderer(lang, "/", lang == "es")
     reference = MarkdownRenderer(lang, "/", lang == "es", shortcuts=False)
+    # The shortcuts are on (else this test would compare the reference with itself).
+    assert "annaobserva_plain_text" in fast._md.treeprocessors  # noqa: SLF001
+    assert isinstance(fast._md.treeprocessors["inline"].inlinePatterns, list)  # noqa: SLF001
+    assert isinstance(fast._md.parser.blockprocessors, list)  # noqa: SLF001
     sources = _sources()
     assert len(sources) > 40
     for body in sources:
