@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .errors import NewsletterError
+from .subscriber_records import stamp
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +170,7 @@ class Outcome:
 
 def utc_stamp(moment: dt.datetime | None = None) -> str:
     """An ISO 8601 UTC timestamp, to the second."""
-    moment = moment or dt.datetime.now(dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp(moment or dt.datetime.now(dt.UTC))
 
 
 def resolve_language(

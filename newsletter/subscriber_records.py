@@ -123,6 +123,7 @@ def utc_now() -> dt.datetime:
 
 
 def stamp(moment: dt.datetime) -> str:
+    """An ISO 8601 UTC timestamp, to the second: how the tables store times."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
