@@ -36,7 +36,7 @@ LATENCY = 0.08  # seconds added to every SES call in the rate benchmark
 def make_project(root: Path, subscribers: int) -> Path:
     """A copy of the project with `subscribers` confirmed subscribers; returns the settings file."""
     from newsletter.settings import load_settings
-    from newsletter.subscribers import NewSubscriber, SubscriberStore
+    from newsletter.subscribers.store import NewSubscriber, SubscriberStore
 
     root.mkdir(parents=True)
     shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
@@ -93,12 +93,12 @@ def start_sink() -> tuple[subprocess.Popen[bytes], int]:
 
 def throughput(messages: int, rounds: int) -> None:
     """Our send vs a bare smtplib loop with pre-built messages, same sink, same run."""
-    from newsletter.emails import Recipient, render_email_editions
-    from newsletter.issues import load_issues
-    from newsletter.sending import SendOptions, run_send
+    from newsletter.content.issues import load_issues
+    from newsletter.delivery.sending import SendOptions, run_send
+    from newsletter.mail.editions import Recipient, render_email_editions
+    from newsletter.mail.transports import open_transport
     from newsletter.settings import DeliverySettings, SmtpSettings, load_settings
-    from newsletter.subscribers import SubscriberStore
-    from newsletter.transports import open_transport
+    from newsletter.subscribers.store import SubscriberStore
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     sink, port = start_sink()
@@ -186,11 +186,11 @@ def _status_kb(field: str) -> int:
 
 def memory_child(toml: str) -> None:
     """One send run into NullTransport; prints JSON with the memory before and the peak."""
-    from newsletter.emails import render_email_editions
-    from newsletter.issues import load_issues
-    from newsletter.sending import SendOptions, run_send
+    from newsletter.content.issues import load_issues
+    from newsletter.delivery.sending import SendOptions, run_send
+    from newsletter.mail.editions import render_email_editions
     from newsletter.settings import load_settings
-    from newsletter.subscribers import SubscriberStore
+    from newsletter.subscribers.store import SubscriberStore
 
     settings = load_settings(toml)
     corpus = load_issues(settings.path("issues"), settings.site.languages, settings.root)
@@ -232,12 +232,12 @@ def rate(messages: int, target: float = 50.0) -> None:
     """Through moto's SES server at a configured rate: achieved rate and the busiest second."""
     import boto3
 
-    from newsletter.emails import render_email_editions
-    from newsletter.issues import load_issues
-    from newsletter.sending import SendOptions, run_send
+    from newsletter.content.issues import load_issues
+    from newsletter.delivery.sending import SendOptions, run_send
+    from newsletter.mail.editions import render_email_editions
+    from newsletter.mail.transports.ses import SesTransport
     from newsletter.settings import DeliverySettings, SesSettings, load_settings
-    from newsletter.subscribers import SubscriberStore
-    from newsletter.transports.ses import SesTransport
+    from newsletter.subscribers.store import SubscriberStore
 
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
                       AWS_DEFAULT_REGION="us-east-1")

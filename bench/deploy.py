@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from newsletter.deploy import deploy_site, s3_client, scan_site
+from newsletter.archive.deploy import deploy_site, s3_client, scan_site
 from newsletter.settings import DeploySettings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -28,13 +28,13 @@ from pathlib import Path
 import premailer
 import premailer.premailer
 
-from newsletter.emails import (
+from newsletter.content.issues import Issue, load_issues
+from newsletter.mail.editions import (
     EmailEdition,
     Recipient,
     render_email_edition,
     render_email_editions,
 )
-from newsletter.issues import Issue, load_issues
 from newsletter.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -59,9 +59,9 @@ def _rss_kb() -> int:
 
 def child_import(config: Path, csv_path: Path, peer: bool) -> dict[str, float]:
     """Import in this (fresh) process; report seconds and the growth of peak RSS."""
-    from newsletter.importer import import_csv
     from newsletter.settings import load_settings
-    from newsletter.subscribers import SubscriberStore
+    from newsletter.subscribers.importer import import_csv
+    from newsletter.subscribers.store import SubscriberStore
 
     settings = load_settings(config)
     store = SubscriberStore.open(settings)
@@ -122,7 +122,7 @@ def bench_import(work: Path, rows: int, small: int) -> Path:
 
 def _drain_ours(config: Path, lang: str) -> tuple[int, float]:
     from newsletter.settings import load_settings
-    from newsletter.subscribers import SubscriberStore
+    from newsletter.subscribers.store import SubscriberStore
 
     store = SubscriberStore.open(load_settings(config))
     started = time.perf_counter()

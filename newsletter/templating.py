@@ -17,7 +17,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .markup import Rendered
+from newsletter.content.markup import Rendered
 
 
 def trusted_html(rendered: Rendered) -> Markup:

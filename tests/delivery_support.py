@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from email.message import EmailMessage
 from pathlib import Path
 
-from newsletter.emails import EmailEdition, render_email_editions
-from newsletter.issues import Issue, load_issues
+from newsletter.content.issues import Issue, load_issues
+from newsletter.mail.editions import EmailEdition, render_email_editions
 from newsletter.settings import Settings
-from newsletter.subscribers import NewSubscriber, SubscriberStore
+from newsletter.subscribers.store import NewSubscriber, SubscriberStore
 
 STATES = ("UY", "AR", "BR", "MX", "CA", "CL", "PE", "CO")
 

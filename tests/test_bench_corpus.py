@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.corpus import make_corpus
-from newsletter.check import run_checks
+from newsletter.archive.build import load_corpus
+from newsletter.content.check import run_checks
 from newsletter.settings import load_settings
-from newsletter.site import load_corpus
 
 
 def test_corpus_passes_check_with_nothing_to_report(tmp_path: Path) -> None:

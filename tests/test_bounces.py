@@ -7,13 +7,13 @@ import json
 import boto3
 import pytest
 
-from newsletter.bounces import MalformedNotification, parse_notification, process_queue
 from newsletter.cli import main
-from newsletter.report import delivery_report
-from newsletter.sending import SendOptions, run_send
+from newsletter.delivery.bounces import MalformedNotification, parse_notification, process_queue
+from newsletter.delivery.report import delivery_report
+from newsletter.delivery.sending import SendOptions, run_send
+from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings, SesSettings
-from newsletter.subscribers import SubscriberStore
-from newsletter.transports import open_transport
+from newsletter.subscribers.store import SubscriberStore
 from tests.delivery_support import add_subscribers, editions, load_issue
 
 pytestmark = pytest.mark.server
@@ -100,7 +100,7 @@ def test_applied_messages_are_deleted_and_malformed_ones_stay(sent_through_ses) 
 
 
 def test_a_redelivered_notification_is_applied_once(sent_through_ses) -> None:
-    from newsletter.bounces import apply_notification
+    from newsletter.delivery.bounces import apply_notification
 
     s, store, ids, queue, publish, sqs = sent_through_ses
     c = "reader000002@example.org"

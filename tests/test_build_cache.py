@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from newsletter.cache import BuildCache
+from newsletter.archive.build import build_site
+from newsletter.archive.cache import BuildCache
 from newsletter.settings import Settings
-from newsletter.site import build_site
 
 TODAY = dt.date(2026, 11, 28)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.check import run_checks
-from newsletter.issues import Corpus, Issue, Problem, load_issues
+from newsletter.content.check import run_checks
+from newsletter.content.issues import Corpus, Issue, Problem, load_issues
 from newsletter.settings import Settings, load_settings
 from tests.conftest import FIXTURES, copy_project
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-import newsletter.conversion
+import newsletter.archive.conversion
 from bench.corpus import make_corpus
-from newsletter.cache import BuildCache
-from newsletter.conversion import PARALLEL_THRESHOLD, Converter
+from newsletter.archive.build import build_site, load_corpus
+from newsletter.archive.cache import BuildCache
+from newsletter.archive.conversion import PARALLEL_THRESHOLD, Converter
+from newsletter.archive.writer import MANIFEST
 from newsletter.errors import BuildError
 from newsletter.settings import Settings, load_settings
-from newsletter.site import build_site, load_corpus
-from newsletter.writer import MANIFEST
 
 from .test_site import tree
 
@@ -83,7 +83,7 @@ def test_a_worker_failure_fails_the_build_and_keeps_the_site(
     before = tree(site)
     for md in (project / "issues").rglob("*.md"):
         md.write_text(md.read_text(encoding="utf-8") + "\nOtra línea.\n", encoding="utf-8")
-    monkeypatch.setattr(newsletter.conversion, "_convert_in_worker", _explode)
+    monkeypatch.setattr(newsletter.archive.conversion, "_convert_in_worker", _explode)
     expected = (r"issues/1984-\d\d/(es|en)\.md: converting the Markdown failed in a worker "
                 r"process \(RuntimeError: the worker's Markdown failed\)")
     with pytest.raises(BuildError, match=expected):

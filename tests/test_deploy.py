@@ -12,8 +12,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from newsletter.cli import main
-from newsletter.deploy import (
+from newsletter.archive.deploy import (
     CACHE_IMMUTABLE,
     CACHE_MEDIUM,
     CACHE_SHORT,
@@ -27,6 +26,7 @@ from newsletter.deploy import (
     s3_client,
     scan_site,
 )
+from newsletter.cli import main
 from newsletter.settings import DeploySettings, Settings, load_settings
 
 pytestmark = pytest.mark.server
@@ -349,7 +349,7 @@ def test_missing_credentials_are_named_not_a_traceback(
 
 
 def test_deploys_a_real_build(settings: Settings, project: Path, s3: Any, moto: str) -> None:
-    from newsletter.site import build_site
+    from newsletter.archive.build import build_site
 
     shutil.rmtree(project / "issues")
     shutil.copytree(FIXTURES / "site" / "issues", project / "issues")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.emails import Recipient, render_email_editions
+from newsletter.mail.editions import Recipient, render_email_editions
 from newsletter.settings import Settings
 from tests.email_support import EMAIL_ISSUE, fixture_issue
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.emails import render_email_editions
+from newsletter.archive.build import load_corpus
+from newsletter.mail.editions import render_email_editions
 from newsletter.settings import Settings
-from newsletter.site import load_corpus
 from tests.email_support import fixture_issue
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "email"

@@ -9,15 +9,15 @@ import lxml.html
 import pytest
 
 from newsletter import tokens
-from newsletter.emails import (
+from newsletter.content.issues import Issue
+from newsletter.mail.editions import (
     LANGUAGE_SLOT,
     UNSUBSCRIBE_SLOT,
     EmailEdition,
     Recipient,
     render_email_editions,
 )
-from newsletter.issues import Issue
-from newsletter.message import HeaderInjection, InvalidRecipient, build_message
+from newsletter.mail.message import HeaderInjection, InvalidRecipient, build_message
 from newsletter.settings import Settings
 from tests.email_support import NOW, body, fixture_issue, parse
 
@@ -165,7 +165,7 @@ def test_css_is_inlined_and_only_media_rules_stay_in_style(editions) -> None:
 
 
 def test_placeholders_survive_inlining_where_jinja_style_ones_would_not(settings) -> None:
-    from newsletter.emails import inline_css
+    from newsletter.mail.editions import inline_css
 
     page = (
         '<html><head></head><body><a class="x" href="https://h/{{ token }}">a</a>'

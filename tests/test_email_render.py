@@ -9,8 +9,10 @@ import shutil
 import premailer
 import pytest
 
-from newsletter import markup
-from newsletter.emails import (
+from newsletter.archive.build import load_corpus
+from newsletter.content import markup
+from newsletter.content.issues import load_issues
+from newsletter.mail.editions import (
     EditionNotFound,
     EmailTemplateError,
     Recipient,
@@ -19,10 +21,8 @@ from newsletter.emails import (
     render_email_editions,
     render_email_preview,
 )
-from newsletter.issues import load_issues
-from newsletter.plaintext import html_to_text
+from newsletter.mail.plaintext import html_to_text
 from newsletter.settings import Settings
-from newsletter.site import load_corpus
 from tests.email_support import EMAIL_ISSUE, NOW, body, fixture_issue, parse
 
 URL_LINE = re.compile(r"^(?:\[\d+\] |> |- |\d+\. |\s)*(?:https?|mailto):\S+$")

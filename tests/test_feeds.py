@@ -10,8 +10,8 @@ from email.utils import parsedate_to_datetime
 import feedparser
 import pytest
 
+from newsletter.archive.build import build_site
 from newsletter.settings import Settings
-from newsletter.site import build_site
 
 TODAY = dt.date(2026, 11, 28)
 BASE = "https://annaobserva.iin.oea.org"

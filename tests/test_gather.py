@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
-from newsletter.gather import (
+from newsletter.content.gather import (
     FeedFailed,
     FeedList,
     FeedsConfigError,
     GatherError,
     PartnerFeed,
-    check_news_drafts,
     default_since,
     fetch_feed,
     gather_news,
@@ -28,9 +27,15 @@ from newsletter.gather import (
     normalize_link,
     shorten,
 )
-from newsletter.issues import load_issues
-from newsletter.markup import renderer_for
-from newsletter.news_drafts import NOT_BUILT, DraftExists, render_news_draft, write_news_drafts
+from newsletter.content.issues import load_issues
+from newsletter.content.markup import renderer_for
+from newsletter.content.news_drafts import (
+    NOT_BUILT,
+    DraftExists,
+    check_news_drafts,
+    render_news_draft,
+    write_news_drafts,
+)
 from newsletter.settings import Settings
 
 from .golden import assert_golden
@@ -549,6 +554,6 @@ def test_cli_gather_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_cli_default_feed_list_is_the_drafts_one() -> None:
     from newsletter.cli import hosting
-    from newsletter.news_drafts import FEEDS_FILE
+    from newsletter.content.news_drafts import FEEDS_FILE
 
     assert hosting.FEEDS_FILE == FEEDS_FILE

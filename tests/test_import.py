@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
-from newsletter.importer import ImportFileError, ImportRejected, export_csv, import_csv
 from newsletter.settings import Settings
-from newsletter.subscribers import SubscriberStore
+from newsletter.subscribers.importer import ImportFileError, ImportRejected, export_csv, import_csv
+from newsletter.subscribers.store import SubscriberStore
 
 CSV = Path(__file__).parent / "fixtures" / "csv"
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-import newsletter.writer
+import newsletter.archive.writer
+from newsletter.archive.build import CACHE_FILE, build_site
+from newsletter.archive.pages import SiteRenderer
+from newsletter.archive.writer import MANIFEST
 from newsletter.cli.editorial import build_checks
 from newsletter.errors import BuildError
-from newsletter.pages import SiteRenderer
 from newsletter.settings import Settings
-from newsletter.site import CACHE_FILE, build_site
-from newsletter.writer import MANIFEST
 
 from .test_site import tree
 
@@ -59,7 +59,7 @@ def test_a_no_change_rebuild_opens_no_cache(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the no-change path opened the build cache")
 
-    monkeypatch.setattr("newsletter.cache.BuildCache", refuse)
+    monkeypatch.setattr("newsletter.archive.cache.BuildCache", refuse)
     assert build_site(site_settings, today=TODAY).unchanged
 
 
@@ -129,10 +129,10 @@ def test_an_update_killed_after_its_commit_point_is_completed_by_the_next_build(
         moves.append(dst)
         real_replace(src, dst)
 
-    monkeypatch.setattr(newsletter.writer.os, "replace", killed_after_one_move)
+    monkeypatch.setattr(newsletter.archive.writer.os, "replace", killed_after_one_move)
     with pytest.raises(KeyboardInterrupt):
         build_site(site_settings, today=TODAY)
-    monkeypatch.setattr(newsletter.writer.os, "replace", real_replace)
+    monkeypatch.setattr(newsletter.archive.writer.os, "replace", real_replace)
     assert site.with_name(site.name + ".commit").is_dir()  # decided, half done
 
     assert build_site(site_settings, today=TODAY).unchanged  # completes it; then nothing to do
@@ -152,7 +152,7 @@ def test_an_update_killed_before_its_commit_point_leaves_the_previous_site(
     def killed(self, target):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(newsletter.writer.Path, "rename", killed)
+    monkeypatch.setattr(newsletter.archive.writer.Path, "rename", killed)
     with pytest.raises(KeyboardInterrupt):
         build_site(site_settings, today=TODAY)
     monkeypatch.undo()
@@ -176,7 +176,7 @@ def test_an_unreadable_cache_is_replaced(site_settings: Settings, site_project: 
 
 def test_the_manifest_never_lists_itself(site_settings: Settings) -> None:
     site = build_site(site_settings, today=TODAY).output
-    assert MANIFEST not in newsletter.writer.read_manifest(site)["files"]
+    assert MANIFEST not in newsletter.archive.writer.read_manifest(site)["files"]
 
 
 def test_changing_the_number_of_workers_rebuilds_nothing(site_settings: Settings) -> None:
@@ -234,7 +234,7 @@ def test_a_cache_locked_by_another_build_is_a_clear_error(
     holder = sqlite3.connect(site_project / ".cache" / CACHE_FILE)
     holder.execute("BEGIN EXCLUSIVE")  # another build writing, for longer than the wait
     connect = sqlite3.connect
-    monkeypatch.setattr("newsletter.cache.sqlite3.connect",
+    monkeypatch.setattr("newsletter.archive.cache.sqlite3.connect",
                         lambda path, timeout: connect(path, timeout=0.1))
     try:
         with pytest.raises(BuildError, match=r"build\.sqlite: the build cache failed "

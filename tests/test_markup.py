@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.markup import MarkdownRenderer
+from newsletter.content.markup import MarkdownRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
 TRICKY = [
@@ -64,7 +64,8 @@ def test_fenced_code_is_the_same_without_pygments_loaded() -> None:
         check=True, capture_output=True, text=True,
     ).stdout
     ours = subprocess.run(
-        [sys.executable, "-c", "import sys; from newsletter.markup import MarkdownRenderer; "
+        [sys.executable, "-c",
+         "import sys; from newsletter.content.markup import MarkdownRenderer; "
          f"sys.stdout.write(MarkdownRenderer('en', '/', False).render('s', {source!r}).html); "
          "assert 'pygments' not in sys.modules"],
         check=True, capture_output=True, text=True,

@@ -9,8 +9,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from newsletter.archive.preview import PreviewServer
 from newsletter.cli.editorial import make_preview
-from newsletter.preview import PreviewServer
 from newsletter.settings import Settings
 
 pytestmark = pytest.mark.browser

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
-from newsletter.issues import Corpus
-from newsletter.ledger import Ledger, MissingTranslation, resolve_language
-from newsletter.pacing import RateLimiter
-from newsletter.rehearsal import dry_run
-from newsletter.schedule import SendLock, SendRunning, due_issues
-from newsletter.sending import SendOptions, run_send
+from newsletter.content.issues import Corpus
+from newsletter.delivery.ledger import Ledger, MissingTranslation, resolve_language
+from newsletter.delivery.pacing import RateLimiter
+from newsletter.delivery.rehearsal import dry_run
+from newsletter.delivery.schedule import SendLock, SendRunning, due_issues
+from newsletter.delivery.sending import SendOptions, run_send
+from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings
-from newsletter.subscribers import SubscriberStore
-from newsletter.transports import open_transport
+from newsletter.subscribers.store import SubscriberStore
 from tests.delivery_support import add_subscribers, editions, load_issue, outbox_messages
 
 REPO = Path(__file__).resolve().parent.parent
@@ -346,7 +346,7 @@ def test_cli_cancel(project, settings, store, capsys) -> None:
 
 
 def test_the_pool_grows_with_the_rate_so_latency_does_not_cap_it() -> None:
-    from newsletter.pacing import worker_count
+    from newsletter.delivery.pacing import worker_count
 
     assert worker_count(4, 0) == 4  # unlimited rate (SMTP, outbox): the configured pool
     assert worker_count(4, 14) == 4  # SES's starting quota: 4 × (1 / 0.15 s) > 14/s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from newsletter.demo import deliver_demo
+from newsletter.delivery.demo import deliver_demo
 from tests.delivery_support import outbox_messages
 
 REPO = Path(__file__).resolve().parent.parent

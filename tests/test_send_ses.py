@@ -10,11 +10,11 @@ from email.utils import parseaddr
 import boto3
 import pytest
 
-from newsletter.ledger import Ledger
-from newsletter.sending import SendOptions, run_send
+from newsletter.delivery.ledger import Ledger
+from newsletter.delivery.sending import SendOptions, run_send
+from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings, SesSettings, Settings
-from newsletter.subscribers import SubscriberStore
-from newsletter.transports import open_transport
+from newsletter.subscribers.store import SubscriberStore
 from tests.delivery_support import add_subscribers, editions, load_issue, parse
 from tests.ses_faults import faulty_proxy
 
@@ -131,7 +131,7 @@ def test_the_daily_quota_stops_the_run_cleanly(settings, moto) -> None:
 
 
 def test_the_rate_comes_from_the_quota_with_a_margin(settings, moto) -> None:
-    from newsletter.sending import _transport_rate
+    from newsletter.delivery.sending import _transport_rate
 
     s = ses_settings(settings, moto, account_quota=True)
     transport = open_transport(s)

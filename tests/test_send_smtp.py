@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
-from newsletter.sending import SendOptions, run_send
+from newsletter.delivery.sending import SendOptions, run_send
+from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings, Settings, SmtpSettings
-from newsletter.subscribers import SubscriberStore
-from newsletter.transports import open_transport
+from newsletter.subscribers.store import SubscriberStore
 from tests.delivery_support import add_subscribers, editions, load_issue, parse
 from tests.plugins.smtp_server import SmtpServer
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.archive.build import build_site
+from newsletter.archive.writer import OutputCollision, StagedSite, UnsafeOutputPath, safe_join
 from newsletter.errors import BuildError
 from newsletter.settings import Settings, load_settings
-from newsletter.site import build_site
-from newsletter.writer import OutputCollision, StagedSite, UnsafeOutputPath, safe_join
 
 from .golden import assert_golden
 

@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 from newsletter.settings import Settings
-from newsletter.store import MIGRATIONS, StoreError, connect, migrate, open_database, schema_version
-from newsletter.subscribers import (
+from newsletter.subscribers.database import (
+    MIGRATIONS,
+    StoreError,
+    connect,
+    migrate,
+    open_database,
+    schema_version,
+)
+from newsletter.subscribers.store import (
     DuplicateSubscriber,
     InvalidAddress,
     NotPending,

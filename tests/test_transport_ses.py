@@ -8,8 +8,8 @@ import urllib.request
 import boto3
 import pytest
 
-from newsletter.transports import OutcomeUnknown, Rejected, RetryLater, StopEverything
-from newsletter.transports.ses import SesConfig, SesTransport, sanitize_tag
+from newsletter.mail.transports import OutcomeUnknown, Rejected, RetryLater, StopEverything
+from newsletter.mail.transports.ses import SesConfig, SesTransport, sanitize_tag
 from tests.ses_faults import faulty_proxy
 
 pytestmark = pytest.mark.server

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from newsletter.transports import OutcomeUnknown, Rejected, RetryLater, StopEverything
-from newsletter.transports.smtp import SmtpConfig, SmtpTransport
+from newsletter.mail.transports import OutcomeUnknown, Rejected, RetryLater, StopEverything
+from newsletter.mail.transports.smtp import SmtpConfig, SmtpTransport
 from tests.plugins.servers import free_port
 from tests.plugins.smtp_server import SmtpServer
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.markup import QUOTE_STYLES, renderer_for
-from newsletter.typography import entities_for, smarten
+from newsletter.content.markup import QUOTE_STYLES, renderer_for
+from newsletter.content.typography import entities_for, smarten
 
 EN = entities_for()
 ES = entities_for(QUOTE_STYLES["es"])

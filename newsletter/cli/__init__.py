@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..errors import NewsletterError
-from ..settings import SETTINGS_FILE, Settings, load_settings
+from newsletter.errors import NewsletterError
+from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
 

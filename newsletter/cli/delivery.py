@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import IssueNotFound, NewsletterError
-from ..issues import Issue
-from ..settings import Settings
+from newsletter.content.issues import Issue
+from newsletter.errors import IssueNotFound, NewsletterError
+from newsletter.settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -81,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _find_issue(settings: Settings, ref: str) -> Issue:
-    from ..site import load_corpus
+    from newsletter.archive.build import load_corpus
 
     corpus = load_corpus(settings)
     issue = corpus.find(ref)
@@ -127,13 +127,13 @@ def progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[Any],
 
 
 def _open_store(settings: Settings) -> Any:
-    from ..subscribers import SubscriberStore
+    from newsletter.subscribers.store import SubscriberStore
 
     return SubscriberStore.open(settings)
 
 
 def _transport_factory(settings: Settings, name: str | None) -> Callable[[], Any]:
-    from ..transports import open_transport
+    from newsletter.mail.transports import open_transport
 
     return lambda: open_transport(settings, name)
 
@@ -150,7 +150,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
             return _send_due(args, settings, store)
         issue = _find_issue(settings, args.issue)
         if args.cancel:
-            from ..ledger import Ledger
+            from newsletter.delivery.ledger import Ledger
 
             if Ledger(store.conn).campaign(issue.slug) is None:
                 raise NewsletterError(f"issue {issue.slug} has no campaign to cancel")
@@ -168,10 +168,10 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _send_test(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue) -> int:
-    from ..emails import render_email_editions
-    from ..ledger import Ledger
-    from ..message import mask_address
-    from ..rehearsal import send_test
+    from newsletter.delivery.ledger import Ledger
+    from newsletter.delivery.rehearsal import send_test
+    from newsletter.mail.editions import render_email_editions
+    from newsletter.mail.message import mask_address
 
     editions = render_email_editions(settings, issue)
     transport = _transport_factory(settings, args.transport)()
@@ -188,8 +188,8 @@ def _send_test(args: argparse.Namespace, settings: Settings, store: Any, issue: 
 
 
 def _dry_run(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue) -> int:
-    from ..emails import render_email_editions
-    from ..rehearsal import dry_run
+    from newsletter.delivery.rehearsal import dry_run
+    from newsletter.mail.editions import render_email_editions
 
     result = dry_run(settings, store, issue, render_email_editions(settings, issue),
                      hold_unknown=args.hold_unknown)
@@ -206,9 +206,9 @@ def _dry_run(args: argparse.Namespace, settings: Settings, store: Any, issue: Is
 
 def _send_one(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue,
               quiet_if_running: bool = False) -> int:
-    from ..emails import render_email_editions
-    from ..schedule import SendRunning
-    from ..sending import SendOptions, run_send
+    from newsletter.delivery.schedule import SendRunning
+    from newsletter.delivery.sending import SendOptions, run_send
+    from newsletter.mail.editions import render_email_editions
 
     options = SendOptions(limit=args.limit, hold_unknown=args.hold_unknown,
                           include_new=args.include_new, retry_rejected=args.retry_rejected,
@@ -261,9 +261,9 @@ def _print_summary(summary: Any) -> int:
 
 
 def _send_due(args: argparse.Namespace, settings: Settings, store: Any) -> int:
-    from ..ledger import Ledger
-    from ..schedule import due_issues
-    from ..site import load_corpus
+    from newsletter.archive.build import load_corpus
+    from newsletter.delivery.ledger import Ledger
+    from newsletter.delivery.schedule import due_issues
 
     corpus = load_corpus(settings)
     decisions = due_issues(corpus, Ledger(store.conn), dt.datetime.now(dt.UTC),
@@ -283,7 +283,7 @@ def _send_due(args: argparse.Namespace, settings: Settings, store: Any) -> int:
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Print an issue's delivery figures (a table, or CSV)."""
-    from ..report import delivery_report
+    from newsletter.delivery.report import delivery_report
 
     issue = _find_issue(settings, args.issue)
     store = _open_store(settings)
@@ -324,7 +324,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
     """Apply the SES notifications waiting in an SQS queue."""
-    from ..bounces import process_queue
+    from newsletter.delivery.bounces import process_queue
 
     store = _open_store(settings)
     try:

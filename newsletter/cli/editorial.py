@@ -8,13 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import CheckFailed
-from ..issues import Corpus, Problem
-from ..settings import Settings
-from ..site import BuildReport, build_site, load_corpus
+from newsletter.archive.build import BuildReport, build_site, load_corpus
+from newsletter.content.issues import Corpus, Problem
+from newsletter.errors import CheckFailed
+from newsletter.settings import Settings
 
 if TYPE_CHECKING:
-    from ..cache import BuildCache
+    from newsletter.archive.cache import BuildCache
 
 ProblemSource = Callable[[Settings, Corpus], list[Problem]]
 
@@ -76,25 +76,27 @@ def _today(args: argparse.Namespace) -> dt.date:
 
 def problem_sources(email: bool = True) -> list[ProblemSource]:
     """The checks beyond the content rules: gathered news drafts and (slower) email budgets."""
-    from ..news_drafts import check_news_drafts  # not via gather: it imports urllib's HTTP client
+    from newsletter.content.news_drafts import (
+        check_news_drafts,  # not via gather: it imports urllib's HTTP client
+    )
 
     if not email:
         return [check_news_drafts]  # a build does not pay for importing the email stack
-    from ..emails import email_problems
+    from newsletter.mail.editions import email_problems
 
     return [check_news_drafts, email_problems]
 
 
 def build_checks(settings: Settings, corpus: Corpus, cache: BuildCache) -> list[Problem]:
     """The checks a build refuses to publish past (all but the slow email budgets), cached."""
-    from ..check import run_checks
+    from newsletter.content.check import run_checks
 
     return run_checks(settings, corpus, extra=problem_sources(email=False), cache=cache)
 
 
 def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
     """Scaffold the next issue."""
-    from ..scaffold import scaffold_issue
+    from newsletter.content.scaffold import scaffold_issue
 
     corpus = load_corpus(settings)
     files = scaffold_issue(settings, corpus, args.date or dt.date.today(), args.slug)
@@ -107,7 +109,7 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Report every problem; exit 1 if any is an error."""
     corpus = load_corpus(settings)
-    from ..check import run_checks
+    from newsletter.content.check import run_checks
 
     problems = list(corpus.problems)
     problems += run_checks(settings, corpus, extra=problem_sources(email=not args.no_email))
@@ -149,7 +151,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     """Serve with live reload until Ctrl-C."""
-    from ..preview import serve_forever
+    from newsletter.archive.preview import serve_forever
 
     server = make_preview(settings, args.host, args.port, args.drafts)
     print(f"Serving {_shown(server.site_dir, settings)}/ at {server.url} (Ctrl-C stops).")
@@ -163,7 +165,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
 
 def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: float = 0.3):  # type: ignore[no-untyped-def]
     """A PreviewServer building like `build` (drafts go to a separate folder)."""
-    from ..preview import EmailPreviews, PreviewServer
+    from newsletter.archive.preview import EmailPreviews, PreviewServer
 
     output = settings.path(settings.build.cache_dir) / "preview-site" if drafts else None
 
@@ -181,7 +183,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     report = build_site(settings, today=dt.date.today(), checks=build_checks)
     _report_build(report, settings)
     try:
-        from ..demo import deliver_demo
+        from newsletter.delivery.demo import deliver_demo
     except ImportError:
         print(f"Open {_shown(report.output, settings)}/index.html in a browser.")
         return 0

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IssueNotFound
-from ..settings import Settings
+from newsletter.errors import IssueNotFound
+from newsletter.settings import Settings
 
 if TYPE_CHECKING:
-    from ..deploy import DeployReport
+    from newsletter.archive.deploy import DeployReport
 
-# The partner feed list's default name (newsletter.news_drafts.FEEDS_FILE; not imported so that
+# The partner feed list's default name (content.news_drafts.FEEDS_FILE; not imported so that
 # registering the commands stays cheap for every other command; a test keeps them equal).
 FEEDS_FILE = "feeds.toml"
 
@@ -83,7 +83,7 @@ def _date(value: str) -> dt.date:
 
 def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
     """Deploy the site and say what changed."""
-    from ..deploy import deploy_site
+    from newsletter.archive.deploy import deploy_site
 
     report = deploy_site(settings, delete=args.delete, dry_run=args.dry_run)
     _print_deploy(report)
@@ -127,9 +127,9 @@ def _print_deploy(report: DeployReport) -> None:
 
 def run_gather(args: argparse.Namespace, settings: Settings) -> int:
     """Gather partner news into the issue's drafts; exit 1 if every feed failed."""
-    from ..gather import GatherError, default_since, gather_news, load_feed_list
-    from ..issues import load_issues
-    from ..news_drafts import write_news_drafts
+    from newsletter.content.gather import GatherError, default_since, gather_news, load_feed_list
+    from newsletter.content.issues import load_issues
+    from newsletter.content.news_drafts import write_news_drafts
 
     feeds_path = (
         settings.path(args.feeds) if not Path(args.feeds).is_absolute() else Path(args.feeds)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import IssueNotFound, NewsletterError
-from ..settings import Settings
+from newsletter.errors import IssueNotFound, NewsletterError
+from newsletter.settings import Settings
 
 
 class OutputError(NewsletterError):
@@ -33,8 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def cmd_email(args: argparse.Namespace, settings: Settings) -> int:
     """Render one email edition and write it for the sample subscriber."""
-    from ..emails import render_email_edition, sample_recipient
-    from ..site import load_corpus
+    from newsletter.archive.build import load_corpus
+    from newsletter.mail.editions import render_email_edition, sample_recipient
 
     lang = args.lang or settings.site.default_language
     if lang not in settings.site.languages:

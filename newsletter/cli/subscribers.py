@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NewsletterError
-from ..settings import Settings
-from ..store import STATUSES
+from newsletter.errors import NewsletterError
+from newsletter.settings import Settings
+from newsletter.subscribers.database import STATUSES
 
 if TYPE_CHECKING:
-    from ..subscribers import Subscriber, SubscriberStore
+    from newsletter.subscribers.store import Subscriber, SubscriberStore
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -111,14 +111,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _open(settings: Settings) -> SubscriberStore:
-    from ..subscribers import SubscriberStore  # registering the commands stays cheap
+    from newsletter.subscribers.store import SubscriberStore  # registering the commands stays cheap
 
     return SubscriberStore.open(settings)
 
 
 def _send_confirmations(settings: Settings, subscribers: list[Subscriber]) -> int:
-    from ..confirmations import send_confirmation
-    from ..transports import open_transport
+    from newsletter.mail.transports import open_transport
+    from newsletter.subscribers.confirmations import send_confirmation
 
     if not subscribers:
         return 0
@@ -154,7 +154,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a CSV file."""
-    from ..importer import ImportRejected, import_csv
+    from newsletter.subscribers.importer import ImportRejected, import_csv
 
     if args.confirmed and not args.note.strip():
         raise NewsletterError('--confirmed needs --note saying who designated these subscribers '
@@ -190,7 +190,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Export subscribers as CSV."""
-    from ..importer import export_csv
+    from newsletter.subscribers.importer import export_csv
 
     with _open(settings) as store:
         if args.output:
@@ -221,7 +221,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     """Erase a subscriber."""
-    from ..subscribers import mask_email
+    from newsletter.subscribers.store import mask_email
 
     with _open(settings) as store:
         found = store.erase(args.email)
@@ -251,7 +251,12 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     """Print the coverage table and write the HTML report."""
-    from ..coverage import coverage_table, render_html, render_text, write_report
+    from newsletter.subscribers.coverage import (
+        coverage_table,
+        render_html,
+        render_text,
+        write_report,
+    )
 
     with _open(settings) as store:
         coverage = coverage_table(store, names=args.names)
@@ -265,8 +270,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the subscription web application with waitress."""
     import waitress
 
-    from ..errors import port_in_use
-    from ..webapp import make_app
+    from newsletter.errors import port_in_use
+    from newsletter.webapp import make_app
 
     host = args.host or settings.serve.host
     port = args.port or settings.serve.port

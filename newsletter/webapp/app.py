@@ -23,15 +23,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import NewsletterError
-from ..settings import Settings
-from ..subscribers import NewSubscriber, Subscriber, SubscriberStore, normalise_email
-from ..templating import language_name, make_environment
-from ..tokens import TokenExpired, TokenInvalid, verify
+from newsletter.errors import NewsletterError
+from newsletter.settings import Settings
+from newsletter.subscribers.store import NewSubscriber, Subscriber, SubscriberStore, normalise_email
+from newsletter.templating import language_name, make_environment
+from newsletter.tokens import TokenExpired, TokenInvalid, verify
+from newsletter.wording import load_strings
+
 from .http import Request, Response, negotiate, redirect
 from .mailer import BackgroundMailer
 from .security import CSRF_COOKIE, CSRF_FIELD, CsrfGuard, RateLimiter
-from .strings import load_strings
 
 logger = logging.getLogger(__name__)
 

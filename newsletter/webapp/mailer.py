@@ -11,11 +11,11 @@ import logging
 import queue
 import threading
 
-from ..confirmations import send_confirmation
-from ..errors import NewsletterError
-from ..settings import Settings
-from ..subscribers import Subscriber
-from ..transports import Transport, open_transport
+from newsletter.errors import NewsletterError
+from newsletter.mail.transports import Transport, open_transport
+from newsletter.settings import Settings
+from newsletter.subscribers.confirmations import send_confirmation
+from newsletter.subscribers.store import Subscriber
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from newsletter.settings import Settings
-from newsletter.subscribers import SubscriberStore
+from newsletter.subscribers.store import SubscriberStore
 from newsletter.webapp import SubscriptionApp
 
 from .servers import free_port

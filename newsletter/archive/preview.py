@@ -1,0 +1,322 @@
+"""`publish.py preview`: serve the built archive on localhost and rebuild it on every change.
+
+A watcher polls `issues/`, `templates/` and `newsletter.toml`; on a change it rebuilds and tells the
+open pages, through a server-sent event, to reload. The live-reload script is added to HTML as it
+is served, never written into the site, so a previewed `_site/` is byte-identical to a built one.
+Each issue's email edition is served too, under `/_email/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from newsletter.errors import NewsletterError, port_in_use
+from newsletter.settings import Settings
+from newsletter.urls import SiteUrls
+
+logger = logging.getLogger(__name__)
+
+LIVE_RELOAD_PATH = "/__annaobserva/live.js"
+EVENTS_PATH = "/__annaobserva/events"
+LIVE_RELOAD_JS = b"""(function () {
+  var source = new EventSource("/__annaobserva/events?since=" + (window.__annaobservaBuild || 0));
+  source.addEventListener("reload", function () { window.location.reload(); });
+  source.addEventListener("failed", function (event) {
+    var box = document.getElementById("annaobserva-build-error") || document.createElement("pre");
+    box.id = "annaobserva-build-error";
+    box.setAttribute("role", "alert");
+    box.style.cssText = "position:fixed;left:0;right:0;bottom:0;margin:0;padding:1em;" +
+      "max-height:50vh;overflow:auto;background:#7a0000;color:#fff;" +
+      "font:14px/1.4 monospace;z-index:9999;white-space:pre-wrap";
+    box.textContent = JSON.parse(event.data);
+    document.body.appendChild(box);
+  });
+})();
+"""
+
+
+def watched_snapshot(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime, size) of every file under the watched paths: changes when any file does."""
+    entries: list[tuple[str, int, int]] = []
+    for root in paths:
+        if root.is_file():
+            candidates = [root]
+        else:
+            candidates = sorted(root.rglob("*")) if root.is_dir() else []
+        for path in candidates:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if path.is_file():
+                entries.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(entries)
+
+
+class EmailPreviews:
+    """Each issue's email edition per language, rendered on request for a sample subscriber."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _corpus(self):  # type: ignore[no-untyped-def]
+        from newsletter.content.issues import load_issues
+
+        s = self.settings
+        return load_issues(s.path(s.build.issues_dir), s.site.languages, s.root)
+
+    def index(self) -> str:
+        """An HTML list of every issue's email editions (drafts included: they are previews)."""
+        rows = []
+        for issue in self._corpus().issues:
+            links = " · ".join(
+                f'<a href="/_email/{issue.slug}/{lang}.html">{lang} HTML</a> '
+                f'(<a href="/_email/{issue.slug}/{lang}.txt">text</a>)'
+                for lang in issue.languages
+            )
+            title = html.escape(next(iter(issue.editions.values())).title)
+            rows.append(f"<li><strong>{issue.slug}</strong> — {title}: {links}</li>")
+        return ("<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\">"
+                "<title>Email editions</title><h1>Email editions</h1><ul>"
+                + "".join(rows) + "</ul></html>")
+
+    def render(self, slug: str, lang: str, kind: str) -> tuple[str, str] | None:
+        """(body, content type) of one edition's HTML or text, or None if there is none."""
+        from newsletter.mail.editions import render_email_preview
+
+        issue = self._corpus().find(slug)
+        if issue is None or lang not in issue.editions or kind not in ("html", "txt"):
+            return None
+        html_part, text_part = render_email_preview(self.settings, issue, lang)
+        if kind == "html":
+            return html_part, "text/html; charset=utf-8"
+        return text_part, "text/plain; charset=utf-8"
+
+
+class BuildState:
+    """The current build generation and its error, shared by the watcher and the handlers."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.error: str | None = None
+        self.changed = threading.Condition()
+
+    def publish(self, error: str | None) -> None:
+        """Record a finished (or failed) build and wake every waiting page."""
+        with self.changed:
+            self.generation += 1
+            self.error = error
+            self.changed.notify_all()
+
+
+class PreviewServer:
+    """The preview: an HTTP server in a thread plus a watcher that rebuilds on change."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        build: Callable[[], Path],
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        poll_interval: float = 0.3,
+        emails: EmailPreviews | None = None,
+    ) -> None:
+        self.settings = settings
+        self.build = build
+        self.poll_interval = poll_interval
+        self.state = BuildState()
+        self.base_path = SiteUrls(settings.site.base_url).base_path
+        self.site_dir = build()
+        self.watched = [
+            settings.path(settings.build.issues_dir),
+            settings.path(settings.build.templates_dir),
+            settings.root / "newsletter.toml",
+        ]
+        self._stop = threading.Event()
+        handler = partial(
+            _Handler, preview=self, directory=str(self.site_dir), emails=emails
+        )
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise port_in_use(host, port, exc) from None
+        self.httpd.daemon_threads = True
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        """The address to open in a browser."""
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}{self.base_path}"
+
+    def start(self) -> None:
+        """Serve and watch in background threads."""
+        serve = threading.Thread(target=self.httpd.serve_forever, name="preview-http", daemon=True)
+        watch = threading.Thread(target=self._watch, name="preview-watch", daemon=True)
+        self._threads = [serve, watch]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and watching."""
+        self._stop.set()
+        self.state.publish(self.state.error)  # wake event streams so their threads end
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def rebuild(self) -> None:
+        """Rebuild now; on failure keep serving the previous site and show the error."""
+        try:
+            self.build()
+        except NewsletterError as exc:
+            logger.warning("preview build failed: %s", exc)
+            self.state.publish(str(exc))
+        else:
+            self.state.publish(None)
+
+    def _watch(self) -> None:
+        before = watched_snapshot(self.watched)
+        while not self._stop.wait(self.poll_interval):
+            now = watched_snapshot(self.watched)
+            if now != before:
+                before = now
+                self.rebuild()
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """Serves the site under its base path, the live-reload script, events and email previews."""
+
+    def __init__(  # type: ignore[no-untyped-def]
+        self, *args, preview: PreviewServer, emails: EmailPreviews | None, **kwargs
+    ) -> None:
+        self.preview = preview
+        self.emails = emails
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        logger.info("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        path = unquote(urlsplit(self.path).path)
+        if path == LIVE_RELOAD_PATH:
+            return self._send(LIVE_RELOAD_JS, "text/javascript; charset=utf-8")
+        if path == EVENTS_PATH:
+            return self._events()
+        if path == "/_email/" or path.startswith("/_email/"):
+            return self._email(path)
+        base = self.preview.base_path
+        if not path.startswith(base):
+            self.send_error(HTTPStatus.NOT_FOUND, f"the site lives under {base}")
+            return None
+        local = "/" + path[len(base):]
+        target = Path(self.translate_path(local))
+        if target.is_dir():
+            if not local.endswith("/"):
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", path + "/")
+                self.end_headers()
+                return None
+            target = target / "index.html"
+        if target.suffix == ".html" and target.is_file():
+            page = target.read_bytes()
+            tag = (f'<script>window.__annaobservaBuild={self.preview.state.generation};</script>'
+                   f'<script src="{LIVE_RELOAD_PATH}"></script></head>').encode()
+            return self._send(page.replace(b"</head>", tag, 1), "text/html; charset=utf-8")
+        self.path = local
+        return super().do_GET()
+
+    def guess_type(self, path: str) -> str:  # type: ignore[override]
+        if str(path).endswith(".xml"):
+            if "feed" in str(path):
+                return "application/rss+xml; charset=utf-8"
+            return "application/xml"
+        return super().guess_type(path)
+
+    def _send(self, body: bytes, content_type: str, status: int = HTTPStatus.OK) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _events(self) -> None:
+        import json
+        from urllib.parse import parse_qs
+
+        query = parse_qs(urlsplit(self.path).query)
+        since = int((query.get("since") or ["0"])[0] or 0)
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        state = self.preview.state
+        try:
+            self.wfile.write(b": connected\n\n")
+            self.wfile.flush()
+            with state.changed:
+                while state.generation <= since and not self.preview._stop.is_set():
+                    state.changed.wait(timeout=15)
+                    if state.generation <= since:
+                        self.wfile.write(b": keep-alive\n\n")
+                        self.wfile.flush()
+                generation, error = state.generation, state.error
+            if self.preview._stop.is_set():
+                return
+            if error:
+                self.wfile.write(b"event: failed\ndata: " + json.dumps(error).encode() + b"\n\n")
+            else:
+                self.wfile.write(f"event: reload\ndata: {generation}\n\n".encode())
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _email(self, path: str) -> None:
+        if self.emails is None:
+            self.send_error(HTTPStatus.NOT_FOUND, "email previews are not available")
+            return
+        parts = [p for p in path.split("/") if p][1:]
+        if not parts:
+            self._send(self.emails.index().encode("utf-8"), "text/html; charset=utf-8")
+            return
+        if len(parts) == 2 and "." in parts[1]:
+            slug, name = parts
+            lang, _, kind = name.partition(".")
+            try:
+                result = self.emails.render(slug, lang, kind)
+            except NewsletterError as exc:
+                self._send(str(exc).encode(), "text/plain; charset=utf-8",
+                           HTTPStatus.UNPROCESSABLE_ENTITY)
+                return
+            if result is not None:
+                body, content_type = result
+                self._send(body.encode("utf-8"), content_type)
+                return
+        self.send_error(HTTPStatus.NOT_FOUND, "use /_email/<issue>/<lang>.html or .txt")
+
+
+def serve_forever(server: PreviewServer) -> None:
+    """Run until interrupted (the CLI's Ctrl-C)."""
+    server.start()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
+
+
+def today() -> dt.date:
+    """The edge's wall clock: only the CLI and the preview call it."""
+    return dt.date.today()

@@ -1,0 +1,235 @@
+"""Write the rendered site at the edge: guarded paths, unchanged files kept, an atomic swap.
+
+A build writes each output into a staging folder next to the site as soon as it is rendered
+(`StagedSite`), skipping every file whose bytes or inputs did not change (so it is neither
+rewritten nor, where its inputs are the same, even rendered), then publishes atomically. A failed
+build never touches the previous site. The manifest in the site folder records each file's hash
+and inputs for the next build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from newsletter.errors import BuildError
+
+logger = logging.getLogger(__name__)
+# shutil and tempfile are imported where they are used: a build that finds nothing changed reads
+# the manifest and stops, and should not pay for them.
+MANIFEST = ".annaobserva-manifest.json"
+JOURNAL = ".annaobserva-commit.json"
+PENDING = ".commit"  # suffix of a decided, not yet finished, in-place commit
+
+
+class OutputCollision(BuildError):
+    """Two sources would write the same output file."""
+
+
+class UnsafeOutputPath(BuildError):
+    """An output path would leave the site folder."""
+
+
+def safe_join(root: Path, relative: str) -> Path:
+    """Join an output path under root, refusing absolute paths and `..` (as Pelican's
+    sanitised_join does)."""
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts or relative.endswith("/"):
+        raise UnsafeOutputPath(f"output path {relative!r} would leave the site folder")
+    return root.joinpath(*pure.parts)
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What writing changed."""
+
+    files: int
+    written: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def digest(data: bytes) -> str:
+    """The content hash recorded in the manifest."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(site: Path) -> dict[str, Any]:
+    """The previous build's manifest, or an empty one."""
+    try:
+        data = json.loads((site / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_manifest(site: Path, manifest: Mapping[str, Any]) -> None:
+    """Replace the manifest of a site folder atomically."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=site)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, sort_keys=True)
+    os.replace(tmp, site / MANIFEST)
+
+
+def recover_interrupted_build(site: Path) -> None:
+    """Finish what a crash interrupted: a decided in-place commit is completed (its files are all
+    staged), and a folder swap caught between its two renames gets the previous site back."""
+    pending = site.with_name(site.name + PENDING)
+    old = site.with_name(site.name + ".old")
+    if not pending.exists() and not old.exists():
+        return  # the usual case
+    import shutil
+
+    if (pending / JOURNAL).is_file() and site.is_dir():
+        _apply(pending, site)
+        logger.warning("completed the interrupted update of %s", site)
+    elif pending.exists():
+        shutil.rmtree(pending, ignore_errors=True)  # not decided yet: the site is the old one
+    if not site.exists() and old.exists():
+        old.rename(site)
+        logger.warning("restored %s from an interrupted build", site)
+    elif old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class StagedSite:
+    """The next site, written file by file into a staging folder next to the current one.
+
+    `add()` writes one output as soon as it is rendered (nothing is held in memory); a file whose
+    bytes did not change is not written at all. `reuse()` keeps an output whose inputs did not
+    change (its `key` is the same as in the last build) without even rendering it. Two sources for
+    one path is an error naming both. Leaving the `with` block without `commit()` deletes the
+    staging folder, so a failed build never touches the site.
+
+    `commit()` publishes. The first build (or one over a folder without a manifest) renames the
+    staging folder into place. Later builds publish only what changed: the staging folder, holding
+    the changed files and a journal of what to move and delete, is renamed to `<site>.commit` (the
+    point of no return), then each file is moved over its old version and the manifest is replaced
+    last. A crash after that rename is completed by the next build (`recover_interrupted_build`);
+    a crash before it leaves the previous site as it was.
+    """
+
+    def __init__(self, site: Path, previous: Mapping[str, Any]) -> None:
+        import tempfile
+
+        self.site = site
+        self._old_hashes: Mapping[str, str] = previous.get("files", {})
+        self._old_keys: Mapping[str, str] = previous.get("keys", {})
+        self.in_place = bool(self._old_hashes) and site.is_dir()
+        self._hashes: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
+        self._owners: dict[str, str] = {}
+        self._written: list[str] = []
+        self._made_dirs: set[Path] = set()
+        site.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix=site.name + ".tmp-", dir=site.parent))
+
+    def __enter__(self) -> StagedSite:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import shutil
+
+        if self.staging.exists():
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _claim(self, path: str, source: str) -> None:
+        safe_join(self.staging, path)
+        if path in self._owners:
+            raise OutputCollision(
+                f"{source} and {self._owners[path]} would both write {path}: rename one of them"
+            )
+        self._owners[path] = source
+
+    def _still_there(self, path: str) -> bool:
+        return self.in_place and os.path.isfile(safe_join(self.site, path))
+
+    def reuse(self, path: str, key: str, source: str) -> bool:
+        """Keep the current site's file if the last build made it from the same inputs (`key`)."""
+        if self._old_keys.get(path) != key or path not in self._old_hashes:
+            return False
+        if not self._still_there(path):
+            return False
+        self._claim(path, source)
+        self._hashes[path] = self._old_hashes[path]
+        self._keys[path] = key
+        return True
+
+    def add(self, path: str, data: bytes | str, source: str, key: str | None = None) -> None:
+        """Write one output file; `source` names who made it, `key` what it was made from."""
+        self._claim(path, source)
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        self._hashes[path] = digest(raw)
+        if key is not None:
+            self._keys[path] = key
+        if self._old_hashes.get(path) == self._hashes[path] and self._still_there(path):
+            return
+        target = safe_join(self.staging, path)
+        if target.parent not in self._made_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(target.parent)
+        target.write_bytes(raw)
+        self._written.append(path)
+
+    def commit(self, extra: Mapping[str, Any]) -> WriteReport:
+        """Write the manifest (files, keys and `extra`) and publish (see the class docstring)."""
+        import shutil
+
+        manifest = json.dumps({**extra, "files": self._hashes, "keys": self._keys}, sort_keys=True)
+        removed = tuple(sorted(set(self._old_hashes) - set(self._hashes)))
+        (self.staging / MANIFEST).write_text(manifest, encoding="utf-8")
+        if self.in_place:
+            journal = {"moves": sorted(self._written), "removes": list(removed)}
+            (self.staging / JOURNAL).write_text(json.dumps(journal), encoding="utf-8")
+            pending = self.site.with_name(self.site.name + PENDING)
+            shutil.rmtree(pending, ignore_errors=True)
+            self.staging.rename(pending)  # decided: from here on the update is completed
+            _apply(pending, self.site)
+        else:
+            _swap(self.staging, self.site)
+        return WriteReport(len(self._hashes), tuple(sorted(self._written)), removed)
+
+
+def _apply(pending: Path, site: Path) -> None:
+    """Delete what a decided commit removes, move its files into the site, then its manifest.
+    Deleting first lets a path change between file and folder (`x` → `x/index.html`)."""
+    import shutil
+
+    journal = json.loads((pending / JOURNAL).read_text(encoding="utf-8"))
+    for rel in journal["removes"]:
+        target = safe_join(site, rel)
+        target.unlink(missing_ok=True)
+        folder = target.parent
+        while folder != site and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    for rel in journal["moves"]:
+        source, target = safe_join(pending, rel), safe_join(site, rel)
+        if source.exists():  # else moved before a crash
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    if (pending / MANIFEST).exists():
+        os.replace(pending / MANIFEST, site / MANIFEST)
+    shutil.rmtree(pending, ignore_errors=True)
+
+
+def _swap(staging: Path, site: Path) -> None:
+    """Replace the site folder by the staging folder (two renames; see
+    recover_interrupted_build)."""
+    import shutil
+
+    os.chmod(staging, 0o755)
+    if site.exists():
+        old = site.with_name(site.name + ".old")
+        site.rename(old)
+        staging.rename(site)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(site)

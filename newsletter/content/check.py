@@ -1,0 +1,343 @@
+"""Check issues beyond what the loader reports: content rules an editor can fix, file and line.
+
+The loader (`content.issues`) already reports malformed YAML, unknown or missing front-matter
+keys, wrong types and `send_at` without a time zone as `corpus.problems`; `run_checks` adds what
+needs the whole corpus or the body: duplicate numbers and slugs, missing or disagreeing
+translations, links to issues that do not exist, images that do not exist or have no alt text,
+unsafe raw HTML, translations that drifted apart, countries that are not member states, and
+warnings for what an editor should look at (long summaries and titles, http:// links, heading
+level skips, empty sections, a much shorter translation, missing `countries`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from newsletter.settings import Settings
+from newsletter.states import load_member_states
+
+from .body_scan import SCAN_VERSION, BodyScan, Link, scan_body
+from .issues import Corpus, Edition, Issue, Problem, display_path
+from .markup import is_external, issue_link_target
+
+logger = logging.getLogger(__name__)
+
+ProblemSource = Callable[[Settings, Corpus], list[Problem]]
+
+
+class ScanCache(Protocol):
+    """Where body scans are kept between runs (`newsletter.archive.cache.BuildCache` fits)."""
+
+    def get(self, key: str) -> Any | None:
+        """The value stored under key, or None."""
+
+    def put(self, key: str, value: Any) -> None:
+        """Store a value under key."""
+
+
+SUMMARY_MAX = 200  # what an email client shows of a preheader
+TITLE_MAX = 90  # what fits a subject line and a feed reader's list
+SHORT_RATIO = 0.5  # an edition under half its longest translation's words is suspect
+
+
+def run_checks(
+    settings: Settings,
+    corpus: Corpus,
+    *,
+    extra: Iterable[ProblemSource] = (),
+    cache: ScanCache | None = None,
+) -> list[Problem]:
+    """Every problem beyond the loader's `corpus.problems`, sorted by (path, line).
+
+    `cache` (e.g. the build's `BuildCache`) keeps each body's scan by content hash, so a
+    no-change rebuild does not read every body again.
+    """
+    states = load_member_states(settings.path(settings.subscribers.member_states))
+    problems: list[Problem] = []
+    problems += _duplicates(corpus, settings.root)
+    slugs = {issue.slug: issue for issue in corpus.issues}
+    for issue in corpus.issues:
+        scans = {lang: _cached_scan(e, display_path(e.path, settings.root), cache)
+                 for lang, e in issue.editions.items()}
+        problems += _missing_editions(issue, settings, settings.root)
+        problems += _disagreements(issue, settings.root)
+        for lang, edition in issue.editions.items():
+            shown = display_path(edition.path, settings.root)
+            scan = scans[lang]
+            problems += scan.problems
+            problems += _front_matter(edition, shown, states)
+            problems += _links(edition, shown, scan, issue, slugs, settings)
+        problems += _drift(issue, scans, settings.root)
+    for source in extra:
+        problems += source(settings, corpus)
+    logger.debug("checked %d issues: %d problems", len(corpus.issues), len(problems))
+    return sorted(problems, key=lambda p: (p.path, p.line, p.message, p.severity))
+
+
+# -- the corpus ------------------------------------------------------------------------------
+
+def _duplicates(corpus: Corpus, root: Path) -> list[Problem]:
+    """Two issues with one number, or two folders that would publish at one slug."""
+    problems: list[Problem] = []
+    by_number: dict[int, list[Issue]] = {}
+    by_slug: dict[str, list[Issue]] = {}
+    for issue in corpus.issues:
+        for number in sorted({e.number for e in issue.editions.values()}):
+            by_number.setdefault(number, []).append(issue)
+        by_slug.setdefault(issue.slug.casefold(), []).append(issue)
+    for number, issues in by_number.items():
+        if len(issues) < 2:
+            continue
+        for issue in issues:
+            others = ", ".join(display_path(o.folder, root) for o in issues if o is not issue)
+            for edition in issue.editions.values():
+                if edition.number == number:
+                    problems.append(Problem(
+                        display_path(edition.path, root), edition.key_lines.get("number", 1),
+                        f"number {number} is also used by {others}: give each issue its own number",
+                    ))
+    for issues in by_slug.values():
+        if len(issues) < 2:
+            continue
+        for issue in issues:
+            others = ", ".join(display_path(o.folder, root) for o in issues if o is not issue)
+            for edition in issue.editions.values():
+                problems.append(Problem(
+                    display_path(edition.path, root), 1,
+                    f"slug {issue.slug!r} is also used by {others}: rename one folder",
+                ))
+    return problems
+
+
+# -- one issue's editions --------------------------------------------------------------------
+
+def _missing_editions(issue: Issue, settings: Settings, root: Path) -> list[Problem]:
+    """A configured language without an edition (files that failed to load are reported already)."""
+    problems = []
+    first = next(iter(issue.editions.values()))
+    for lang in settings.site.languages:
+        file = issue.folder / f"{lang}.md"
+        if lang in issue.editions or file.exists():
+            continue
+        problems.append(Problem(
+            display_path(first.path, root), 1,
+            f"the {lang!r} edition is missing: add {display_path(file, root)} "
+            f"(every configured language needs one)",
+        ))
+    return problems
+
+
+def _disagreements(issue: Issue, root: Path) -> list[Problem]:
+    """Editions of one issue must agree on number, date, status and send_at."""
+    problems = []
+    editions = list(issue.editions.values())
+    main = editions[0]
+    main_name = main.path.name
+    for edition in editions[1:]:
+        for key in ("number", "date", "status", "send_at"):
+            mine, theirs = getattr(edition, key), getattr(main, key)
+            if mine == theirs:
+                continue
+            problems.append(Problem(
+                display_path(edition.path, root), edition.key_lines.get(key, 1),
+                f"{key} {_shown_value(key, mine)} differs from {main_name} "
+                f"({_shown_value(key, theirs)}): "
+                f"every edition of an issue has the same {key}",
+            ))
+    return problems
+
+
+def _shown_value(key: str, value: object) -> str:
+    if value is None:
+        return f"no {key}"
+    if isinstance(value, dt.date):  # datetimes too
+        return value.isoformat()
+    return str(value)
+
+
+def _front_matter(edition: Edition, shown: str, states: Iterable[str]) -> list[Problem]:
+    """Member states, and the lengths that email clients and feed readers cut."""
+    problems = []
+    known = set(states)
+    line = edition.key_lines.get
+    for code in edition.countries:
+        if code not in known:
+            problems.append(Problem(
+                shown, line("countries", 1),
+                f"countries: {code!r} is not an OAS member state "
+                f"(the codes are in subscribers/member-states.toml)",
+            ))
+    if "countries" not in edition.key_lines:
+        problems.append(Problem(
+            shown, 1,
+            "no countries: list the member states this issue concerns (countries: [CR, UY]), "
+            "or countries: [] if none in particular", "warning",
+        ))
+    if len(edition.summary) > SUMMARY_MAX:
+        problems.append(Problem(
+            shown, line("summary", 1),
+            f"summary is {len(edition.summary)} characters: email clients show about "
+            f"{SUMMARY_MAX} as the preheader; shorten it", "warning",
+        ))
+    if len(edition.title) > TITLE_MAX:
+        problems.append(Problem(
+            shown, line("title", 1),
+            f"title is {len(edition.title)} characters: over {TITLE_MAX} is cut in subject lines "
+            f"and feed readers; shorten it", "warning",
+        ))
+    return problems
+
+
+def _links(
+    edition: Edition, shown: str, scan: BodyScan, issue: Issue, slugs: Mapping[str, Issue],
+    settings: Settings,
+) -> list[Problem]:
+    """Links to other issues and images must resolve; links should use https."""
+    problems = []
+    root = settings.root
+    issues_dir = settings.path(settings.build.issues_dir)
+    languages = settings.site.languages
+    for link in scan.links:
+        url = link.url
+        parts = urlsplit(url)
+        if parts.scheme.lower() == "http":
+            problems.append(Problem(
+                shown, link.line,
+                f"{'image' if link.image else 'link'} {url} uses http://: "
+                f"use https:// if the site supports it", "warning",
+            ))
+        if link.raw_html and url and not is_external(url) and not url.startswith("/"):
+            # Raw HTML passes through Markdown untouched: its relative URLs break in the archive.
+            kind, markdown = ("<img src>", "![description](…)") if link.image else \
+                ("<a href>", "[text](…)")
+            problems.append(Problem(
+                shown, link.line,
+                f"raw HTML {kind} {url} is not rewritten for the archive and emails: write it "
+                f"as Markdown, {markdown}",
+            ))
+        if link.image:
+            problems += _image(link, shown, issue, root)
+            continue
+        target = issue_link_target(url)
+        if target is None:
+            if not is_external(url) and parts.path.endswith(".md"):
+                problems.append(Problem(
+                    shown, link.line,
+                    f"link {url} is not a link to an issue: write ../<slug>/<lang>.md "
+                    f"(e.g. ../{issue.slug}/{edition.lang}.md)",
+                ))
+            continue
+        slug, lang, _fragment = target
+        folder = issues_dir / slug
+        if slug not in slugs and not folder.is_dir():
+            problems.append(Problem(
+                shown, link.line,
+                f"link {url} goes to issue {slug!r}, which does not exist "
+                f"(no folder {display_path(folder, root)})",
+            ))
+            continue
+        if lang and lang not in languages:
+            problems.append(Problem(
+                shown, link.line,
+                f"link {url} goes to a {lang!r} edition, but {lang!r} is not in [site] languages",
+            ))
+        elif not (folder / f"{lang or edition.lang}.md").exists():
+            # ../<slug>/ without a file means the reader's own language.
+            lang = lang or edition.lang
+            problems.append(Problem(
+                shown, link.line,
+                f"link {url} goes to the {lang!r} edition of {slug!r}, which does not exist "
+                f"(no file {display_path(folder / f'{lang}.md', root)})",
+            ))
+        elif slug in slugs and slugs[slug].status == "draft" and edition.status == "ready":
+            problems.append(Problem(
+                shown, link.line,
+                f"link {url} goes to {slug!r}, which is a draft: the link is broken in the "
+                f"archive until that issue is ready", "warning",
+            ))
+    return problems
+
+
+def _image(link: Link, shown: str, issue: Issue, root: Path) -> list[Problem]:
+    """An image needs alt text and, when it is a local file, the file."""
+    problems = []
+    if link.alt is None or not link.alt.strip():
+        how = 'alt="…"' if link.raw_html else "![description](…)"
+        problems.append(Problem(
+            shown, link.line,
+            f"image {link.url or '(no source)'} has no alt text: describe it for readers who "
+            f"cannot see it ({how})",
+        ))
+    url = link.url
+    if not url:
+        problems.append(Problem(shown, link.line, "image has no source"))
+        return problems
+    if is_external(url) or url.startswith("/"):
+        return problems
+    relative = PurePosixPath(unquote(urlsplit(url).path))
+    if ".." in relative.parts:
+        problems.append(Problem(
+            shown, link.line,
+            f"image {url} is outside the issue folder: put it in images/ and write images/<name>",
+        ))
+        return problems
+    if not (issue.folder / relative).is_file():
+        problems.append(Problem(
+            shown, link.line,
+            f"image {url} does not exist: add {display_path(issue.folder / relative, root)}",
+        ))
+    return problems
+
+
+def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path) -> list[Problem]:
+    """Translations should have the same outline: sections, links, images; and similar length."""
+    problems: list[Problem] = []
+    if len(scans) < 2:
+        return problems
+    langs = list(scans)
+    main = langs[0]
+    for lang in langs[1:]:
+        edition = issue.editions[lang]
+        shown = display_path(edition.path, root)
+        for what, count in (
+            ("## section", lambda s: s.sections),
+            ("link", lambda s: s.link_count),
+            ("image", lambda s: s.image_count),
+        ):
+            mine, theirs = count(scans[lang]), count(scans[main])
+            if mine != theirs:
+                problems.append(Problem(
+                    shown, edition.body_line,
+                    f"translations drifted apart: {lang} has {mine} {what}{'s' * (mine != 1)}, "
+                    f"{main} has {theirs}",
+                ))
+    longest = max(langs, key=lambda lang: scans[lang].words)
+    for lang in langs:
+        words, most = scans[lang].words, scans[longest].words
+        if lang != longest and words < SHORT_RATIO * most:
+            edition = issue.editions[lang]
+            problems.append(Problem(
+                display_path(edition.path, root), edition.body_line,
+                f"{lang} has {words} words, under half of {longest}'s {most}: "
+                f"is the translation complete?", "warning",
+            ))
+    return problems
+
+
+# -- one body --------------------------------------------------------------------------------
+
+def _cached_scan(edition: Edition, shown: str, cache: ScanCache | None) -> BodyScan:
+    if cache is None:
+        return scan_body(edition, shown)
+    key = f"check-scan:{SCAN_VERSION}:{edition.source_hash}:{edition.body_line}:{shown}"
+    hit = cache.get(key)
+    if isinstance(hit, BodyScan):
+        return hit
+    scan = scan_body(edition, shown)
+    cache.put(key, scan)
+    return scan

@@ -1,0 +1,481 @@
+"""Gather partner news into a draft for the next issue: feeds.toml → fetch → parse → keep → write.
+
+`gather_news()` reads each partner feed listed in `feeds.toml` (a URL, fetched with a timeout and
+a size limit, or a local file) with feedparser, keeps the entries published since a date, drops
+duplicates (the same link or guid, also across feeds) and cleans titles and summaries to plain
+text. `news_drafts.render_news_draft()` turns that into `issues/<slug>/news.<lang>.md`; the issue
+loader skips these files, so nothing gathered is published until an editor moves it into
+`<lang>.md`. A feed that fails is reported by name and the others are still gathered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import re
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from newsletter.errors import NewsletterError
+
+from .issues import Corpus, Issue
+
+logger = logging.getLogger(__name__)
+
+_FEED_KEYS = {"name", "url", "path", "language"}
+_TOP_KEYS = {"feed", "timeout_seconds", "max_bytes", "summary_length"}
+USER_AGENT = "ANNAobserva-gather/1.0 (+https://annaobserva.iin.oea.org/)"
+
+
+class FeedsConfigError(NewsletterError):
+    """feeds.toml is missing, malformed, or has a wrong key or value."""
+
+
+class FeedFailed(NewsletterError):
+    """One partner feed could not be fetched or parsed (the others are still gathered)."""
+
+
+class GatherError(NewsletterError):
+    """The gathered draft cannot be written (no issue, no date to start from, a curated draft)."""
+
+
+@dataclass(frozen=True)
+class PartnerFeed:
+    """One partner feed from feeds.toml."""
+
+    name: str
+    location: str  # a URL, or a path as written in feeds.toml
+    language: str
+    is_url: bool
+    path: Path | None = None  # resolved, for a local file
+
+
+@dataclass(frozen=True)
+class FeedList:
+    """feeds.toml: the partner feeds and the limits for fetching them."""
+
+    feeds: tuple[PartnerFeed, ...]
+    timeout_seconds: float = 10.0
+    max_bytes: int = 5_000_000
+    summary_length: int = 300
+
+
+@dataclass(frozen=True)
+class NewsItem:
+    """One partner news entry, cleaned to plain text."""
+
+    source: str
+    title: str
+    link: str
+    guid: str
+    published: dt.datetime
+    summary: str
+    language: str
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """What one feed gave: its kept entries, or the reason it failed, and any warnings."""
+
+    feed: PartnerFeed
+    items: tuple[NewsItem, ...] = ()
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+    read: int = 0  # entries in the feed
+    old: int = 0  # published before the since-date
+    undated: int = 0
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Everything gathered: kept items by feed (feeds.toml order), failures, duplicates dropped."""
+
+    since: dt.date
+    outcomes: tuple[FeedOutcome, ...]
+    duplicates: int
+
+    @property
+    def items(self) -> tuple[NewsItem, ...]:
+        """Every kept item, grouped by source in feeds.toml order, newest first in a source."""
+        return tuple(item for o in self.outcomes for item in o.items)
+
+    @property
+    def failures(self) -> tuple[FeedOutcome, ...]:
+        """The feeds that could not be gathered."""
+        return tuple(o for o in self.outcomes if o.error)
+
+
+# -- feeds.toml ------------------------------------------------------------------------------
+
+
+def load_feed_list(path: Path) -> FeedList:
+    """Read feeds.toml; raise FeedsConfigError naming the feed and key that are wrong."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FeedsConfigError(
+            f"{path}: not found; list the partner feeds there ([[feed]] name, url or path, "
+            "language)"
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FeedsConfigError(f"{path}: {exc}") from None
+    unknown = sorted(set(raw) - _TOP_KEYS)
+    if unknown:
+        raise FeedsConfigError(
+            f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_TOP_KEYS))})"
+        )
+    limits: dict[str, Any] = {}
+    for key, kind in (
+        ("timeout_seconds", (int, float)),
+        ("max_bytes", int),
+        ("summary_length", int),
+    ):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+                raise FeedsConfigError(f"{path}: {key} must be a positive number, not {value!r}")
+            limits[key] = float(value) if key == "timeout_seconds" else value
+    entries = raw.get("feed", [])
+    if not isinstance(entries, list) or not entries:
+        raise FeedsConfigError(f"{path}: no feeds; add a [[feed]] table for each partner feed")
+    feeds: list[PartnerFeed] = []
+    names: set[str] = set()
+    for number, entry in enumerate(entries, start=1):
+        feeds.append(_feed_entry(path, number, entry))
+        if feeds[-1].name in names:
+            raise FeedsConfigError(
+                f"{path}: feed #{number}: the name {feeds[-1].name!r} is used twice"
+            )
+        names.add(feeds[-1].name)
+    return FeedList(tuple(feeds), **limits)
+
+
+def _feed_entry(path: Path, number: int, entry: Any) -> PartnerFeed:
+    where = f"{path}: feed #{number}"
+    if not isinstance(entry, dict):
+        raise FeedsConfigError(f"{where} must be a [[feed]] table")
+    if isinstance(entry.get("name"), str) and entry["name"].strip():
+        where = f"{path}: feed {entry['name']!r}"
+    unknown = sorted(set(entry) - _FEED_KEYS)
+    if unknown:
+        raise FeedsConfigError(
+            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_FEED_KEYS))})"
+        )
+    for key in ("name", "language"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise FeedsConfigError(f"{where}: missing key {key!r}")
+    language = entry["language"].strip().lower()
+    if not re.fullmatch(r"[a-z]{2}", language):
+        raise FeedsConfigError(
+            f"{where}: language must be a two-letter code (es, en, pt, fr), not {language!r}"
+        )
+    if ("url" in entry) == ("path" in entry):
+        raise FeedsConfigError(f"{where}: give either url (a web address) or path (a local file)")
+    if "url" in entry:
+        url = entry["url"]
+        if (
+            not isinstance(url, str)
+            or urlsplit(url).scheme not in ("http", "https")
+            or not urlsplit(url).netloc
+        ):
+            raise FeedsConfigError(
+                f"{where}: url must start with https:// or http:// (use path for a file)"
+            )
+        return PartnerFeed(entry["name"].strip(), url, language, True)
+    location = entry["path"]
+    if not isinstance(location, str) or not location:
+        raise FeedsConfigError(f"{where}: path must be a file path")
+    return PartnerFeed(entry["name"].strip(), location, language, False, path.parent / location)
+
+
+# -- fetch -----------------------------------------------------------------------------------
+
+
+def fetch_feed(feed: PartnerFeed, timeout: float, max_bytes: int) -> tuple[bytes, dict[str, str]]:
+    """The feed's bytes and response headers; raise FeedFailed with the reason."""
+    if not feed.is_url:
+        assert feed.path is not None
+        try:
+            size = feed.path.stat().st_size
+            if size > max_bytes:
+                raise FeedFailed(f"larger than the {max_bytes:,}-byte limit ({size:,} bytes)")
+            return feed.path.read_bytes(), {}
+        except FileNotFoundError:
+            raise FeedFailed(f"no file at {feed.location}") from None
+        except OSError as exc:
+            raise FeedFailed(f"cannot read {feed.location}: {exc.strerror}") from None
+    request = urllib.request.Request(
+        feed.location,
+        headers={
+            "User-Agent": USER_AGENT,
+            "Accept": "application/rss+xml, application/atom+xml, "
+            "application/rdf+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1",
+        },
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only
+            chunks: list[bytes] = []
+            received = 0
+            while chunk := response.read(65536):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise FeedFailed(f"larger than the {max_bytes:,}-byte limit; not read further")
+                if time.monotonic() > deadline:
+                    raise FeedFailed(f"not fully received within {timeout:g} s")
+                chunks.append(chunk)
+            headers = {"content-location": response.geturl()}
+            if response.headers.get("Content-Type"):
+                headers["content-type"] = response.headers["Content-Type"]
+            return b"".join(chunks), headers
+    except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the connection open
+        raise FeedFailed(f"the server answered HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise FeedFailed(f"no answer within {timeout:g} s") from None
+        raise FeedFailed(f"cannot connect: {exc.reason}") from None
+    except TimeoutError:
+        raise FeedFailed(f"no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise FeedFailed(f"network error: {exc}") from None
+
+
+# -- parse and clean -------------------------------------------------------------------------
+
+
+class _TextExtractor(HTMLParser):
+    """Plain text from an HTML fragment: tags dropped, blocks separated, scripts ignored."""
+
+    BLOCKS = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "figure",
+        "figcaption",
+        "table",
+    }
+    SKIP = {"script", "style", "template", "noscript"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(fragment: str) -> str:
+    """An HTML fragment as one line of plain text (entities decoded, whitespace collapsed)."""
+    parser = _TextExtractor()
+    parser.feed(fragment)
+    parser.close()
+    return " ".join("".join(parser.parts).split())
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut text at a word boundary to at most `limit` characters, marking the cut with …."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]  # room for the …
+    if text[limit - 1] != " " and " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def _detail_text(entry: Any, key: str) -> str:
+    # Always read as HTML: RSS titles are plain text by the letter of the format, but partners
+    # put markup in them, and feedparser passes it through when it guesses "text/plain".
+    return html_to_text(entry.get(key, "") or "")
+
+
+def normalize_link(link: str) -> str:
+    """The form two links are compared in: no fragment, no utm_* tracking, lower-case host."""
+    parts = urlsplit(link.strip())
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not k.lower().startswith("utm_")
+        ]
+    )
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
+
+
+def _published(entry: Any) -> dt.datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            return dt.datetime(*value[:6], tzinfo=dt.UTC)
+    return None
+
+
+def _entries(count: int) -> str:
+    return f"{count} entry" if count == 1 else f"{count} entries"
+
+
+def _bozo_reason(exc: BaseException) -> str:
+    line = getattr(exc, "getLineNumber", None)
+    message = getattr(exc, "getMessage", None)
+    if callable(line) and callable(message):
+        return f"line {line()}: {message()}"
+    return str(exc) or type(exc).__name__
+
+
+def parse_feed(
+    feed: PartnerFeed, data: bytes, headers: dict[str, str], since: dt.date, summary_length: int
+) -> FeedOutcome:
+    """The feed's entries published on or after `since`, cleaned; raise FeedFailed if unreadable."""
+    import feedparser
+
+    # A stream, never a string: feedparser would treat a string as a URL or a path to open.
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers or None)
+    warnings: list[str] = []
+    if parsed.bozo:
+        reason = _bozo_reason(parsed.bozo_exception)
+        if not parsed.entries and not parsed.version:
+            raise FeedFailed(f"not a readable feed ({reason})")
+        warnings.append(
+            f"the XML is broken ({reason}); {_entries(len(parsed.entries))} read anyway"
+        )
+    elif not parsed.version:
+        raise FeedFailed("not an RSS or Atom feed")
+    base = headers.get("content-location") or ""
+    channel_link = parsed.feed.get("link", "")
+    if channel_link:
+        base = urljoin(base, channel_link) if base else channel_link
+    start = dt.datetime.combine(since, dt.time(0, 0), tzinfo=dt.UTC)
+    items: list[NewsItem] = []
+    old = undated = 0
+    for entry in parsed.entries:
+        published = _published(entry)
+        if published is None:
+            undated += 1
+            continue
+        if published < start:
+            old += 1
+            continue
+        link = (entry.get("link") or "").strip()
+        if link and base:
+            link = urljoin(base, link)
+        if not link.startswith(("http://", "https://")):
+            warnings.append(
+                f"an entry has no web address ({_detail_text(entry, 'title')[:60]!r}); skipped"
+            )
+            continue
+        summary = _detail_text(entry, "summary")
+        if not summary and entry.get("content"):
+            summary = html_to_text(entry["content"][0].get("value", ""))
+        title = _detail_text(entry, "title") or shorten(summary, 80) or link
+        items.append(
+            NewsItem(
+                source=feed.name,
+                title=title,
+                link=link,
+                guid=(entry.get("id") or "").strip(),
+                published=published,
+                summary=shorten(summary, summary_length),
+                language=feed.language,
+            )
+        )
+    if undated:
+        warnings.append(f"{_entries(undated)} without a date left out")
+    items.sort(key=lambda i: (-i.published.timestamp(), i.link))
+    return FeedOutcome(feed, tuple(items), "", tuple(warnings), len(parsed.entries), old, undated)
+
+
+# -- the whole gathering ---------------------------------------------------------------------
+
+Fetcher = Callable[[PartnerFeed, float, int], tuple[bytes, dict[str, str]]]
+
+
+def gather_news(feeds: FeedList, since: dt.date, fetch: Fetcher = fetch_feed) -> Gathered:
+    """Fetch and parse every feed, keep entries since the date, and drop duplicates."""
+    outcomes: list[FeedOutcome] = []
+    for feed in feeds.feeds:
+        try:
+            data, headers = fetch(feed, feeds.timeout_seconds, feeds.max_bytes)
+            outcome = parse_feed(feed, data, headers, since, feeds.summary_length)
+        except FeedFailed as exc:
+            logger.info("feed %s failed: %s", feed.name, exc)
+            outcome = FeedOutcome(feed, error=str(exc))
+        outcomes.append(outcome)
+    deduped, duplicates = drop_duplicates(outcomes)
+    return Gathered(since, tuple(deduped), duplicates)
+
+
+def drop_duplicates(outcomes: Sequence[FeedOutcome]) -> tuple[list[FeedOutcome], int]:
+    """Keep one entry per link or guid: from the earlier feed in feeds.toml, the newest."""
+    seen: set[str] = set()
+    kept_outcomes: list[FeedOutcome] = []
+    dropped = 0
+    for outcome in outcomes:
+        kept: list[NewsItem] = []
+        for item in outcome.items:
+            keys = {"link:" + normalize_link(item.link)} | (
+                {"id:" + item.guid} if item.guid else set()
+            )
+            if keys & seen:
+                dropped += 1
+                continue
+            seen |= keys
+            kept.append(item)
+        kept_outcomes.append(
+            FeedOutcome(
+                outcome.feed,
+                tuple(kept),
+                outcome.error,
+                outcome.warnings,
+                outcome.read,
+                outcome.old,
+                outcome.undated,
+            )
+        )
+    return kept_outcomes, dropped
+
+
+def default_since(corpus: Corpus, issue: Issue) -> dt.date:
+    """The date of the issue before this one: the news since the last issue went out."""
+    earlier = [i for i in corpus.issues if (i.date, i.number) < (issue.date, issue.number)]
+    if not earlier:
+        raise GatherError(
+            f"issue {issue.slug} has no previous issue to date from: pass --since YYYY-MM-DD"
+        )
+    return max(earlier, key=lambda i: (i.date, i.number)).date

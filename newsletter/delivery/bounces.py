@@ -1,0 +1,192 @@
+"""Bounces and complaints: SES notifications (SES → SNS → SQS) applied to the subscriber store.
+
+Each notification is correlated to its delivery by the SES message id and kept raw. A permanent
+bounce or a complaint suppresses the address (a complaint also ends the subscription); transient
+bounces are counted and suppress after a configurable number. The event row and the suppression
+are one transaction, and the queue message is deleted only after it commits, so a crash never
+loses a notification and a redelivered one is applied once. Malformed messages are logged (by
+queue id, never their content) and left in the queue for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from newsletter.errors import NewsletterError
+from newsletter.mail.message import mask_address
+from newsletter.settings import Settings
+
+from .ledger import utc_stamp
+
+logger = logging.getLogger(__name__)
+
+
+class MalformedNotification(NewsletterError):
+    """A queue message is not an SES notification this program understands."""
+
+
+class QueueError(NewsletterError):
+    """The SQS queue cannot be read."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """The parts of an SES notification that matter here."""
+
+    kind: str  # bounce | complaint | delivery | other
+    subtype: str  # Permanent | Transient | Undetermined, or the complaint feedback type
+    ses_message_id: str
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BounceResult:
+    """What one `bounces` run applied."""
+
+    applied: int = 0
+    permanent: int = 0
+    transient: int = 0
+    complaints: int = 0
+    suppressed: int = 0
+    other: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+
+
+def parse_notification(body: str) -> Notification:
+    """Read an SQS message body: an SNS envelope around SES's JSON, or SES's JSON itself."""
+    try:
+        outer = json.loads(body)
+        inner = json.loads(outer["Message"]) if outer.get("Type") == "Notification" else outer
+        kind = str(inner.get("eventType") or inner.get("notificationType") or "")
+        message_id = str(inner["mail"]["messageId"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise MalformedNotification(f"not an SES notification ({type(exc).__name__})") from None
+    if not kind or not message_id:
+        raise MalformedNotification("an SES notification without a type or a message id")
+    try:
+        if kind == "Bounce":
+            bounce = inner["bounce"]
+            return Notification("bounce", str(bounce["bounceType"]), message_id, tuple(
+                str(r["emailAddress"]) for r in bounce["bouncedRecipients"]))
+        if kind == "Complaint":
+            complaint = inner["complaint"]
+            return Notification("complaint", str(complaint.get("complaintFeedbackType", "")),
+                                message_id, tuple(str(r["emailAddress"])
+                                                  for r in complaint["complainedRecipients"]))
+    except (KeyError, TypeError) as exc:
+        raise MalformedNotification(f"a {kind} notification missing {exc}") from None
+    return Notification("delivery" if kind == "Delivery" else "other", kind, message_id, ())
+
+
+def apply_notification(
+    store: Any, queue_message_id: str, notification: Notification, raw: str,
+    transient_limit: int,
+) -> str:
+    """Record one notification and suppress as it says, in one transaction; return what it did.
+
+    Returns "duplicate" when this queue message was applied before, else "suppressed",
+    "counted" or "recorded".
+    """
+    conn: sqlite3.Connection = store.conn
+    row = conn.execute(
+        "SELECT id, subscriber_id FROM deliveries WHERE provider_id = ? LIMIT 1",
+        (notification.ses_message_id,),
+    ).fetchone()
+    delivery_id, subscriber_id = row if row else (None, None)
+    if subscriber_id is None and notification.recipients:
+        found = store.get_by_email(notification.recipients[0])
+        subscriber_id = found.id if found else None
+    try:
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO delivery_events (queue_message_id, received_at, kind, subtype, "
+            "provider_id, delivery_id, subscriber_id, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (queue_message_id, utc_stamp(), notification.kind, notification.subtype,
+             notification.ses_message_id, delivery_id, subscriber_id, raw),
+        )
+        if cur.rowcount == 0:
+            conn.rollback()
+            return "duplicate"
+        outcome = "recorded"
+        for address in notification.recipients:
+            reason = _suppression_reason(conn, notification, subscriber_id, transient_limit)
+            if reason:
+                store.suppress(address, reason)  # commits the event with it
+                logger.info("%s: %s", mask_address(address), reason)
+                outcome = "suppressed"
+            else:
+                outcome = "counted" if notification.kind == "bounce" else outcome
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    if conn.in_transaction:
+        conn.commit()
+    return outcome
+
+
+def _suppression_reason(conn: sqlite3.Connection, n: Notification, subscriber_id: int | None,
+                        transient_limit: int) -> str:
+    if n.kind == "complaint":
+        return "complaint (the recipient marked the newsletter as spam)"
+    if n.kind != "bounce":
+        return ""
+    if n.subtype == "Permanent":
+        return "bounce: permanent"
+    if subscriber_id is None:
+        return ""
+    count = conn.execute(
+        "SELECT count(*) FROM delivery_events WHERE subscriber_id = ? AND kind = 'bounce' "
+        "AND subtype != 'Permanent'", (subscriber_id,),
+    ).fetchone()[0]
+    return f"bounce: {count} transient bounces" if count >= transient_limit else ""
+
+
+def process_queue(
+    settings: Settings, store: Any, queue_url: str, endpoint_url: str | None = None,
+    wait_seconds: int = 1,
+) -> BounceResult:
+    """Drain the queue: apply each notification, delete it once applied; keep malformed ones."""
+    sqs = boto3.session.Session().client("sqs", region_name=settings.ses.region,
+                                         endpoint_url=endpoint_url or None)
+    counts = dict.fromkeys(BounceResult.__dataclass_fields__, 0)
+    limit = settings.delivery.transient_bounce_limit
+    while True:
+        try:
+            answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                         WaitTimeSeconds=wait_seconds, VisibilityTimeout=300)
+        except (ClientError, BotoCoreError) as exc:
+            raise QueueError(f"cannot read the queue {queue_url} ({exc})") from None
+        messages = answer.get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            queue_id = message["MessageId"]
+            try:
+                notification = parse_notification(message["Body"])
+            except MalformedNotification as exc:
+                logger.warning("queue message %s left in the queue: %s", queue_id, exc)
+                counts["malformed"] += 1
+                continue
+            outcome = apply_notification(store, queue_id, notification, message["Body"], limit)
+            if outcome == "duplicate":
+                counts["duplicates"] += 1
+            else:
+                counts["applied"] += 1
+                key = {"bounce": "permanent" if notification.subtype == "Permanent"
+                       else "transient", "complaint": "complaints"}.get(notification.kind, "other")
+                counts[key] += 1
+                counts["suppressed"] += outcome == "suppressed"
+            try:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            except (ClientError, BotoCoreError) as exc:
+                # Applied already: a redelivery is recognised by its queue id and skipped.
+                logger.warning("could not delete queue message %s (%s)", queue_id, exc)
+    return BounceResult(**counts)

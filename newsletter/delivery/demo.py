@@ -1,0 +1,50 @@
+"""What `make run` ends with: the demo subscribers imported and the latest issue in the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from newsletter.content.issues import load_issues
+from newsletter.mail.editions import render_email_editions
+from newsletter.mail.transports import open_transport
+from newsletter.settings import Settings
+from newsletter.subscribers.importer import import_csv
+from newsletter.subscribers.store import SubscriberStore
+
+from .sending import SendOptions, run_send
+
+logger = logging.getLogger(__name__)
+
+DEMO_CSV = "subscribers/demo.csv"
+
+
+def deliver_demo(settings: Settings) -> list[str]:
+    """Import the fake example.org liaisons (confirmed) and send them the latest ready issue."""
+    corpus = load_issues(settings.path(settings.build.issues_dir), settings.site.languages,
+                         settings.root)
+    # The same rule as the archive: ready and dated today or earlier.
+    ready = [issue for issue in corpus.issues if issue.is_visible(dt.date.today())]
+    if not ready:
+        return ["No ready issue to deliver."]
+    latest = max(ready, key=lambda issue: (issue.date, issue.slug))
+    store = SubscriberStore.open(settings)
+    try:
+        report = import_csv(store, settings.path(DEMO_CSV), confirmed=True, note="demo",
+                            display=DEMO_CSV)
+        summary = run_send(settings, store, latest, render_email_editions(settings, latest),
+                           lambda: open_transport(settings, "outbox"), SendOptions())
+    finally:
+        store.close()
+    lines = [f"Demo subscribers: {report.imported} imported from {DEMO_CSV}"
+             + (f" ({len(report.problems)} rows not imported, e.g. {report.problems[0]})."
+               if report.problems else ".")]
+    if summary.already_complete:
+        lines.append(f"{latest.slug}: already delivered to the {summary.audience} demo "
+                     "subscribers (delete subscribers/subscribers.db to start over).")
+    else:
+        fallbacks = ", ".join(f"{n} {lang} → {edition}"
+                              for (lang, edition), n in summary.fallbacks.items())
+        lines.append(f"{latest.slug}: delivered {summary.sent} messages to the outbox"
+                     + (f" (fallback: {fallbacks})." if fallbacks else "."))
+    return lines

@@ -1,0 +1,385 @@
+"""The send ledger: one row per issue × subscriber, so a campaign survives any crash.
+
+`send ISSUE` first freezes the audience (confirmed, not suppressed, one row per normalised address,
+with the edition language each subscriber gets) in one transaction. A row moves
+`queued → sending → sent | rejected | deferred | unknown`; it is committed as `sending` before
+the transport is called and updated after it answers. After a crash the rows left in `sending`
+become `unknown`, and by default go out again with the same Message-ID (at-least-once, the
+duplicates bounded by the messages that were in flight).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from newsletter.errors import NewsletterError
+from newsletter.subscribers.records import stamp
+
+logger = logging.getLogger(__name__)
+
+STATES = ("queued", "sending", "sent", "deferred", "rejected", "unknown", "skipped", "cancelled")
+# States that still owe the subscriber a message.
+OPEN_STATES = ("queued", "sending", "deferred", "unknown")
+
+class LedgerError(NewsletterError):
+    """The ledger cannot do what was asked (no campaign, a cancelled one)."""
+
+
+class MissingTranslation(NewsletterError):
+    """Subscribers chose a language the issue lacks and no fallback covers."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One issue's delivery: when its audience was frozen and whether it is over."""
+
+    issue: str
+    frozen_at: str
+    audience: int
+    completed_at: str | None
+    cancelled_at: str | None
+
+
+@dataclass(frozen=True)
+class AudienceMember:
+    """One subscriber as the freeze sees them."""
+
+    subscriber_id: int
+    email: str
+    lang: str
+    member_state: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A row that is due to be sent, joined to the subscriber's current address."""
+
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    name: str
+    edition_lang: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the transport answered for one row."""
+
+    delivery_id: int
+    state: str  # sent | deferred | rejected | unknown | queued (not attempted)
+    provider_id: str | None = None
+    error: str = ""
+    next_attempt: float = 0.0
+
+
+def utc_stamp(moment: dt.datetime | None = None) -> str:
+    """An ISO 8601 UTC timestamp, to the second."""
+    return stamp(moment or dt.datetime.now(dt.UTC))
+
+
+def resolve_language(
+    lang: str, available: Iterable[str], fallback: Mapping[str, str]
+) -> str | None:
+    """The edition a subscriber of `lang` gets: their own, else along the fallback chain."""
+    have = set(available)
+    seen: set[str] = set()
+    while lang not in have:
+        if lang in seen or lang not in fallback:
+            return None
+        seen.add(lang)
+        lang = fallback[lang]
+    return lang
+
+
+class Ledger:
+    """The deliveries of every campaign, on the subscribers' database connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # -- campaigns ---------------------------------------------------------------------------
+
+    def campaign(self, issue: str) -> Campaign | None:
+        """The campaign of an issue, if its audience was ever frozen."""
+        row = self.conn.execute(
+            "SELECT issue, frozen_at, audience, completed_at, cancelled_at FROM campaigns "
+            "WHERE issue = ?", (issue,),
+        ).fetchone()
+        return Campaign(*row) if row else None
+
+    def freeze(
+        self,
+        issue: str,
+        audience: Iterable[AudienceMember],
+        available: Sequence[str],
+        fallback: Mapping[str, str],
+        now: dt.datetime | None = None,
+        commit: bool = True,
+    ) -> int:
+        """Create the campaign and its rows in one transaction; return the audience size.
+
+        MissingTranslation (nothing written) if some subscribers' language has no edition and no
+        fallback leads to one. With `commit=False` the transaction is left open (a dry run rolls
+        it back).
+        """
+        stamp = utc_stamp(now)
+        salt = secrets.token_hex(16)
+        self._begin()
+        try:
+            self.conn.execute(
+                "INSERT INTO campaigns (issue, salt, frozen_at, audience) VALUES (?, ?, ?, 0)",
+                (issue, salt, stamp),
+            )
+            count = self._insert_rows(issue, salt, audience, available, fallback, stamp)
+            self.conn.execute("UPDATE campaigns SET audience = ? WHERE issue = ?", (count, issue))
+        except BaseException:
+            self.conn.rollback()
+            raise
+        if commit:
+            self.conn.commit()
+        logger.info("froze the audience of %s: %d subscribers", issue, count)
+        return count
+
+    def add_new(
+        self,
+        issue: str,
+        audience: Iterable[AudienceMember],
+        available: Sequence[str],
+        fallback: Mapping[str, str],
+        now: dt.datetime | None = None,
+    ) -> int:
+        """`--include-new`: add subscribers confirmed since the freeze; return how many."""
+        stamp = utc_stamp(now)
+        salt = self.conn.execute("SELECT salt FROM campaigns WHERE issue = ?", (issue,)).fetchone()
+        if salt is None:
+            raise LedgerError(f"issue {issue} has no campaign yet")
+        self._begin()
+        try:
+            added = self._insert_rows(issue, salt[0], audience, available, fallback, stamp)
+            self.conn.execute(
+                "UPDATE campaigns SET audience = audience + ?, completed_at = NULL WHERE issue = ?",
+                (added, issue),
+            )
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
+        return added
+
+    def _insert_rows(
+        self,
+        issue: str,
+        salt: str,
+        audience: Iterable[AudienceMember],
+        available: Sequence[str],
+        fallback: Mapping[str, str],
+        stamp: str,
+    ) -> int:
+        missing: Counter[str] = Counter()
+        resolved: dict[str, str | None] = {}
+
+        def rows() -> Iterator[tuple[object, ...]]:
+            for member in audience:
+                if member.lang not in resolved:
+                    resolved[member.lang] = resolve_language(member.lang, available, fallback)
+                edition = resolved[member.lang]
+                if edition is None:
+                    missing[member.lang] += 1
+                    continue
+                address = member.email.strip().casefold()
+                key = hashlib.sha256(f"{salt}:{address}".encode()).hexdigest()
+                yield (issue, member.subscriber_id, key, member.lang, edition, member.member_state,
+                       stamp)
+
+        before = self.conn.total_changes
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO deliveries (issue, subscriber_id, address_key, lang, "
+            "edition_lang, member_state, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+            rows(),
+        )
+        if missing:
+            detail = ", ".join(f"{lang}: {n} subscriber{'s' if n != 1 else ''}"
+                               for lang, n in sorted(missing.items()))
+            raise MissingTranslation(
+                f"issue {issue} has no edition for {detail} (it has {', '.join(available)}); "
+                "write the translation or add a [delivery.fallback] entry, e.g. "
+                f"{sorted(missing)[0]} = \"{available[0]}\""
+            )
+        return self.conn.total_changes - before
+
+    def _begin(self) -> None:
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def rolled_back(self) -> Iterator[None]:
+        """Everything written inside is undone (for `--dry-run`)."""
+        try:
+            yield
+        finally:
+            if self.conn.in_transaction:
+                self.conn.rollback()
+
+    def cancel(self, issue: str, now: dt.datetime | None = None) -> int:
+        """End a campaign: the rows still owed become `cancelled`; return how many."""
+        stamp = utc_stamp(now)
+        with self.conn:
+            cur = self.conn.execute(
+                "UPDATE deliveries SET state = 'cancelled', updated_at = ? "
+                "WHERE issue = ? AND state IN ('queued', 'deferred', 'unknown', 'sending')",
+                (stamp, issue),
+            )
+            self.conn.execute(
+                "UPDATE campaigns SET cancelled_at = ? WHERE issue = ?", (stamp, issue)
+            )
+        return cur.rowcount
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def recover(self, issue: str, now: dt.datetime | None = None) -> int:
+        """Rows a dead run left in `sending` become `unknown`; return how many."""
+        with self.conn:
+            cur = self.conn.execute(
+                "UPDATE deliveries SET state = 'unknown', error = 'the run stopped while sending', "
+                "updated_at = ? WHERE issue = ? AND state = 'sending'",
+                (utc_stamp(now), issue),
+            )
+        if cur.rowcount:
+            logger.warning("%s: %d deliveries were in flight when a run died", issue, cur.rowcount)
+        return cur.rowcount
+
+    def requeue(self, issue: str, state: str, now: dt.datetime | None = None) -> int:
+        """Put every row of one state (unknown, rejected) back in the queue; return how many."""
+        with self.conn:
+            cur = self.conn.execute(
+                "UPDATE deliveries SET state = 'queued', attempts = 0, next_attempt = 0, "
+                "updated_at = ? WHERE issue = ? AND state = ?",
+                (utc_stamp(now), issue, state),
+            )
+            if cur.rowcount:
+                self.conn.execute(
+                    "UPDATE campaigns SET completed_at = NULL WHERE issue = ?", (issue,)
+                )
+        return cur.rowcount
+
+    def due(self, issue: str, after_id: int, limit: int, now: float) -> list[Pending]:
+        """Rows to send next (queued, or deferred and due), with the subscriber's address.
+
+        Rows whose subscriber left since the freeze (unsubscribed, bounced, erased) become
+        `skipped` here, so nobody is mailed after saying stop.
+        """
+        rows = self.conn.execute(
+            "SELECT d.id, d.subscriber_id, s.email, s.name, d.edition_lang, d.attempts, s.status "
+            "FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id "
+            "WHERE d.issue = ? AND d.id > ? AND (d.state = 'queued' OR "
+            "(d.state = 'deferred' AND d.next_attempt <= ?)) ORDER BY d.id LIMIT ?",
+            (issue, after_id, now, limit),
+        ).fetchall()
+        pending: list[Pending] = []
+        gone: list[int] = []
+        for delivery_id, subscriber_id, email, name, edition_lang, attempts, status in rows:
+            if email is None or status != "confirmed":
+                gone.append(delivery_id)
+            else:
+                pending.append(Pending(delivery_id, subscriber_id, email, name, edition_lang,
+                                       attempts))
+        if gone:
+            with self.conn:
+                self.conn.executemany(
+                    "UPDATE deliveries SET state = 'skipped', error = 'no longer subscribed', "
+                    "updated_at = ? WHERE id = ?",
+                    [(utc_stamp(), i) for i in gone],
+                )
+        return pending
+
+    def next_retry(self, issue: str) -> float | None:
+        """When the earliest deferred row is due again (None if nothing is deferred)."""
+        row = self.conn.execute(
+            "SELECT min(next_attempt) FROM deliveries WHERE issue = ? AND state = 'deferred'",
+            (issue,),
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def claim(self, delivery_ids: Sequence[int]) -> None:
+        """Commit rows as `sending` before their transport calls (the crash-safety rule)."""
+        self.settle((), delivery_ids)
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Commit what the transport answered for each row, in one transaction."""
+        self.settle(outcomes, ())
+
+    def settle(self, outcomes: Sequence[Outcome], claims: Sequence[int]) -> None:
+        """Record answers and claim the next rows in one commit (a send's hot path)."""
+        stamp = utc_stamp()
+        with self.conn:
+            if outcomes:
+                self.conn.executemany(
+                    "UPDATE deliveries SET state = ?, provider_id = coalesce(?, provider_id), "
+                    "error = ?, next_attempt = ?, updated_at = ?, "
+                    "attempts = attempts - (CASE WHEN ? = 'queued' THEN 1 ELSE 0 END) "
+                    "WHERE id = ?",
+                    [(o.state, o.provider_id, o.error, o.next_attempt, stamp, o.state,
+                      o.delivery_id) for o in outcomes],
+                )
+            if claims:
+                self.conn.executemany(
+                    "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, "
+                    "updated_at = ? WHERE id = ?",
+                    [(stamp, i) for i in claims],
+                )
+
+    def finish_if_complete(self, issue: str, now: dt.datetime | None = None) -> bool:
+        """Mark the campaign complete when no row is still owed; return whether it is."""
+        placeholders = ", ".join("?" for _ in OPEN_STATES)
+        row = self.conn.execute(
+            f"SELECT 1 FROM deliveries WHERE issue = ? AND state IN ({placeholders}) LIMIT 1",
+            (issue, *OPEN_STATES),
+        ).fetchone()
+        if row is not None:
+            return False
+        with self.conn:
+            self.conn.execute(
+                "UPDATE campaigns SET completed_at = coalesce(completed_at, ?) WHERE issue = ?",
+                (utc_stamp(now), issue),
+            )
+        return True
+
+    def counts(self, issue: str) -> dict[str, int]:
+        """How many rows are in each state."""
+        counts = dict.fromkeys(STATES, 0)
+        for state, n in self.conn.execute(
+            "SELECT state, count(*) FROM deliveries WHERE issue = ? GROUP BY state", (issue,)
+        ):
+            counts[state] = n
+        return counts
+
+    def fallbacks(self, issue: str) -> dict[tuple[str, str], int]:
+        """(subscriber language, edition sent) → rows, where they differ."""
+        return {
+            (lang, edition): n
+            for lang, edition, n in self.conn.execute(
+                "SELECT lang, edition_lang, count(*) FROM deliveries WHERE issue = ? "
+                "AND lang != edition_lang GROUP BY lang, edition_lang ORDER BY lang",
+                (issue,),
+            )
+        }
+
+    def record_test_send(
+        self, issue: str, lang: str, masked: str, outcome: str, provider_id: str | None, error: str
+    ) -> None:
+        """Keep a `--to` test send apart from the campaign."""
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO test_sends (issue, lang, recipient, outcome, provider_id, error, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (issue, lang, masked, outcome, provider_id, error, utc_stamp()),
+            )

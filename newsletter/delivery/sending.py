@@ -1,0 +1,487 @@
+"""The send run: ledger rows out through a transport, paced by a token bucket, a few at a time.
+
+The stages of `run_send`: take the send lock → freeze the audience (or resume the campaign:
+in-flight rows of a dead run become `unknown` and, by default, go again) → open the transport and
+read its quota → loop: claim a handful of due rows (committed as `sending`), let a small pool of
+workers render each message and send it when the rate allows, record each answer → mark the
+campaign complete when nothing is owed. A burst of errors in a row, a transport that says stop,
+the daily quota or Ctrl-C end the run cleanly after the messages in flight; running again resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import random
+import re
+import signal
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from newsletter.content.issues import Issue
+from newsletter.errors import NewsletterError
+from newsletter.mail.editions import EmailEdition, Recipient
+from newsletter.mail.message import mask_address
+from newsletter.mail.transports import (
+    OutcomeUnknown,
+    Rejected,
+    RetryLater,
+    StopEverything,
+    Transport,
+)
+from newsletter.settings import Settings
+
+from .ledger import AudienceMember, Ledger, Outcome, Pending
+from .pacing import RateLimiter, worker_count
+from .schedule import SendLock
+
+logger = logging.getLogger(__name__)
+
+TransportFactory = Callable[[], Transport]
+BATCH = 500
+RETRY_CAP_SECONDS = 300.0
+
+
+_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[A-Za-z0-9.-]+")
+
+
+def masked_error(exc: BaseException) -> str:
+    """A transport's error text with any address in it masked (it is stored and printed)."""
+    return _ADDRESS_RE.sub(lambda m: mask_address(m.group(0)), str(exc))
+
+
+class SendRefused(NewsletterError):
+    """The issue cannot be sent as asked (a draft, a cancelled campaign)."""
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """What the operator asked for on the command line."""
+
+    limit: int | None = None
+    hold_unknown: bool = False
+    include_new: bool = False
+    retry_rejected: bool = False
+    workers: int | None = None
+    rate: float | None = None
+    retry_base_seconds: float = 5.0
+
+
+@dataclass
+class Progress:
+    """Counts of the current run, for a progress bar."""
+
+    total: int
+    sent: int = 0
+    deferred: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    skipped: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def done(self) -> int:
+        """Rows that reached a final answer in this run."""
+        return self.sent + self.rejected + self.unknown
+
+    @property
+    def rate(self) -> float:
+        """Messages sent per second so far."""
+        elapsed = time.monotonic() - self.started
+        return self.sent / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class SendSummary:
+    """What one run did and where the campaign stands."""
+
+    issue: str
+    audience: int
+    counts: Mapping[str, int]
+    sent: int = 0
+    deferred: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    complete: bool = False
+    already_complete: bool = False
+    resent_unknown: int = 0
+    added: int = 0
+    stop_reason: str = ""  # why the run ended early (empty: it ran out of work)
+    stopped_by: str = ""  # "" | transport | errors | quota | interrupted | limit
+    errors: tuple[tuple[str, int], ...] = ()
+    fallbacks: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    rate: float = 0.0
+    elapsed: float = 0.0
+    max_in_flight: int = 0
+
+
+def audience(store: object) -> Iterator[AudienceMember]:
+    """Confirmed, not suppressed subscribers, streamed from the store."""
+    conn = store.conn  # type: ignore[attr-defined]
+    # The per-address check normalises each address (~80 µs); skip it when nothing is suppressed.
+    check = conn.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None
+    for s in store.iter_confirmed():  # type: ignore[attr-defined]
+        if not (check and store.is_suppressed(s.email)):  # type: ignore[attr-defined]
+            yield AudienceMember(s.id, s.email, s.lang, s.state)
+
+
+def check_ready(issue: Issue) -> None:
+    """Refuse to send a draft."""
+    if issue.status != "ready":
+        raise SendRefused(
+            f"issue {issue.slug} is a draft: set `status: ready` in every language before sending"
+        )
+
+
+def prepare_campaign(
+    settings: Settings, store: object, ledger: Ledger, issue: Issue, options: SendOptions
+) -> tuple[int, int, bool]:
+    """Freeze or resume the campaign; return (rows added, unknown rows requeued, was complete)."""
+    available = list(issue.editions)
+    fallback = settings.delivery.fallback
+    campaign = ledger.campaign(issue.slug)
+    if campaign is not None and campaign.cancelled_at:
+        raise SendRefused(f"the campaign of {issue.slug} was cancelled on {campaign.cancelled_at}")
+    if campaign is None:
+        return ledger.freeze(issue.slug, audience(store), available, fallback), 0, False
+    was_complete = campaign.completed_at is not None
+    ledger.recover(issue.slug)
+    added = 0
+    if options.include_new:
+        added = ledger.add_new(issue.slug, audience(store), available, fallback)
+    if options.retry_rejected:
+        added += ledger.requeue(issue.slug, "rejected")
+    resent = 0 if options.hold_unknown else ledger.requeue(issue.slug, "unknown")
+    return added, resent, was_complete and not added and not resent
+
+
+def _transport_rate(settings: Settings, transport: Transport, options: SendOptions
+                    ) -> tuple[float, int | None]:
+    """(messages per second, messages left in today's quota) for this run."""
+    rate = options.rate if options.rate is not None else settings.delivery.rate
+    quota_of = getattr(transport, "quota", None)
+    if quota_of is None or not settings.ses.account_quota:
+        return rate, None
+    quota = quota_of()
+    quota_rate = quota.max_rate * settings.ses.quota_margin
+    return (min(rate, quota_rate) if rate > 0 else quota_rate), quota.remaining_today
+
+
+class _TransportPool:
+    """One transport per worker thread, created on demand and all closed at the end."""
+
+    def __init__(self, factory: TransportFactory, first: Transport) -> None:
+        self.factory = factory
+        self.idle: queue.SimpleQueue[Transport] = queue.SimpleQueue()
+        self.idle.put(first)
+        self.every = [first]
+        self.lock = threading.Lock()
+
+    def take(self) -> Transport:
+        try:
+            return self.idle.get_nowait()
+        except queue.Empty:
+            transport = self.factory()
+            with self.lock:
+                self.every.append(transport)
+            return transport
+
+    def give(self, transport: Transport) -> None:
+        self.idle.put(transport)
+
+    def close(self) -> None:
+        for transport in self.every:
+            transport.close()
+
+
+class _Worker:
+    """Renders one row's message, waits for the rate, sends it, and says what happened."""
+
+    def __init__(self, slug: str, editions: Mapping[str, EmailEdition], pool: _TransportPool,
+                 limiter: RateLimiter, max_attempts: int, retry_base: float) -> None:
+        self.slug = slug
+        self.editions = editions
+        self.pool = pool
+        self.limiter = limiter
+        self.max_attempts = max_attempts
+        self.retry_base = retry_base
+
+    def __call__(self, row: Pending) -> tuple[Outcome, str]:
+        edition = self.editions[row.edition_lang]
+        attempt = row.attempts + 1
+        try:
+            message = edition.message_for(
+                Recipient(row.subscriber_id, row.email, row.name, row.edition_lang)
+            )
+        except NewsletterError as exc:
+            error = f"cannot build the message: {masked_error(exc)}"
+            return Outcome(row.delivery_id, "rejected", error=error), ""
+        try:
+            transport = self.pool.take()
+        except StopEverything as exc:
+            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)  # account-wide
+        try:
+            self.limiter.acquire()
+            if getattr(transport, "supports_tags", False):
+                tags = {"issue": self.slug, "lang": row.edition_lang,
+                        "subscriber": str(row.subscriber_id)}
+                provider_id = transport.send(row.email, message, tags=tags)  # type: ignore[call-arg]
+            else:
+                provider_id = transport.send(row.email, message)
+            return Outcome(row.delivery_id, "sent", provider_id=provider_id), ""
+        except RetryLater as exc:
+            if attempt >= self.max_attempts:
+                return Outcome(row.delivery_id, "rejected",
+                               error=f"gave up after {attempt} attempts: {masked_error(exc)}"), ""
+            delay = min(RETRY_CAP_SECONDS, self.retry_base * 2 ** (attempt - 1))
+            delay *= random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
+            return Outcome(row.delivery_id, "deferred", error=masked_error(exc),
+                           next_attempt=time.time() + delay), ""
+        except Rejected as exc:
+            return Outcome(row.delivery_id, "rejected", error=masked_error(exc)), ""
+        except OutcomeUnknown as exc:
+            return Outcome(row.delivery_id, "unknown", error=masked_error(exc)), ""
+        except StopEverything as exc:
+            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)  # account-wide
+        finally:
+            self.pool.give(transport)
+
+
+def run_send(
+    settings: Settings,
+    store: object,
+    issue: Issue,
+    editions: Mapping[str, EmailEdition],
+    transport_factory: TransportFactory,
+    options: SendOptions = SendOptions(),
+    progress: Callable[[Progress], None] | None = None,
+) -> SendSummary:
+    """Deliver one issue to its campaign's rows; resumable, rate-limited, crash-safe."""
+    check_ready(issue)
+    conn = store.conn  # type: ignore[attr-defined]
+    ledger = Ledger(conn)
+    started = time.monotonic()
+    with SendLock(conn, issue.slug, settings.delivery.lock_timeout_seconds) as lock:
+        added, resent, was_complete = prepare_campaign(settings, store, ledger, issue, options)
+        campaign = ledger.campaign(issue.slug)
+        assert campaign is not None
+        if was_complete:
+            return SendSummary(issue.slug, campaign.audience, ledger.counts(issue.slug),
+                               complete=True, already_complete=True,
+                               fallbacks=ledger.fallbacks(issue.slug))
+        first = transport_factory()
+        pool = _TransportPool(transport_factory, first)
+        try:
+            rate, remaining = _transport_rate(settings, first, options)
+            run = _Run(settings, ledger, issue.slug, editions, pool, rate, options, lock, progress)
+            run.loop(remaining)
+        finally:
+            pool.close()
+        complete = ledger.finish_if_complete(issue.slug)
+        counts = ledger.counts(issue.slug)
+    elapsed = time.monotonic() - started
+    return SendSummary(
+        issue=issue.slug, audience=campaign.audience, counts=counts,
+        sent=run.tally["sent"], deferred=run.tally["deferred"], rejected=run.tally["rejected"],
+        unknown=run.tally["unknown"], complete=complete, resent_unknown=resent, added=added,
+        stop_reason=run.stop_reason, stopped_by=run.stopped_by,
+        errors=tuple(run.errors.most_common(10)), fallbacks=ledger.fallbacks(issue.slug),
+        rate=run.tally["sent"] / elapsed if elapsed > 0 else 0.0, elapsed=elapsed,
+        max_in_flight=run.window,
+    )
+
+
+class _Run:
+    """The loop of one run: keep the workers busy, record answers, stop when told."""
+
+    def __init__(self, settings: Settings, ledger: Ledger, slug: str,
+                 editions: Mapping[str, EmailEdition], pool: _TransportPool, rate: float,
+                 options: SendOptions, lock: SendLock,
+                 progress: Callable[[Progress], None] | None) -> None:
+        self.ledger = ledger
+        self.slug = slug
+        self.workers = worker_count(options.workers or settings.delivery.workers, rate)
+        self.window = self.workers * 2
+        self.limiter = RateLimiter(rate)
+        self.worker = _Worker(slug, editions, pool, self.limiter, settings.delivery.max_attempts,
+                              options.retry_base_seconds)
+        self.limit = options.limit
+        self.error_burst = max(1, settings.delivery.error_burst)
+        self.lock = lock
+        self.progress = progress
+        self.tally: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.stop_reason = ""
+        self.stopped_by = ""
+        self._in_a_row = 0
+        self._unrecorded: list[Outcome] = []
+        self.answers: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
+        counts = ledger.counts(slug)
+        self.state = Progress(total=counts["queued"] + counts["deferred"])
+        self._last_report = 0.0
+
+    def stop(self, by: str, reason: str) -> None:
+        if not self.stopped_by:
+            self.stopped_by, self.stop_reason = by, reason
+
+    def loop(self, remaining_today: int | None) -> None:
+        budget = self.limit if self.limit is not None else math.inf
+        quota_bound = False
+        if remaining_today is not None and remaining_today < budget:
+            budget, quota_bound = remaining_today, True
+        if budget <= 0 and quota_bound:
+            self.stop("quota", "the SES daily quota is used up; run send again later to resume")
+            return
+        inflight: set[int] = set()  # delivery ids handed to the workers
+        buffer: deque[Pending] = deque()
+        cursor = 0
+        with self._ctrl_c_stops(), \
+                ThreadPoolExecutor(self.workers, thread_name_prefix="send") as executor:
+            try:
+                while True:
+                    if not self.stopped_by:
+                        cursor, budget = self._fill(executor, inflight, buffer, cursor, budget)
+                    if not inflight or self.stopped_by:
+                        # Otherwise the answers ride along with the next claim's commit: rows
+                        # in `sending` (claimed, answer not committed) never exceed the window.
+                        self._flush()
+                    if not self.stopped_by:
+                        if budget <= 0 and not inflight and self._owed():
+                            self.stop("quota" if quota_bound else "limit",
+                                      "the SES daily quota is used up; run send again later "
+                                      "to resume" if quota_bound else "reached --limit")
+                    if not inflight:
+                        if self.stopped_by:
+                            break
+                        retry_at = self.ledger.next_retry(self.slug)
+                        if retry_at is None:
+                            break
+                        cursor = 0
+                        time.sleep(min(max(0.0, retry_at - time.time()), 1.0))
+                        self.lock.beat()
+                        continue
+                    self._collect(inflight, timeout=0.5)
+            except KeyboardInterrupt:
+                self.stop("interrupted", "interrupted: the messages in flight were finished; "
+                          "run send again to resume")
+                while inflight:
+                    self._collect(inflight, timeout=None)
+            finally:
+                self._flush()
+        self._report(force=True)
+
+    @contextmanager
+    def _ctrl_c_stops(self) -> Iterator[None]:
+        """Ctrl-C asks the loop to stop after the messages in flight; a second one forces it.
+
+        A KeyboardInterrupt raised in the middle of recording answers would roll back a commit
+        and turn sent messages into resends, so the first Ctrl-C only sets the stop flag.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def on_sigint(signum: int, frame: object) -> None:
+            if self.stopped_by == "interrupted":
+                raise KeyboardInterrupt
+            self.stop("interrupted", "interrupted: the messages in flight were finished; "
+                      "run send again to resume")
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _owed(self) -> bool:
+        counts = self.ledger.counts(self.slug)
+        return bool(counts["queued"] or counts["deferred"])
+
+    def _task(self, row: Pending) -> None:
+        """Run in a worker: send one row and hand the answer to the loop's queue."""
+        try:
+            self.answers.put((row.delivery_id, self.worker(row)))
+        except BaseException as exc:
+            self.answers.put((row.delivery_id, exc))  # a bug: the loop re-raises it
+            raise
+
+    def _fill(self, executor: ThreadPoolExecutor, inflight: set[int], buffer: deque[Pending],
+              cursor: int, budget: float) -> tuple[int, float]:
+        if inflight and self.window - len(inflight) < self.workers:
+            # Claim in batches of at least `workers` rows: one commit for several messages.
+            return cursor, budget
+        take: list[Pending] = []
+        while len(inflight) + len(take) < self.window and budget > 0:
+            if not buffer:
+                rows = self.ledger.due(self.slug, cursor, BATCH, time.time())
+                if not rows and cursor and not take:
+                    # Back to the start for deferred rows now due (claimed rows are `sending`).
+                    cursor = 0
+                    rows = self.ledger.due(self.slug, 0, BATCH, time.time())
+                if not rows:
+                    break
+                buffer.extend(rows)
+                cursor = rows[-1].delivery_id
+            take.append(buffer.popleft())
+            budget -= 1
+        if take:
+            # The answers collected so far and the new claims: one commit.
+            self.ledger.settle(self._unrecorded, [row.delivery_id for row in take])
+            self._unrecorded = []
+            for row in take:
+                inflight.add(row.delivery_id)
+                executor.submit(self._task, row)
+        return cursor, budget
+
+    def _collect(self, inflight: set[int], timeout: float | None) -> None:
+        """Take the answers that arrived (waiting up to `timeout` for the first one)."""
+        answers = []
+        try:
+            answers.append(self.answers.get(timeout=timeout))
+            while True:
+                answers.append(self.answers.get_nowait())
+        except queue.Empty:
+            pass
+        outcomes: list[Outcome] = []
+        for delivery_id, answer in answers:
+            inflight.discard(delivery_id)
+            if isinstance(answer, BaseException):
+                raise answer
+            outcome, stop = answer
+            outcomes.append(outcome)
+            if stop:
+                self.stop("transport", stop)
+                continue
+            self.tally[outcome.state] += 1
+            setattr(self.state, outcome.state, getattr(self.state, outcome.state) + 1)
+            if outcome.state == "sent":
+                self._in_a_row = 0
+            else:
+                self.errors[outcome.error] += 1
+                self._in_a_row += 1
+                if self._in_a_row >= self.error_burst:
+                    self.stop("errors", f"paused after {self._in_a_row} errors in a row; "
+                              "fix the cause and run send again to resume")
+        self._unrecorded.extend(outcomes)
+        if not self.lock.beat():
+            self.stop("transport", "another send took the lock over (this run was silent for "
+                      "longer than [delivery] lock_timeout_seconds); stopping")
+        self._report()
+
+    def _flush(self) -> None:
+        """Commit the answers not yet recorded (when no claim carried them)."""
+        if self._unrecorded:
+            self.ledger.record(self._unrecorded)
+            self._unrecorded = []
+
+    def _report(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress is not None and (force or now - self._last_report >= 0.1):
+            self._last_report = now
+            self.progress(self.state)

@@ -1,0 +1,423 @@
+"""Subscribers: validated addresses, a consent record, append-only status events, suppression.
+
+A subscriber is `pending` until they confirm (double opt-in), `confirmed` while they receive the
+newsletter, and `unsubscribed`, `bounced` or `complained` after. Every change of status is a new
+row in `subscriber_events`. The suppression list holds addresses that must never be mailed again;
+it is keyed by a salted hash, so an erased address leaves no trace but still cannot be re-imported.
+
+Invariant kept by `suppress()`: a suppressed address is never `confirmed`, so `iter_confirmed()`
+streams a plain indexed query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from newsletter.addresses import InvalidAddress, mask_email, normalise_email
+from newsletter.settings import Settings
+from newsletter.states import MemberState, load_member_states
+
+from .database import SOURCES, STATUSES, open_database  # noqa: F401 - re-exported
+from .records import (  # noqa: F401 - the errors and records are re-exported
+    COLUMNS,
+    DuplicateSubscriber,
+    NewSubscriber,
+    NotPending,
+    StatusEvent,
+    Subscriber,
+    SubscriberError,
+    SubscriberNotFound,
+    SuppressedAddress,
+    UnknownLanguage,
+    UnknownState,
+    stamp,
+    status_for_reason,
+    subscriber_from_row,
+    utc_now,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class SubscriberStore:
+    """The subscribers in one SQLite file; every change is one transaction."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        languages: Sequence[str],
+        states: Mapping[str, MemberState],
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.conn = conn
+        self.languages = tuple(languages)
+        self.states = states
+        self.clock = clock
+        row = conn.execute("SELECT value FROM store_meta WHERE key = 'salt'").fetchone()
+        self._salt: str = row[0]
+
+    @classmethod
+    def open(
+        cls, settings: Settings, clock: Callable[[], dt.datetime] = utc_now
+    ) -> SubscriberStore:
+        """The store at `[subscribers] database`, migrated, with languages and member states."""
+        conn = open_database(settings.path(settings.subscribers.database))
+        states = load_member_states(settings.path(settings.subscribers.member_states))
+        return cls(conn, settings.site.languages, states, clock)
+
+    @classmethod
+    def at(cls, path: Path, settings: Settings) -> SubscriberStore:
+        """A store in another file (tests and benchmarks), with the settings' reference data."""
+        states = load_member_states(settings.path(settings.subscribers.member_states))
+        return cls(open_database(path), settings.site.languages, states)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def __enter__(self) -> SubscriberStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- validation ------------------------------------------------------------------------
+
+    def validate(
+        self, email: str, state: str, lang: str, name: str = "", organisation: str = ""
+    ) -> NewSubscriber:
+        """A normalised candidate, or the first reason it cannot be stored."""
+        address = normalise_email(email)
+        code = state.strip().upper()
+        if code not in self.states:
+            raise UnknownState(
+                f"unknown member state {state.strip()!r} (use an ISO 3166-1 alpha-2 code of an "
+                "OAS member state, e.g. UY)"
+            )
+        language = lang.strip().lower()
+        if language not in self.languages:
+            raise UnknownLanguage(
+                f"unknown language {lang.strip()!r} (use one of {', '.join(self.languages)})"
+            )
+        return NewSubscriber(address, " ".join(name.split()), " ".join(organisation.split()),
+                             code, language)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, subscriber_id: int) -> Subscriber | None:
+        """The subscriber with that id, or None."""
+        row = self.conn.execute(
+            f"SELECT {COLUMNS} FROM subscribers WHERE id = ?", (subscriber_id,)
+        ).fetchone()
+        return Subscriber(*row) if row else None
+
+    def get_by_email(self, email: str) -> Subscriber | None:
+        """The subscriber with that address (case-insensitively), or None."""
+        try:
+            address = normalise_email(email)
+        except InvalidAddress:
+            address = email.strip()
+        row = self.conn.execute(
+            f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (address,)
+        ).fetchone()
+        return Subscriber(*row) if row else None
+
+    def iter_confirmed(self, lang: str | None = None) -> Iterator[Subscriber]:
+        """Confirmed subscribers in id order, streamed from a cursor (suppressed ones excluded)."""
+        if lang is None:
+            cursor = self.conn.execute(
+                f"SELECT {COLUMNS} FROM subscribers WHERE status = 'confirmed' ORDER BY id"
+            )
+        else:
+            cursor = self.conn.execute(
+                f"SELECT {COLUMNS} FROM subscribers WHERE status = 'confirmed' AND lang = ? "
+                "ORDER BY id",
+                (lang,),
+            )
+        cursor.row_factory = subscriber_from_row
+        try:
+            yield from cursor
+        finally:
+            cursor.close()
+
+    def iter_subscribers(self, status: str | None = None) -> Iterator[Subscriber]:
+        """Every subscriber (or those of one status) in id order, streamed."""
+        if status is not None and status not in STATUSES:
+            raise SubscriberError(f"unknown status {status!r} (use one of {', '.join(STATUSES)})")
+        sql = f"SELECT {COLUMNS} FROM subscribers"
+        params: tuple[str, ...] = ()
+        if status:
+            sql += " WHERE status = ?"
+            params = (status,)
+        cursor = self.conn.execute(sql + " ORDER BY id", params)
+        try:
+            while rows := cursor.fetchmany(1000):
+                for row in rows:
+                    yield Subscriber(*row)
+        finally:
+            cursor.close()
+
+    def events(self, subscriber_id: int) -> list[StatusEvent]:
+        """A subscriber's status history, oldest first."""
+        rows = self.conn.execute(
+            "SELECT subscriber_id, at, old_status, new_status, reason, source, ip "
+            "FROM subscriber_events WHERE subscriber_id = ? ORDER BY id",
+            (subscriber_id,),
+        ).fetchall()
+        return [StatusEvent(*row) for row in rows]
+
+    def count_by_status(self) -> dict[str, dict[str, int]]:
+        """{status: {lang: count}} for every status (zeros included)."""
+        counts = {status: {lang: 0 for lang in self.languages} for status in STATUSES}
+        for status, lang, n in self.conn.execute(
+            "SELECT status, lang, count(*) FROM subscribers GROUP BY status, lang"
+        ):
+            counts[status][lang] = n
+        return counts
+
+    def suppression_count(self) -> int:
+        """How many addresses are suppressed."""
+        return int(self.conn.execute("SELECT count(*) FROM suppressions").fetchone()[0])
+
+    def confirmed_by_state(self) -> dict[str, dict[str, int]]:
+        """{state: {lang: confirmed count}} for every member state (zeros included)."""
+        table = {code: {lang: 0 for lang in self.languages} for code in self.states}
+        for state, lang, n in self.conn.execute(
+            "SELECT state, lang, count(*) FROM subscribers WHERE status = 'confirmed' "
+            "GROUP BY state, lang"
+        ):
+            table.setdefault(state, {}).setdefault(lang, 0)
+            table[state][lang] = n
+        return table
+
+    # -- suppression -----------------------------------------------------------------------
+
+    def email_hash(self, email: str, normalised: bool = False) -> str:
+        """The salted hash that keys an address in the suppression list."""
+        address = email
+        if not normalised:
+            try:
+                address = normalise_email(email)
+            except InvalidAddress:
+                address = email.strip()
+        return hashlib.sha256(f"{self._salt}:{address.casefold()}".encode()).hexdigest()
+
+    def is_suppressed(self, email: str) -> bool:
+        """Whether the address must never be mailed again."""
+        row = self.conn.execute(
+            "SELECT 1 FROM suppressions WHERE email_hash = ?", (self.email_hash(email),)
+        ).fetchone()
+        return row is not None
+
+    def suppression_reason(self, email: str, normalised: bool = False) -> str | None:
+        """Why the address is suppressed, or None."""
+        row = self.conn.execute(
+            "SELECT reason FROM suppressions WHERE email_hash = ?",
+            (self.email_hash(email, normalised),),
+        ).fetchone()
+        return row[0] if row else None
+
+    def suppress(self, email: str, reason: str) -> None:
+        """Put an address on the suppression list (bounce/complaint/erasure); stop mailing it."""
+        now = stamp(self.clock())
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (email_hash) DO NOTHING",
+                (self.email_hash(email), email.strip(), reason, now),
+            )
+            existing = self.get_by_email(email)
+            if existing and existing.status in ("pending", "confirmed"):
+                self._change(existing, status_for_reason(reason), reason, "suppression", None, now)
+        logger.info("suppressed %s (%s)", mask_email(email), reason)
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        candidate: NewSubscriber,
+        *,
+        status: str,
+        source: str,
+        note: str = "",
+        ip: str | None = None,
+    ) -> Subscriber:
+        """Store a new subscriber; DuplicateSubscriber or SuppressedAddress if it cannot be."""
+        with self.conn:
+            subscriber = self._insert(candidate, status=status, source=source, note=note, ip=ip)
+        logger.info("added %s as %s (%s)", subscriber.masked, status, source)
+        return subscriber
+
+    def _insert(
+        self, c: NewSubscriber, *, status: str, source: str, note: str, ip: str | None
+    ) -> Subscriber:
+        """Insert inside the caller's transaction."""
+        if status not in ("pending", "confirmed"):
+            raise SubscriberError(f"a new subscriber is pending or confirmed, not {status!r}")
+        if source not in SOURCES:
+            raise SubscriberError(f"unknown source {source!r} (use one of {', '.join(SOURCES)})")
+        reason = self.suppression_reason(c.email, normalised=True)
+        if reason is not None:
+            raise SuppressedAddress(
+                f"{mask_email(c.email)} is on the suppression list ({reason}); it is never "
+                "mailed again"
+            )
+        now = stamp(self.clock())
+        confirmed_at = now if status == "confirmed" else None
+        try:
+            cursor = self.conn.execute(
+                "INSERT INTO subscribers (email, name, organisation, state, lang, status, source, "
+                "note, requested_at, confirmed_at, request_ip, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (c.email, c.name, c.organisation, c.state, c.lang, status, source, note, now,
+                 confirmed_at, ip, now),
+            )
+        except sqlite3.IntegrityError:
+            raise DuplicateSubscriber(f"{mask_email(c.email)} is already subscribed") from None
+        subscriber_id = int(cursor.lastrowid or 0)
+        self._event(subscriber_id, None, status, note or f"added by {source}", source, ip, now)
+        return Subscriber(subscriber_id, c.email, c.name, c.organisation, c.state, c.lang, status,
+                          source, note, now, confirmed_at, ip, None, now)
+
+    def _event(
+        self, subscriber_id: int, old: str | None, new: str, reason: str, source: str,
+        ip: str | None, at: str,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO subscriber_events (subscriber_id, at, old_status, new_status, reason, "
+            "source, ip) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (subscriber_id, at, old, new, reason, source, ip),
+        )
+
+    def _change(
+        self, s: Subscriber, status: str, reason: str, source: str, ip: str | None, now: str
+    ) -> None:
+        """Set a status and append its event, inside the caller's transaction."""
+        if status == "confirmed":
+            self.conn.execute(
+                "UPDATE subscribers SET status = ?, confirmed_at = ?, confirm_ip = ?, "
+                "updated_at = ? WHERE id = ?",
+                (status, now, ip, now, s.id),
+            )
+        else:
+            self.conn.execute(
+                "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
+                (status, now, s.id),
+            )
+        self._event(s.id, s.status, status, reason, source, ip, now)
+
+    def set_status(
+        self, subscriber_id: int, status: str, reason: str, source: str = "admin"
+    ) -> None:
+        """Change a subscriber's status and append the event (no-op if it is already that)."""
+        if status not in STATUSES:
+            raise SubscriberError(f"unknown status {status!r} (use one of {', '.join(STATUSES)})")
+        with self.conn:
+            subscriber = self.get(subscriber_id)
+            if subscriber is None:
+                raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
+            if subscriber.status != status:
+                self._change(subscriber, status, reason, source, None, stamp(self.clock()))
+
+    def request(self, candidate: NewSubscriber, ip: str | None) -> Subscriber | None:
+        """A sign-up from the form: who should get a confirmation email now, if anybody.
+
+        New address → pending; pending → the same (a fresh confirmation email); unsubscribed →
+        pending again; confirmed, bounced, complained or suppressed → nobody (the form answers the
+        same either way, so it reveals nothing).
+        """
+        with self.conn:
+            if self.is_suppressed(candidate.email):
+                logger.info("form sign-up for suppressed %s ignored", mask_email(candidate.email))
+                return None
+            existing = self.get_by_email(candidate.email)
+            if existing is None:
+                return self._insert(candidate, status="pending", source="form", note="", ip=ip)
+            if existing.status == "pending":
+                return existing
+            if existing.status == "unsubscribed":
+                now = stamp(self.clock())
+                self.conn.execute(
+                    "UPDATE subscribers SET lang = ?, source = 'form', requested_at = ?, "
+                    "request_ip = ? WHERE id = ?",
+                    (candidate.lang, now, ip, existing.id),
+                )
+                self._change(existing, "pending", "subscribed again through the form", "form",
+                             ip, now)
+                return self.get(existing.id)
+            return None
+
+    def confirm(self, subscriber_id: int, ip: str | None) -> Subscriber:
+        """Turn a pending subscription into a confirmed one (idempotent for confirmed)."""
+        with self.conn:
+            subscriber = self.get(subscriber_id)
+            if subscriber is None:
+                raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
+            if subscriber.status == "confirmed":
+                return subscriber
+            if subscriber.status != "pending":
+                raise NotPending(f"subscriber {subscriber_id} is {subscriber.status}")
+            if self.is_suppressed(subscriber.email):
+                raise SuppressedAddress(f"{subscriber.masked} is on the suppression list")
+            self._change(subscriber, "confirmed", "confirmed by the link in the email", "form",
+                         ip, stamp(self.clock()))
+        logger.info("confirmed %s", subscriber.masked)
+        return self.get(subscriber_id)  # type: ignore[return-value]
+
+    def unsubscribe(
+        self, subscriber_id: int, source: str, ip: str | None = None
+    ) -> Subscriber | None:
+        """Stop mailing a subscriber (idempotent); None if they were erased."""
+        with self.conn:
+            subscriber = self.get(subscriber_id)
+            if subscriber is None:
+                return None
+            if subscriber.status in ("pending", "confirmed"):
+                self._change(subscriber, "unsubscribed", f"unsubscribed ({source})", source, ip,
+                             stamp(self.clock()))
+        logger.info("unsubscribed %s (%s)", subscriber.masked, source)
+        return self.get(subscriber_id)
+
+    def change_language(self, subscriber_id: int, lang: str, source: str = "form") -> Subscriber:
+        """Send a subscriber the newsletter in another language from now on."""
+        if lang not in self.languages:
+            raise UnknownLanguage(
+                f"unknown language {lang!r} (use one of {', '.join(self.languages)})"
+            )
+        with self.conn:
+            subscriber = self.get(subscriber_id)
+            if subscriber is None:
+                raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
+            if subscriber.lang != lang:
+                now = stamp(self.clock())
+                self.conn.execute(
+                    "UPDATE subscribers SET lang = ?, updated_at = ? WHERE id = ?",
+                    (lang, now, subscriber_id),
+                )
+                self._event(subscriber_id, subscriber.status, subscriber.status,
+                            f"language {subscriber.lang} → {lang}", source, None, now)
+        return self.get(subscriber_id)  # type: ignore[return-value]
+
+    def erase(self, email: str) -> bool:
+        """Delete an address and its history; keep only its salted hash, suppressed for good.
+
+        Returns whether a subscriber had that address (the hash is suppressed either way).
+        """
+        now = stamp(self.clock())
+        with self.conn:
+            existing = self.get_by_email(email)
+            if existing is not None:
+                self.conn.execute("DELETE FROM subscribers WHERE id = ?", (existing.id,))
+            self.conn.execute(
+                "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, NULL, "
+                "'erasure', ?) ON CONFLICT (email_hash) DO UPDATE SET email = NULL, "
+                "reason = 'erasure', at = excluded.at",
+                (self.email_hash(email), now),
+            )
+        logger.info("erased %s", mask_email(email))
+        return existing is not None
