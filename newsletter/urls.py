@@ -53,3 +53,27 @@ class SiteUrls:
     def media(slug: str, name: str) -> str:
         """The output path of an issue's shared image."""
         return f"media/{slug}/{name}"
+
+
+@dataclass(frozen=True)
+class SubscriptionUrls:
+    """The subscription web application's public URLs: form, confirm, unsubscribe, language.
+
+    `base` is `[email] subscription_url`, which the settings loader makes end in `/`; every page,
+    email and the application itself build their links here, so they always agree.
+    """
+
+    base: str
+
+    @property
+    def path(self) -> str:
+        """The base URL's path (what the application strips from each request), ending in /."""
+        return urlsplit(self.base).path or "/"
+
+    def form(self, lang: str) -> str:
+        """The subscribe form in one language."""
+        return f"{self.base}{lang}/"
+
+    def link(self, purpose: str, token: str) -> str:
+        """A signed subscriber link (`confirm/…`, `unsubscribe/…`, `language/…`)."""
+        return f"{self.base}{purpose}/{token}"

@@ -9,18 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
 
-from newsletter.content.issues import Edition, Issue
-from newsletter.content.markup import Rendered, absolutize
+from newsletter.content import Edition, Issue, Rendered, absolutize
 from newsletter.errors import BuildError
 from newsletter.settings import Settings
 from newsletter.states import MemberState
-from newsletter.templating import language_name, read_wording, trusted_html, trusted_toc
-from newsletter.urls import SiteUrls
+from newsletter.templating import native_language_name, trusted_html, trusted_toc
+from newsletter.urls import SiteUrls, SubscriptionUrls
 
 from .assets import Asset
 
@@ -44,21 +42,6 @@ class PageLinks:
     lastmod: dt.date | None = None
 
 
-def load_strings(templates_dir: Path, languages: Sequence[str]) -> dict[str, dict[str, str]]:
-    """The interface words per language from templates/strings.toml; every language needs them."""
-    path = templates_dir / "strings.toml"
-    raw = read_wording(path, "the interface words per language", BuildError)
-    missing = [lang for lang in languages if lang not in raw]
-    if missing:
-        raise BuildError(f"{path}: no [{missing[0]}] table: add the interface words for it")
-    keys = set(raw[languages[0]])
-    for lang in languages:
-        lacking = sorted(keys - set(raw[lang]))
-        if lacking:
-            raise BuildError(f"{path}: [{lang}] has no {lacking[0]!r}")
-    return {lang: raw[lang] for lang in languages}
-
-
 class SiteRenderer:
     """Renders every kind of output for one build from the shared Jinja environment."""
 
@@ -74,10 +57,11 @@ class SiteRenderer:
         self.site = settings.site
         self.env = env
         self.urls = SiteUrls(settings.site.base_url)
+        self.subscription = SubscriptionUrls(settings.email.subscription_url)
         self.assets = assets
         self.strings = strings
         self.states = states
-        self._names = {lang: language_name(lang) for lang in settings.site.languages}
+        self._names = {lang: native_language_name(lang) for lang in settings.site.languages}
 
     # -- links ------------------------------------------------------------------------------
 
@@ -135,7 +119,7 @@ class SiteRenderer:
             "feeds": self._feeds(lang),
             "feed_url": self.urls.url(self.urls.feed(lang)),
             "index_url": self.urls.url(self.urls.index(lang)),
-            "subscribe_url": f"{self.settings.email.subscription_url}{lang}/",
+            "subscribe_url": self.subscription.form(lang),
             "postal_address": self.site.postal_address,
             "asset": self._asset,
         }

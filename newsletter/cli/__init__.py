@@ -15,26 +15,15 @@ from pathlib import Path
 from newsletter.errors import NewsletterError
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 
+# Each group imports what its commands need only when one of them runs: registering is cheap.
+from . import delivery, editorial, hosting, mail, subscribers
+
 Command = Callable[[argparse.Namespace, Settings], int]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-def _modules() -> list[object]:
-    # Imported here so `--help` of one group never pays for another's imports at start-up.
-    from . import editorial
-
-    modules: list[object] = [editorial]
-    for name in ("mail", "subscribers", "delivery", "hosting"):
-        try:
-            modules.append(__import__(f"{__name__}.{name}", fromlist=["register"]))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return modules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _modules():
-        module.register(sub)  # type: ignore[attr-defined]
+    for group in (editorial, mail, subscribers, delivery, hosting):
+        group.register(sub)
     return parser
 
 
