@@ -94,6 +94,21 @@ def test_list_unsubscribe_has_https_and_mailto_with_a_signed_token(settings, edi
     assert "alice" not in https and "alice" not in mailto
 
 
+def test_an_edition_keeps_what_its_messages_need_not_the_settings(
+    settings, editions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edition = editions["es"]
+    kept = {f.name: getattr(edition, f.name) for f in dataclasses.fields(edition)}
+    assert not [name for name, value in kept.items() if isinstance(value, Settings)]
+    assert edition.sender == Sender.from_settings(settings.email)
+    assert edition.links.base == settings.email.subscription_url
+    # The secret was read once, when the settings were loaded: messages do not read it again.
+    monkeypatch.setenv("ANNAOBSERVA_SECRET", "changed-since")
+    message = parse(edition.message_for(ALICE, now=NOW))
+    https = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))[0]
+    assert Signer(settings.secret).verify("unsubscribe", https.rsplit("/", 1)[1]) == 42
+
+
 def test_message_id_is_stable_per_issue_language_and_subscriber(editions, settings) -> None:
     es, en = editions["es"], editions["en"]
     first = parse(es.message_for(ALICE, now=NOW))["Message-ID"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
 import subprocess
 import sys
@@ -73,6 +74,22 @@ def test_a_missing_translation_without_fallback_refuses_to_start(settings, store
         "issue 2011-07 has no edition for fr: 1 subscriber, pt: 2 subscribers (it has es, en)")
     assert Ledger.beside(store).campaign("2011-07") is None  # nothing frozen, nothing sent
     assert not settings.path("outbox").exists()
+
+
+def test_every_transport_takes_tags_and_says_its_quota(tmp_path: Path) -> None:
+    """The sender hands every transport the same call: tags and quota are in the protocol."""
+    from newsletter.mail.transports.outbox import OutboxTransport
+    from newsletter.mail.transports.ses import SesTransport
+    from newsletter.mail.transports.smtp import SmtpConfig, SmtpTransport
+
+    for kind in (OutboxTransport, SmtpTransport, SesTransport):
+        assert "tags" in inspect.signature(kind.send).parameters, kind
+        assert callable(kind.quota), kind
+    outbox = OutboxTransport(tmp_path / "box")
+    outbox.open()
+    assert outbox.quota() is None
+    assert outbox.send("a@example.org", b"Subject: x\r\n\r\nbody\r\n", {"issue": "2011-07"})
+    assert SmtpTransport(SmtpConfig(host="localhost", port=25)).quota() is None
 
 
 def test_resolve_language_follows_chains_and_stops_on_cycles() -> None:

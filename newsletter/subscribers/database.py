@@ -24,10 +24,14 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.errors import NewsletterError
 
-from .migrations import MIGRATIONS, Migration
+from .migrations import MIGRATIONS
+
+if TYPE_CHECKING:
+    from .migrations import Migration
 
 logger = logging.getLogger(__name__)
 
