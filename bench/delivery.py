@@ -52,9 +52,9 @@ def make_project(root: Path, subscribers: int) -> Path:
     store = SubscriberStore.open(settings)
     with store.database.transaction():
         for n in range(subscribers):
-            store.add(NewSubscriber(f"reader{n:07d}@example.org", f"Reader {n}", "",
-                                    STATES[n % len(STATES)], ("es", "en")[n % 2]),
-                      status="confirmed", source="import", note="benchmark liaisons")
+            store.insert(NewSubscriber(f"reader{n:07d}@example.org", f"Reader {n}", "",
+                                       STATES[n % len(STATES)], ("es", "en")[n % 2]),
+                         status="confirmed", source="import", note="benchmark liaisons")
     store.close()
     return root / "newsletter.toml"
 

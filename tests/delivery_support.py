@@ -22,7 +22,7 @@ def add_subscribers(store: SubscriberStore, count: int, langs: Iterable[str] = (
     langs = tuple(langs)
     with store.database.transaction():
         for n in range(start, start + count):
-            store.add(
+            store.insert(
                 NewSubscriber(f"reader{n:06d}@{domain}", f"Reader {n}", "", STATES[n % len(STATES)],
                               langs[n % len(langs)]),
                 status="confirmed", source="import", note="test liaisons",

@@ -250,6 +250,10 @@ def test_a_failed_step_inside_a_transaction_undoes_only_itself(store: Subscriber
         store.add(store.validate("otro@gov.uy", "UY", "es"), status="pending", source="admin")
         raise RuntimeError("the caller fails after the change")
     assert [s.id for s in store.iter_subscribers()] == [kept.id]
+    # insert() is add() inside the caller's transaction; alone it would commit half a change.
+    with pytest.raises(StoreError, match="needs the caller's transaction"):
+        store.insert(store.validate("tres@gov.uy", "UY", "es"), status="pending", source="admin",
+                     note="")
 
 
 def test_mask_email() -> None:

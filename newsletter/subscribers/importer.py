@@ -207,7 +207,7 @@ def _import_row(
     except (SubscriberError, InvalidAddress) as exc:
         return str(exc)
     try:
-        store.add(candidate, status=status, source="import", note=note)
+        store.insert(candidate, status=status, source="import", note=note)
     except DuplicateSubscriber:
         existing = store.get_by_email(candidate.email)
         if existing is not None and existing.id > before:

@@ -27,7 +27,7 @@ from newsletter.addresses import InvalidAddress, mask_email, normalise_email
 from newsletter.settings import Settings
 from newsletter.states import MemberState, load_member_states
 
-from .database import Database, open_database, stamp, utc_now
+from .database import Database, StoreError, open_database, stamp, utc_now
 from .migrations import SOURCES, STATUSES
 from .records import (
     ConsentMissing,
@@ -288,14 +288,18 @@ class SubscriberStore:
         """Store a new subscriber; DuplicateSubscriber or SuppressedAddress if it cannot be, and
         ConsentMissing for one added as confirmed without a note saying who designated them."""
         with self.database.transaction():
-            subscriber = self._insert(candidate, status=status, source=source, note=note, ip=ip)
+            subscriber = self.insert(candidate, status=status, source=source, note=note, ip=ip)
         logger.info("added %s as %s (%s)", subscriber.masked, status, source)
         return subscriber
 
-    def _insert(
-        self, c: NewSubscriber, *, status: str, source: str, note: str, ip: str | None
+    def insert(
+        self, c: NewSubscriber, *, status: str, source: str, note: str, ip: str | None = None
     ) -> Subscriber:
-        """Insert inside the caller's transaction."""
+        """`add()` inside a transaction the caller holds open (an import adds thousands in one):
+        the same rules, no transaction of its own. It checks everything before it writes, so a
+        refused row leaves nothing behind and the caller may go on."""
+        if not self.database.in_transaction:
+            raise StoreError("SubscriberStore.insert() needs the caller's transaction: use add()")
         if status not in ("pending", "confirmed"):
             raise SubscriberError(f"a new subscriber is pending or confirmed, not {status!r}")
         if status == "confirmed" and not note.strip():
@@ -378,7 +382,7 @@ class SubscriberStore:
                 return None
             existing = self.get_by_email(candidate.email)
             if existing is None:
-                return self._insert(candidate, status="pending", source="form", note="", ip=ip)
+                return self.insert(candidate, status="pending", source="form", note="", ip=ip)
             if existing.status == "pending":
                 return existing
             if existing.status == "unsubscribed":
