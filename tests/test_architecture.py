@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -165,6 +166,29 @@ def test_sql_is_written_only_by_the_owners_of_the_tables() -> None:
 def test_the_kernel_is_at_most_twelve_modules() -> None:
     kernel = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(kernel) <= 12, kernel
+
+
+def test_the_readme_layout_names_every_module() -> None:
+    """README's Layout section lists each subpackage with its modules, and the kernel's."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Layout", 1)[1].split("```")[1]
+    entries: dict[str, str] = {}
+    current = ""
+    for line in block.splitlines():
+        head = line[:19].strip()
+        if line.startswith("  ") and head:
+            current = head
+            entries[current] = ""
+        if current:
+            entries[current] += " " + line[19:]
+    for folder in sorted(p for p in PACKAGE.rglob("*") if p.is_dir() and p.name != "__pycache__"):
+        # A subpackage's own subpackage (mail/transports/) is listed on its parent's line.
+        line = folder.name if folder.parent == PACKAGE else folder.parent.name
+        words = set(re.findall(r"[a-z_]+", entries.get(f"{line}/", "")))
+        wanted = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+        assert wanted <= words, (folder.name, sorted(wanted - words))
+    kernel = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+    assert kernel <= set(re.findall(r"[a-z_]+", entries["*.py"]))
 
 
 def test_every_module_imports_on_its_own() -> None:
