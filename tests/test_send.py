@@ -15,11 +15,11 @@ import pytest
 
 from newsletter.cli import main
 from newsletter.content import Corpus
-from newsletter.delivery.ledger import Ledger, MissingTranslation, resolve_language
+from newsletter.delivery import MissingTranslation, SendOptions, run_send
+from newsletter.delivery.ledger import Ledger, resolve_language
 from newsletter.delivery.pacing import SendPacer
 from newsletter.delivery.rehearsal import dry_run
 from newsletter.delivery.schedule import DueKind, SendLock, SendRunning, due_issues
-from newsletter.delivery.sending import SendOptions, run_send
 from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings
 from newsletter.subscribers.store import SubscriberStore

@@ -10,8 +10,8 @@ from email.utils import parseaddr
 import boto3
 import pytest
 
+from newsletter.delivery import SendOptions, run_send
 from newsletter.delivery.ledger import Ledger
-from newsletter.delivery.sending import SendOptions, run_send
 from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings, SesSettings, Settings
 from newsletter.subscribers.store import SubscriberStore
@@ -131,7 +131,8 @@ def test_the_daily_quota_stops_the_run_cleanly(settings, moto) -> None:
 
 
 def test_the_rate_comes_from_the_quota_with_a_margin(settings, moto) -> None:
-    from newsletter.delivery.sending import SendConfig, _transport_rate
+    from newsletter.delivery import SendConfig
+    from newsletter.delivery.sending import _transport_rate
 
     s = ses_settings(settings, moto, account_quota=True)
     transport = open_transport(s)

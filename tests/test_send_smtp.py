@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
+from newsletter.delivery import SendOptions, run_send
 from newsletter.delivery.ledger import Ledger
-from newsletter.delivery.sending import SendOptions, run_send
 from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings, Settings, SmtpSettings
 from newsletter.subscribers.store import SubscriberStore

@@ -41,8 +41,8 @@ def code_fingerprint() -> str:
         # importlib.metadata, which costs more than the rest of a no-change build).
         spec = PathFinder.find_spec(name)
         origin = Path(spec.origin) if spec and spec.origin else None
-        stat = origin.stat() if origin and origin.exists() else None
-        found = f"{origin}:{stat.st_size}:{stat.st_mtime_ns}" if stat else "?"
+        installed = origin.stat() if origin and origin.exists() else None
+        found = f"{origin}:{installed.st_size}:{installed.st_mtime_ns}" if installed else "?"
         digest.update(f"{name}={found}\n".encode())
     return digest.hexdigest()
 

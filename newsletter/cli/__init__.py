@@ -1,7 +1,12 @@
 """The command line: parses arguments, calls the library, turns its errors into `Error: …`.
 
 Each group of commands lives in its own module with a `register(subparsers)` function; a command
-is a function `(args, settings) -> exit code`. Only this package prints or exits.
+is a function `(args, settings) -> exit code`. Only this package prints or exits, and it decides
+nothing the library should: which checks a build runs, who may be added as confirmed, what a
+schedule decision means are the library's.
+
+May import: every subsystem, through its public names (`from newsletter.delivery import
+run_send`), and the kernel. Nothing imports it but `publish.py` and the `annaobserva` script.
 """
 
 from __future__ import annotations

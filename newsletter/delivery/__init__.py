@@ -20,24 +20,29 @@ from newsletter.exports import lazy_exports
 if TYPE_CHECKING:
     from .bounces import BounceResult, process_queue
     from .demo import deliver_demo
-    from .ledger import Ledger, LedgerError, MissingTranslation
+    from .ledger import Ledger
+    from .options import SendConfig, SendOptions
+    from .records import LedgerError, MissingTranslation
     from .rehearsal import DryRun, dry_run, send_test
     from .report import DeliveryReport, delivery_report
     from .schedule import DueIssue, DueKind, SendLock, SendRunning, due_issues
-    from .sending import Progress, SendOptions, SendRefused, SendSummary, run_send
+    from .sending import Progress, SendRefused, SendSummary, run_send
 
 __all__ = [
     "BounceResult", "DeliveryReport", "DryRun", "DueIssue", "DueKind", "Ledger", "LedgerError",
-    "MissingTranslation", "Progress", "SendLock", "SendOptions", "SendRefused", "SendRunning",
+    "MissingTranslation", "Progress", "SendConfig", "SendLock", "SendOptions", "SendRefused",
+    "SendRunning",
     "SendSummary", "deliver_demo", "delivery_report", "dry_run", "due_issues", "process_queue",
     "run_send", "send_test",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".bounces": ("BounceResult", "process_queue"),
     ".demo": ("deliver_demo",),
-    ".ledger": ("Ledger", "LedgerError", "MissingTranslation"),
+    ".ledger": ("Ledger",),
+    ".options": ("SendConfig", "SendOptions"),
+    ".records": ("LedgerError", "MissingTranslation"),
     ".rehearsal": ("DryRun", "dry_run", "send_test"),
     ".report": ("DeliveryReport", "delivery_report"),
     ".schedule": ("DueIssue", "DueKind", "SendLock", "SendRunning", "due_issues"),
-    ".sending": ("Progress", "SendOptions", "SendRefused", "SendSummary", "run_send"),
+    ".sending": ("Progress", "SendRefused", "SendSummary", "run_send"),
 })

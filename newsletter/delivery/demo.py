@@ -11,7 +11,8 @@ from newsletter.settings import Settings
 from newsletter.subscribers import SubscriberStore, import_csv
 
 from .ledger import Ledger
-from .sending import SendOptions, run_send
+from .options import SendOptions
+from .sending import run_send
 
 logger = logging.getLogger(__name__)
 

@@ -21,69 +21,16 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
-from newsletter.errors import NewsletterError
 from newsletter.subscribers import Database, Subscriber, SubscriberStore, stamp
+
+from .records import Campaign, LedgerError, LockHolder, MissingTranslation, Outcome, Pending
 
 logger = logging.getLogger(__name__)
 
 STATES = ("queued", "sending", "sent", "deferred", "rejected", "unknown", "skipped", "cancelled")
 # States that still owe the subscriber a message.
 OPEN_STATES = ("queued", "sending", "deferred", "unknown")
-
-
-class LedgerError(NewsletterError):
-    """The ledger cannot do what was asked (no campaign, a cancelled one)."""
-
-
-class MissingTranslation(NewsletterError):
-    """Subscribers chose a language the issue lacks and no fallback covers."""
-
-
-@dataclass(frozen=True)
-class Campaign:
-    """One issue's delivery: when its audience was frozen and whether it is over."""
-
-    issue: str
-    frozen_at: str
-    audience: int
-    completed_at: str | None
-    cancelled_at: str | None
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A row that is due to be sent, joined to the subscriber's current address."""
-
-    delivery_id: int
-    subscriber_id: int
-    email: str
-    name: str
-    edition_lang: str
-    attempts: int
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    """The send that holds the lock: where it runs and when it last said it is alive."""
-
-    issue: str
-    host: str
-    pid: int
-    acquired_at: str
-    heartbeat: float
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the transport answered for one row."""
-
-    delivery_id: int
-    state: str  # sent | deferred | rejected | unknown | queued (not attempted)
-    provider_id: str | None = None
-    error: str = ""
-    next_attempt: float = 0.0
 
 
 def utc_stamp(moment: dt.datetime | None = None) -> str:

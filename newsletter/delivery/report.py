@@ -11,7 +11,8 @@ import csv
 import io
 from dataclasses import dataclass
 
-from .ledger import Campaign, Ledger, LedgerError
+from .ledger import Ledger
+from .records import Campaign, LedgerError
 
 BOUNCE_THRESHOLD = 0.01
 COMPLAINT_THRESHOLD = 0.001

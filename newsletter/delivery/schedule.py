@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from newsletter.content import Corpus, Issue
 from newsletter.errors import NewsletterError
 
-from .ledger import Ledger, LockHolder, utc_stamp
+from .ledger import Ledger, utc_stamp
+from .records import LockHolder
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ once) → take the send lock → freeze the audience (or resume the campaign: in
 run become `unknown` and, by default, go again) → open the transport and read its quota → loop:
 claim a handful of due rows (committed as `sending`), let a small pool of workers render each
 message and send it when the rate allows, record each answer → mark the campaign complete when
-nothing is owed. A burst of errors in a row, a transport that says stop,
-the daily quota or Ctrl-C end the run cleanly after the messages in flight; running again resumes.
+nothing is owed. A burst of errors in a row, a transport that says stop, the daily quota or Ctrl-C
+end the run cleanly after the messages in flight; running again resumes.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ from newsletter.mail import (
 from newsletter.settings import DeliverySettings
 from newsletter.subscribers import SubscriberStore
 
-from .ledger import Ledger, Outcome, Pending
+from .ledger import Ledger
+from .options import SendConfig, SendOptions
 from .pacing import SendPacer, worker_count
+from .records import Outcome, Pending
 from .schedule import SendLock
 
 logger = logging.getLogger(__name__)
@@ -61,53 +63,6 @@ def masked_error(exc: BaseException) -> str:
 
 class SendRefused(NewsletterError):
     """The issue cannot be sent as asked (a draft, a cancelled campaign)."""
-
-
-@dataclass(frozen=True)
-class SendOptions:
-    """What the operator asked for on the command line (None: as `[delivery]` says)."""
-
-    limit: int | None = None
-    hold_unknown: bool = False
-    include_new: bool = False
-    retry_rejected: bool = False
-    workers: int | None = None
-    rate: float | None = None
-    retry_base_seconds: float = 5.0
-
-
-@dataclass(frozen=True)
-class SendConfig:
-    """One run's configuration: the command's options over `[delivery]`, settled once."""
-
-    rate: float  # messages per second; 0 = the transport's quota, or unlimited
-    workers: int
-    max_attempts: int
-    error_burst: int
-    lock_timeout_seconds: int
-    fallback: Mapping[str, str]
-    limit: int | None = None
-    hold_unknown: bool = False
-    include_new: bool = False
-    retry_rejected: bool = False
-    retry_base_seconds: float = 5.0
-
-    @classmethod
-    def resolve(cls, delivery: DeliverySettings, options: SendOptions) -> SendConfig:
-        """The options where given, `[delivery]` for the rest."""
-        return cls(
-            rate=options.rate if options.rate is not None else delivery.rate,
-            workers=options.workers or delivery.workers,
-            max_attempts=delivery.max_attempts,
-            error_burst=max(1, delivery.error_burst),
-            lock_timeout_seconds=delivery.lock_timeout_seconds,
-            fallback=delivery.fallback,
-            limit=options.limit,
-            hold_unknown=options.hold_unknown,
-            include_new=options.include_new,
-            retry_rejected=options.retry_rejected,
-            retry_base_seconds=options.retry_base_seconds,
-        )
 
 
 @dataclass
@@ -280,14 +235,17 @@ def run_send(
     editions: Mapping[str, EmailEdition],
     transport_factory: TransportFactory,
     delivery: DeliverySettings,
-    options: SendOptions = SendOptions(),
+    options: SendOptions | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> SendSummary:
     """Deliver one issue to its campaign's rows; resumable, rate-limited, crash-safe.
 
-    `ledger` must be the one beside `store` (`Ledger.beside(store)`).
+    `ledger` must be the one beside `store` (`Ledger.beside(store)`): a freeze reads the one and
+    writes the other in one transaction.
     """
-    config = SendConfig.resolve(delivery, options)
+    if ledger.database is not store.database:
+        raise ValueError("the ledger must be the one beside the store (Ledger.beside)")
+    config = SendConfig.resolve(delivery, options or SendOptions())
     check_ready(issue)
     started = time.monotonic()
     with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
