@@ -65,6 +65,10 @@ class SubscriptionUrls:
 
     base: str
 
+    def __post_init__(self) -> None:
+        if not self.base.endswith("/"):
+            raise ValueError(f"{self.base}: a subscription URL ends in / (as loaded settings do)")
+
     @property
     def path(self) -> str:
         """The base URL's path (what the application strips from each request), ending in /."""

@@ -73,12 +73,12 @@ class Database:
             self._depth += 1
             try:
                 yield self.conn
+                self.conn.execute(f"RELEASE {name}")
             except BaseException:
-                self.conn.execute(f"ROLLBACK TO {name}")
-                self.conn.execute(f"RELEASE {name}")
+                if self.conn.in_transaction:  # (SQLite may have ended it on a hard error)
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
                 raise
-            else:
-                self.conn.execute(f"RELEASE {name}")
             finally:
                 self._depth -= 1
             return
@@ -86,12 +86,11 @@ class Database:
         self._depth = 1
         try:
             yield self.conn
-        except BaseException:
+            self.conn.execute("COMMIT")
+        except BaseException:  # the body or the commit failed: nothing of it stays
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
-        else:
-            self.conn.execute("COMMIT")
         finally:
             self._depth = 0
 
