@@ -80,7 +80,7 @@ def _load(settings: Settings, cache: BuildCache,
     return load_corpus(settings, reader=cached_reader)
 
 
-# -- stage 2: check ----------------------------------------------------------------------------
+# -- the checks a build runs by default --------------------------------------------------------
 
 def build_checks(settings: Settings, corpus: Corpus, cache: BuildCache | None = None
                  ) -> list[Problem]:
