@@ -212,13 +212,13 @@ def test_two_folders_with_one_slug_are_reported(tmp_path: Path) -> None:
     ]
 
 
-def test_committed_sample_issues_have_no_problems(settings: Settings) -> None:
+def test_fixture_issues_have_no_problems(settings: Settings) -> None:
     corpus = load(settings)
     assert corpus.problems == ()
     assert [str(p) for p in run_checks(settings, corpus)] == []
 
 
-def test_committed_samples_show_what_the_content_model_offers(settings: Settings) -> None:
+def test_fixture_issues_show_what_the_content_model_offers(settings: Settings) -> None:
     corpus = load(settings)
     today = dt.date(2026, 11, 28)
     published = [i for i in corpus.issues if i.is_visible(today)]
