@@ -123,7 +123,7 @@ EXPECTED: dict[str, list[str]] = {
         'issues/2011-01/es.md:22: warning: heading level skips from ## to ####: use ###',
     ],
     "issue_wrong_types": [
-        'issues/2011-01/es.md:2: number must be a positive whole number',
+        'issues/2011-01/es.md:2: number must be a positive whole number, not \'uno\'',
         "issues/2011-01/es.md:4: date must be a date (YYYY-MM-DD), not '20/01/2011'",
         'issues/2011-01/es.md:6: countries must be a list of text values',
     ],
