@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newsletter.content.check import run_checks
 from newsletter.content.issues import FRONT_MATTER_KEYS, load_issues, read_edition

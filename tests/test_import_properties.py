@@ -14,14 +14,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newsletter.errors import NewsletterError
-from newsletter.settings import Settings
+from newsletter.settings import Settings, load_settings
 from newsletter.subscribers.importer import ImportFileError, import_csv
 from newsletter.subscribers.store import SubscriberStore
 from tests.conftest import copy_project
-from newsletter.settings import load_settings
 
 HEADER = ["email", "state", "lang", "name", "organisation"]
 CELLS = st.one_of(

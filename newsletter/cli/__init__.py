@@ -84,13 +84,14 @@ def _run(argv: Sequence[str] | None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     command: Command = args.handler
-    root = Path(args.config).resolve().parent
+    root: Path | None = None  # known once the settings are read
     try:
         settings = load_settings(Path(args.config))
         root = settings.root
         return command(args, settings)
     except NewsletterError as exc:
-        print(f"Error: {relative_to_project(str(exc), root)}", file=sys.stderr)
+        message = str(exc) if root is None else relative_to_project(str(exc), root)
+        print(f"Error: {message}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
