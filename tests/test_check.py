@@ -264,3 +264,37 @@ def test_body_scans_are_reused_from_the_cache(tmp_path: Path) -> None:
     assert cache.hits == 2
     assert second == first
     assert [str(p) for p in second] == EXPECTED["issue_translations_drifted"]
+
+
+def test_files_that_are_not_editions_are_errors_and_unoffered_languages_warnings(
+    tmp_path: Path,
+) -> None:
+    settings = project_with("issue_clean", tmp_path)
+    folder = settings.path("issues") / "2011-01"
+    edition = (folder / "es.md").read_bytes()
+    for name in ("xx.md", "notes.md", "ES.md", "news.zz.md", "de.md", "news.es.md"):
+        (folder / name).write_bytes(edition)
+    problems = [str(p) for p in load(settings).problems]
+
+    def not_an_edition(name: str) -> str:
+        return (f"issues/2011-01/{name}:1: {name} is not an edition: editions are named after an "
+                "ISO 639-1 language code (es.md, en.md), partner news drafts news.<code>.md; "
+                "rename the file or move it out of issues/")
+
+    assert problems == [
+        not_an_edition("ES.md"),
+        "issues/2011-01/de.md:1: warning: language 'de' is not configured in [site] languages; "
+        "not built",
+        not_an_edition("news.zz.md"),
+        not_an_edition("notes.md"),
+        not_an_edition("xx.md"),
+    ]
+
+
+def test_problems_with_a_whole_file_are_on_its_first_line(tmp_path: Path) -> None:
+    settings = project_with("issue_clean", tmp_path)
+    (settings.path("issues") / "Bad_Folder").mkdir()
+    problems = load(settings).problems
+    assert [str(p) for p in problems] == [
+        "issues/Bad_Folder:1: issue folder names use a-z, 0-9 and - only (e.g. 2026-11)"]
+    assert Problem("x.md", 0, "whole file").line == 1
