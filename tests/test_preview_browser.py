@@ -37,6 +37,8 @@ def page(browser):  # type: ignore[no-untyped-def]
 def test_switch_language_follow_feed_and_screenshots(  # type: ignore[no-untyped-def]
     preview: PreviewServer, page, tmp_path: Path
 ) -> None:
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
     page.goto(preview.url + "es/2011-06/")
     assert page.locator("html").get_attribute("lang") == "es"
     assert page.locator("h1").inner_text() == "Proteger a la niñez en la era digital"
@@ -64,6 +66,10 @@ def test_switch_language_follow_feed_and_screenshots(  # type: ignore[no-untyped
     assert wide.stat().st_size > 10_000 and narrow.stat().st_size > 10_000
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a phone"
+    # The archive's policy is in force and refuses nothing the archive itself uses.
+    assert page.evaluate("getComputedStyle(document.body).fontFamily") != "Times New Roman"
+    assert page.locator('meta[http-equiv="Content-Security-Policy"]').count() == 1
+    assert refused == []
 
 
 def test_root_chooser_sends_the_reader_to_their_language(preview: PreviewServer, page) -> None:  # type: ignore[no-untyped-def]
