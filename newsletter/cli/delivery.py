@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from newsletter.addresses import mask_email
-from newsletter.errors import NewsletterError
+from newsletter.errors import IssueError, NewsletterError
 from newsletter.settings import Settings
 
 if TYPE_CHECKING:
@@ -88,8 +88,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def _find_issue(settings: Settings, ref: str) -> Issue:
     from newsletter.content import load_corpus
+    from newsletter.delivery import issue_to_send
 
-    return load_corpus(settings).get(ref)
+    return issue_to_send(load_corpus(settings), ref)
 
 
 @contextmanager
@@ -265,9 +266,10 @@ def _print_summary(summary: SendSummary) -> int:
 def _send_due(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
               ledger: Ledger) -> int:
     from newsletter.content import load_corpus
-    from newsletter.delivery import DueKind, due_issues
+    from newsletter.delivery import DueKind, check_readable, due_issues
 
-    decisions = due_issues(load_corpus(settings), ledger, dt.datetime.now(dt.UTC),
+    corpus = load_corpus(settings)
+    decisions = due_issues(corpus, ledger, dt.datetime.now(dt.UTC),
                            settings.delivery.due_window_days)
     code = EXIT_OK
     due = [d for d in decisions if d.due]
@@ -278,6 +280,12 @@ def _send_due(args: argparse.Namespace, settings: Settings, store: SubscriberSto
         if not due:
             print("No issue is due.")
     for decision in due:
+        try:
+            check_readable(corpus, decision.issue.slug)
+        except IssueError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            code = EXIT_ERROR
+            continue
         code = max(code, _send_one(args, settings, store, ledger, decision.issue,
                                    quiet_if_running=True))
     return code

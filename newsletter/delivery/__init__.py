@@ -26,14 +26,20 @@ if TYPE_CHECKING:
     from .rehearsal import DryRun, dry_run, send_test
     from .report import DeliveryReport, delivery_report
     from .schedule import DueIssue, DueKind, SendLock, SendRunning, due_issues
-    from .sending import Progress, SendRefused, SendSummary, run_send
+    from .sending import (
+        Progress,
+        SendRefused,
+        SendSummary,
+        check_readable,
+        issue_to_send,
+        run_send,
+    )
 
 __all__ = [
     "BounceResult", "DeliveryReport", "DryRun", "DueIssue", "DueKind", "Ledger", "LedgerError",
     "MissingTranslation", "Progress", "SendConfig", "SendLock", "SendOptions", "SendRefused",
-    "SendRunning",
-    "SendSummary", "deliver_demo", "delivery_report", "dry_run", "due_issues", "process_queue",
-    "run_send", "send_test",
+    "SendRunning", "SendSummary", "check_readable", "deliver_demo", "delivery_report", "dry_run",
+    "due_issues", "issue_to_send", "process_queue", "run_send", "send_test",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".bounces": ("BounceResult", "process_queue"),
@@ -44,5 +50,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     ".rehearsal": ("DryRun", "dry_run", "send_test"),
     ".report": ("DeliveryReport", "delivery_report"),
     ".schedule": ("DueIssue", "DueKind", "SendLock", "SendRunning", "due_issues"),
-    ".sending": ("Progress", "SendRefused", "SendSummary", "run_send"),
+    ".sending": ("Progress", "SendRefused", "SendSummary", "check_readable", "issue_to_send",
+                 "run_send"),
 })

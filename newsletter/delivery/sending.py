@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from newsletter.addresses import mask_email
-from newsletter.content import Issue
-from newsletter.errors import NewsletterError
+from newsletter.content import Corpus, Issue
+from newsletter.errors import IssueError, NewsletterError
 from newsletter.mail import (
     EmailEdition,
     OutcomeUnknown,
@@ -111,6 +111,23 @@ class SendSummary:
     rate: float = 0.0
     elapsed: float = 0.0
     max_in_flight: int = 0
+
+
+def check_readable(corpus: Corpus, slug: str) -> None:
+    """Refuse to send an issue with an edition that cannot be read (its readers would get another
+    language's edition); the error names each file and line."""
+    errors = corpus.errors_of(slug)
+    if errors:
+        shown = "\n".join(str(p) for p in errors)
+        raise IssueError(f"issue {slug!r} has {len(errors)} error(s); nothing was sent:\n{shown}")
+
+
+def issue_to_send(corpus: Corpus, ref: str) -> Issue:
+    """The issue `send` delivers, by slug or number: IssueNotFound if there is none, IssueError
+    if one of its editions cannot be read."""
+    found = corpus.find(ref)
+    check_readable(corpus, found.slug if found else ref)
+    return corpus.get(ref)
 
 
 def check_ready(issue: Issue) -> None:
