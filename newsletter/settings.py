@@ -3,7 +3,10 @@
 Every section is a frozen dataclass; the loader walks the dataclass fields, so an unknown key, a
 missing required key or a value of the wrong type is an error that names the key and the file.
 What the environment adds is resolved here too, once: the signing secret (`ANNAOBSERVA_SECRET`
-wins over `[email] secret`), and the subscription URL always ends in `/`.
+wins over `[email] secret`), and the subscription URL always ends in `/`. So are the languages:
+`[site] required_languages` defaults to every offered one, `[site] timezone` is a zone the
+system knows, and `Settings.fallback_chain(lang)` is the one answer to "which edition does a
+reader of `lang` get" (`[delivery.fallback]`, ending in the default language).
 """
 
 from __future__ import annotations
@@ -11,23 +14,31 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import SettingsError
 
 SETTINGS_FILE = "newsletter.toml"
 SECRET_ENV = "ANNAOBSERVA_SECRET"
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 
 
 @dataclass(frozen=True)
 class SiteSettings:
-    """What the public archive is called, where it lives and which languages it speaks."""
+    """What the public archive is called, where it lives and which languages it speaks.
+
+    `languages` are the languages the newsletter offers (an archive index, a feed, subscribers);
+    `required_languages` those every issue is written in (default: all); any other edition is
+    optional, issue by issue. `timezone` places an issue's date in time (its feed date).
+    """
 
     base_url: str
     languages: tuple[str, ...]
@@ -37,6 +48,18 @@ class SiteSettings:
     postal_address: str
     publisher: str = "Inter-American Children's Institute (IIN-OAS)"
     feed_items: int = 20
+    required_languages: tuple[str, ...] = ()  # empty in the file: every offered language
+    timezone: str = "UTC"
+
+    @property
+    def optional_languages(self) -> tuple[str, ...]:
+        """The offered languages an issue may lack."""
+        return tuple(lang for lang in self.languages if lang not in self.required_languages)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """`timezone` as a tzinfo (checked when the settings were loaded)."""
+        return ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -181,6 +204,29 @@ class Settings:
             )
         return value
 
+    def fallback_chain(self, lang: str) -> tuple[str, ...]:
+        """The editions a reader of `lang` gets, in order of preference: their own, then
+        `[delivery.fallback]` step by step, then the default language (which every issue has).
+
+        A language the site no longer offers has a chain too, so its old subscribers are served.
+        """
+        chain = [lang]
+        fallback = self.delivery.fallback
+        while chain[-1] in fallback and fallback[chain[-1]] not in chain:
+            chain.append(fallback[chain[-1]])
+        if self.site.default_language not in chain:
+            chain.append(self.site.default_language)
+        return tuple(chain)
+
+    def edition_for(self, lang: str, available: Collection[str]) -> str | None:
+        """The first language of `lang`'s fallback chain in `available` (None: none is)."""
+        return next((code for code in self.fallback_chain(lang) if code in available), None)
+
+    def reader_language(self, lang: str) -> str:
+        """The offered language a reader of `lang` is addressed in: `lang` itself, or for a
+        language the site no longer offers, the first offered one of its fallback chain."""
+        return next(code for code in self.fallback_chain(lang) if code in self.site.languages)
+
     def replace(self, **sections: Any) -> Settings:
         """A copy with some sections or fields replaced (e.g. a preview's base URL)."""
         return dataclasses.replace(self, **sections)
@@ -211,19 +257,49 @@ def _resolve(settings: Settings, source: str) -> Settings:
     email = settings.email
     subscription_url = email.subscription_url.rstrip("/") + "/"
     secret = os.environ.get(SECRET_ENV) or email.secret
+    site = settings.site
+    required = site.required_languages or site.languages
     return settings.replace(
-        email=dataclasses.replace(email, subscription_url=subscription_url, secret=secret))
+        email=dataclasses.replace(email, subscription_url=subscription_url, secret=secret),
+        site=dataclasses.replace(site, required_languages=tuple(
+            lang for lang in site.languages if lang in required)),
+    )
 
 
 def _check_consistency(settings: Settings, source: str) -> None:
     site = settings.site
     if not site.languages:
         raise SettingsError(f"{source}: [site] languages is empty")
+    bad = next((lang for lang in site.languages if not LANGUAGE_CODE.fullmatch(lang)), None)
+    if bad is not None:
+        raise SettingsError(f"{source}: [site] languages: {bad!r} is not a two-letter ISO 639-1 "
+                            "code in lower case (es, en, pt, fr…)")
+    if len(set(site.languages)) != len(site.languages):
+        raise SettingsError(f"{source}: [site] languages names a language twice")
     if site.default_language not in site.languages:
         raise SettingsError(
             f"{source}: [site] default_language {site.default_language!r} is not one of "
             f"languages {list(site.languages)}"
         )
+    unknown = [lang for lang in site.required_languages if lang not in site.languages]
+    if unknown:
+        raise SettingsError(
+            f"{source}: [site] required_languages: {unknown[0]!r} is not one of languages "
+            f"{list(site.languages)} (a required language must be offered)"
+        )
+    if site.required_languages and site.default_language not in site.required_languages:
+        raise SettingsError(
+            f"{source}: [site] required_languages must include default_language "
+            f"{site.default_language!r}: it is every reader's last fallback, so every issue "
+            "needs it"
+        )
+    try:
+        ZoneInfo(site.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{source}: [site] timezone {site.timezone!r} is not a time zone name "
+            "(e.g. America/Montevideo, UTC)"
+        ) from None
     for key in ("title", "description"):
         missing = [lang for lang in site.languages if lang not in getattr(site, key)]
         if missing:
@@ -231,10 +307,17 @@ def _check_consistency(settings: Settings, source: str) -> None:
     if not site.base_url.startswith(("http://", "https://")):
         raise SettingsError(f"{source}: [site] base_url must start with https:// or http://")
     for lang, target in settings.delivery.fallback.items():
+        # A key may be a language no longer offered: its subscribers are still served.
+        if not LANGUAGE_CODE.fullmatch(lang):
+            raise SettingsError(f"{source}: [delivery.fallback] {lang!r} is not a two-letter "
+                                "language code")
         if target not in site.languages:
             raise SettingsError(
-                f"{source}: [delivery.fallback] {lang} = {target!r} is not a configured language"
+                f"{source}: [delivery.fallback] {lang} = {target!r} is not an offered language "
+                f"({', '.join(site.languages)})"
             )
+        if target == lang:
+            raise SettingsError(f"{source}: [delivery.fallback] {lang} falls back to itself")
     if settings.delivery.transport not in ("outbox", "smtp", "ses"):
         raise SettingsError(
             f"{source}: [delivery] transport must be outbox, smtp or ses, "

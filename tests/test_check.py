@@ -67,17 +67,17 @@ EXPECTED: dict[str, list[str]] = {
         'issues/2011-01/es.md:17: link 2010-09/es.md is not a link to an issue: write ../<slug>/<lang>.md (e.g. ../2011-01/es.md)',
     ],
     "issue_link_to_missing_language": [
-        "issues/2010-09/es.md:1: the 'en' edition is missing: add issues/2010-09/en.md (every configured language needs one)",
-        "issues/2011-01/en.md:17: link ../2010-09/ goes to the 'en' edition of '2010-09', which does not exist (no file issues/2010-09/en.md)",
-        "issues/2011-01/en.md:17: link ../2010-09/en.md goes to the 'en' edition of '2010-09', which does not exist (no file issues/2010-09/en.md)",
-        "issues/2011-01/en.md:17: link ../2010-09/fr.md goes to a 'fr' edition, but 'fr' is not in [site] languages",
-        "issues/2011-01/es.md:17: link ../2010-09/fr.md goes to a 'fr' edition, but 'fr' is not in [site] languages",
+        "issues/2010-09/es.md:1: the 'en' edition is missing: add issues/2010-09/en.md (en is in [site] required_languages: every issue is written in it)",
+        "issues/2011-01/en.md:17: link ../2010-09/ goes to the 'en' edition of '2010-09', which does not exist (no file issues/2010-09/en.md); link to one that exists, e.g. ../2010-09/es.md",
+        "issues/2011-01/en.md:17: link ../2010-09/de.md goes to a 'de' edition, but 'de' is not in [site] languages",
+        "issues/2011-01/en.md:17: link ../2010-09/en.md goes to the 'en' edition of '2010-09', which does not exist (no file issues/2010-09/en.md); link to one that exists, e.g. ../2010-09/es.md",
+        "issues/2011-01/es.md:17: link ../2010-09/de.md goes to a 'de' edition, but 'de' is not in [site] languages",
     ],
     "issue_missing_key": [
         "issues/2011-01/en.md:1: missing front-matter key 'summary'",
     ],
     "issue_missing_translation": [
-        "issues/2011-01/es.md:1: the 'en' edition is missing: add issues/2011-01/en.md (every configured language needs one)",
+        "issues/2011-01/es.md:1: the 'en' edition is missing: add issues/2011-01/en.md (en is in [site] required_languages: every issue is written in it)",
     ],
     "issue_raw_html_relative_url": [
         'issues/2011-01/en.md:17: raw HTML <a href> ../2010-09/en.md is not rewritten for the archive and emails: write it as Markdown, [text](…)',
@@ -189,7 +189,7 @@ def test_extra_sources_are_merged_in_order(tmp_path: Path) -> None:
     assert problems == [
         "issues/2011-01/aaa.md:2: warning: gathered draft",
         "issues/2011-01/es.md:1: the 'en' edition is missing: add issues/2011-01/en.md "
-        "(every configured language needs one)",
+        "(en is in [site] required_languages: every issue is written in it)",
         "issues/2011-01/es.md:30: email over budget",
     ]
 
@@ -278,8 +278,8 @@ def test_files_that_are_not_editions_are_errors_and_unoffered_languages_warnings
 
     def not_an_edition(name: str) -> str:
         return (f"issues/2011-01/{name}:1: {name} is not an edition: editions are named after an "
-                "ISO 639-1 language code (es.md, en.md), partner news drafts news.<code>.md; "
-                "rename the file or move it out of issues/")
+                "ISO 639-1 language code (es.md, en.md, pt.md, fr.md), partner news drafts "
+                "news.<code>.md; rename the file or move it out of issues/")
 
     assert problems == [
         not_an_edition("ES.md"),

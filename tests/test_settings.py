@@ -21,7 +21,10 @@ def write(project: Path, old: str, new: str) -> Path:
 
 def test_the_committed_settings_load(project: Path) -> None:
     settings = load_settings(project / "newsletter.toml")
-    assert settings.site.languages == ("es", "en")
+    assert settings.site.languages == ("es", "en", "pt", "fr")
+    assert settings.site.required_languages == ("es", "en")
+    assert settings.site.optional_languages == ("pt", "fr")
+    assert settings.site.timezone == "America/Montevideo"
     assert settings.site.default_language == "es"
     assert settings.root == project.resolve()
     assert dict(settings.delivery.fallback) == {"fr": "es", "pt": "es"}
@@ -33,9 +36,22 @@ def test_the_committed_settings_load(project: Path) -> None:
         ("feed_items = 20", "feed_items = 20\ncolour = 'blue'",
          "unknown key [site] 'colour'"),
         ("feed_items = 20", 'feed_items = "many"', "site.feed_items must be int, not str ('many')"),
-        ('languages = ["es", "en"]', 'languages = "es"', "site.languages must be a list of str"),
+        ('languages = ["es", "en", "pt", "fr"]', 'languages = "es"',
+         "site.languages must be a list of str"),
         ('default_language = "es"', 'default_language = "de"',
-         "[site] default_language 'de' is not one of languages ['es', 'en']"),
+         "[site] default_language 'de' is not one of languages ['es', 'en', 'pt', 'fr']"),
+        ('languages = ["es", "en", "pt", "fr"]', 'languages = ["es", "en", "PT"]',
+         "[site] languages: 'PT' is not a two-letter ISO 639-1 code in lower case"),
+        ('required_languages = ["es", "en"]', 'required_languages = ["es", "de"]',
+         "[site] required_languages: 'de' is not one of languages ['es', 'en', 'pt', 'fr'] "
+         "(a required language must be offered)"),
+        ('required_languages = ["es", "en"]', 'required_languages = ["en"]',
+         "[site] required_languages must include default_language 'es'"),
+        ('timezone = "America/Montevideo"', 'timezone = "America/Atlantis"',
+         "[site] timezone 'America/Atlantis' is not a time zone name"),
+        ('fr = "es"', 'fr = "de"',
+         "[delivery.fallback] fr = 'de' is not an offered language (es, en, pt, fr)"),
+        ('fr = "es"', 'fr = "fr"', "[delivery.fallback] fr falls back to itself"),
         ('[editors]\nname = "Observatorio IIN-OEA"\n', "[editors]\n", "missing key 'editors.name'"),
         ('transport = "outbox"', 'transport = "pigeon"',
          "[delivery] transport must be outbox, smtp or ses, not 'pigeon'"),
@@ -77,3 +93,33 @@ def test_the_subscription_url_ends_in_a_slash(project: Path) -> None:
         toml.write_text(re.sub(r'subscription_url = "[^"]*"', f'subscription_url = "{written}"',
                                text), encoding="utf-8")
         assert load_settings(toml).email.subscription_url == "https://x.org/s/"
+
+
+def test_required_languages_default_to_every_offered_one(project: Path) -> None:
+    path = write(project, 'required_languages = ["es", "en"]\n', "")
+    site = load_settings(path).site
+    assert site.required_languages == site.languages == ("es", "en", "pt", "fr")
+    assert site.optional_languages == ()
+
+
+def test_every_fallback_chain_ends_in_the_default_language(project: Path) -> None:
+    path = write(project, 'fr = "es"', 'fr = "pt"\nit = "fr"')  # it: a language no longer offered
+    settings = load_settings(path)
+    assert settings.fallback_chain("es") == ("es",)
+    assert settings.fallback_chain("en") == ("en", "es")  # no entry: the default language
+    assert settings.fallback_chain("pt") == ("pt", "es")
+    assert settings.fallback_chain("fr") == ("fr", "pt", "es")
+    assert settings.fallback_chain("it") == ("it", "fr", "pt", "es")
+    assert settings.fallback_chain("de") == ("de", "es")
+    assert settings.edition_for("fr", ["es", "en", "pt"]) == "pt"
+    assert settings.edition_for("fr", ["es", "en"]) == "es"
+    assert settings.edition_for("fr", ["en"]) is None
+    # The language a reader is addressed in is always an offered one.
+    assert [settings.reader_language(lang) for lang in ("pt", "it", "de")] == ["pt", "fr", "es"]
+
+
+def test_a_fallback_cycle_ends_in_the_default_language(project: Path) -> None:
+    path = write(project, 'pt = "es"\nfr = "es"', 'pt = "fr"\nfr = "pt"')
+    settings = load_settings(path)
+    assert settings.fallback_chain("pt") == ("pt", "fr", "es")
+    assert settings.fallback_chain("fr") == ("fr", "pt", "es")

@@ -2,9 +2,10 @@
 
 The loader (`content.issues`) already reports malformed YAML, unknown or missing front-matter
 keys, wrong types and `send_at` without a time zone as `corpus.problems`; `run_checks` adds what
-needs the whole corpus or the body: duplicate numbers and slugs, missing or disagreeing
-translations, links to issues that do not exist, images that do not exist or have no alt text,
-markup the sanitiser removes (`content.sanitize`: each element or attribute outside its allowlist,
+needs the whole corpus or the body: duplicate numbers and slugs, missing required translations
+(`[site] required_languages`; an optional one may be missing) and disagreeing ones, links to
+issues or editions that do not exist, images that do not exist or have no alt text, markup the
+sanitiser removes (`content.sanitize`: each element or attribute outside its allowlist,
 with its line), translations that drifted apart, countries that are not member states, and
 warnings for what an editor should look at (long summaries and titles, http:// links, heading
 level skips, empty sections, a much shorter translation, missing `countries`).
@@ -122,17 +123,20 @@ def _duplicates(corpus: Corpus, root: Path) -> list[Problem]:
 # -- one issue's editions --------------------------------------------------------------------
 
 def _missing_editions(issue: Issue, settings: Settings, root: Path) -> list[Problem]:
-    """A configured language without an edition (files that failed to load are reported already)."""
+    """A required language without an edition (files that failed to load are reported already).
+
+    Optional languages are written when editors can: an issue without one is complete, and its
+    readers get the fallback edition."""
     problems = []
     first = next(iter(issue.editions.values()))
-    for lang in settings.site.languages:
+    for lang in settings.site.required_languages:
         file = issue.folder / f"{lang}.md"
         if lang in issue.editions or file.exists():
             continue
         problems.append(Problem(
             display_path(first.path, root), 1,
             f"the {lang!r} edition is missing: add {display_path(file, root)} "
-            f"(every configured language needs one)",
+            f"({lang} is in [site] required_languages: every issue is written in it)",
         ))
     return problems
 
@@ -255,10 +259,12 @@ def _links(
         elif not (folder / f"{lang or edition.lang}.md").exists():
             # ../<slug>/ without a file means the reader's own language.
             lang = lang or edition.lang
+            written = [code for code in languages if (folder / f"{code}.md").is_file()]
+            hint = f"; link to one that exists, e.g. ../{slug}/{written[0]}.md" if written else ""
             problems.append(Problem(
                 shown, link.line,
                 f"link {url} goes to the {lang!r} edition of {slug!r}, which does not exist "
-                f"(no file {display_path(folder / f'{lang}.md', root)})",
+                f"(no file {display_path(folder / f'{lang}.md', root)}){hint}",
             ))
         elif slug in slugs and slugs[slug].status == "draft" and edition.status == "ready":
             problems.append(Problem(

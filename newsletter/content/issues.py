@@ -48,6 +48,8 @@ tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
 # Front-matter values that reach email headers, feeds and URLs are bounded: a number or a year
 # past these is a typo, and a huge integer cannot even be printed (Python's 4,300-digit limit).
 NUMBER_MAX = 1_000_000
+# An issue without send_at is dated at noon where the newsletter lives (`Edition.published_at`).
+PUBLICATION_TIME = dt.time(12, 0)
 YEARS = (1900, 2999)
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = _SHOWN.maxother = 60
@@ -102,10 +104,14 @@ class Edition:
     countries: tuple[str, ...] = ()
     key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
 
-    @property
-    def published(self) -> dt.datetime:
-        """The publication instant used by feeds: the date at midnight UTC."""
-        return dt.datetime.combine(self.date, dt.time(0, 0), tzinfo=dt.UTC)
+    def published_at(self, zone: dt.tzinfo) -> dt.datetime:
+        """The publication moment (a feed item's date): `send_at` when it is set, else the date
+        at noon in the newsletter's time zone (`[site] timezone`), which is that same date for a
+        reader up to twelve hours behind or eleven ahead — the whole of the Americas (midnight
+        UTC was the evening before for all of them)."""
+        if self.send_at is not None:
+            return self.send_at
+        return dt.datetime.combine(self.date, PUBLICATION_TIME, tzinfo=zone)
 
     def without_body(self) -> Edition:
         """The same edition without its Markdown nor the front matter's line numbers (what
