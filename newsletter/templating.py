@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from babel import Locale
 from babel.dates import format_date
@@ -38,16 +37,6 @@ def trusted_html(rendered: RenderedBody) -> Markup:
 def trusted_toc(rendered: RenderedBody) -> Markup:
     """The table of contents Python-Markdown built from the same trusted body."""
     return Markup(rendered.toc)
-
-
-def read_wording(path: Path, purpose: str, error: type[Exception]) -> dict[str, Any]:
-    """Parse a per-language wording file (`[lang]` tables of texts); `error` names the file."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise error(f"{path}: not found ({purpose})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise error(f"{path}: {exc}") from None
 
 
 def native_language_name(lang: str) -> str:

@@ -1,56 +1,185 @@
-"""The words around the content, per language.
+"""Every word of the interface, per language: one file per language, one loader, one error.
 
-The archive's interface (`templates/strings.toml`, also the headings `new` scaffolds) and the
-subscription pages and confirmation email (`templates/subscribe/strings.toml`). The email
-edition's own words are `newsletter.mail.wording`.
+`templates/wording/<lang>.toml` holds, in tables, every word around the content in one language:
+the archive's pages (`[archive]`), its feeds (`[feed]`), the email editions (`[email]`), the
+subscription pages and their confirmation email (`[subscription]`), the partner-news drafts
+(`[news_draft]`), what `new` scaffolds (`[new]`) and the words Markdown writes itself
+(`[markdown]`). `load_wording(templates_dir, languages)` reads the file of every offered language
+and refuses, naming the file and the key, a missing file, a key one language has and another
+lacks, or a text whose placeholders (`{number}`, `%d`) differ from the same text's in the first
+language. Adding a language is one more file, and the language in `[site] languages`.
+
+Names of languages are not words of these files: Babel knows them in every language
+(`language_name_in`), so a fifth language needs no change to the other four files.
 """
 
 from __future__ import annotations
 
+import re
+import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
-from .errors import BuildError, SettingsError
-from .templating import read_wording
+from .errors import NewsletterError
 
-INTERFACE_FILE = "strings.toml"
-STRINGS_FILE = Path("subscribe") / "strings.toml"
+WORDING_DIR = "wording"
+# `{name}` for str.format, `%d`/`%s` for the texts Python-Markdown formats itself.
+_PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}|%[ds]")
+
+Text = str | tuple[str, ...]
+Section = Mapping[str, Text]
 
 
-def load_interface_words(
-    templates_dir: Path, languages: Sequence[str]
-) -> dict[str, dict[str, str]]:
-    """The archive's interface words per language from templates/strings.toml; every language
-    needs them (BuildError names the missing table or key)."""
-    path = templates_dir / INTERFACE_FILE
-    raw = read_wording(path, "the interface words per language", BuildError)
-    missing = [lang for lang in languages if lang not in raw]
-    if missing:
-        raise BuildError(f"{path}: no [{missing[0]}] table: add the interface words for it")
-    keys = set(raw[languages[0]])
+class WordingError(NewsletterError):
+    """A wording file is missing or malformed, or its words do not match another language's."""
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The interface words of the offered languages: `tables[lang][section][key]`."""
+
+    languages: tuple[str, ...]
+    tables: Mapping[str, Mapping[str, Section]]
+    folder: Path
+
+    def section(self, lang: str, name: str) -> Section:
+        """One table of one language's words (`archive`, `email`…), for a template's `t`."""
+        try:
+            return self.tables[lang][name]
+        except KeyError:
+            raise WordingError(
+                f"{self.file(lang)}: no [{name}] words for {lang!r} (is {lang!r} in "
+                "[site] languages?)") from None
+
+    def word(self, lang: str, section: str, key: str, **values: object) -> str:
+        """One text, its `{placeholders}` filled with `values`."""
+        text = self.section(lang, section).get(key)
+        if not isinstance(text, str):
+            raise WordingError(f"{self.file(lang)}: [{section}] has no text {key!r}")
+        return text.format(**values) if values else text
+
+    def file(self, lang: str) -> Path:
+        """The wording file of one language."""
+        return self.folder / f"{lang}.toml"
+
+
+def wording_file(templates_dir: Path, lang: str) -> Path:
+    """Where a language's words are: `templates/wording/<lang>.toml`."""
+    return Path(templates_dir) / WORDING_DIR / f"{lang}.toml"
+
+
+def load_wording(templates_dir: Path, languages: Sequence[str]) -> Wording:
+    """The words of every language in `languages`, checked against each other.
+
+    WordingError names the file (and the table and key) of a missing file, bad TOML, a text that
+    is not text, a key another language has and this one lacks, or placeholders that differ.
+    """
+    languages = tuple(languages)
+    files = [wording_file(templates_dir, lang) for lang in languages]
+    stamps = tuple(_stamp(path) for path in files)
+    return _load(Path(templates_dir), languages, stamps)
+
+
+def placeholders(text: str) -> tuple[str, ...]:
+    """The placeholders a text must keep in every language, sorted: `{number}`, `%d`."""
+    return tuple(sorted(_PLACEHOLDER_RE.findall(text)))
+
+
+def language_name_in(code: str, in_lang: str) -> str:
+    """A language's name as a reader of `in_lang` writes it in a sentence (Babel): pt in es →
+    portugués, es in fr → espagnol, es in en → Spanish."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(in_lang).languages.get(code, code)
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return (str(path), -1, -1)
+    except OSError as exc:
+        raise WordingError(f"{path}: cannot be read ({exc.strerror})") from None
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+# Keyed by the files' modification times: a preview or a long-running app sees an edited file,
+# and the many callers of one build share one parse.
+@lru_cache(maxsize=16)
+def _load(templates_dir: Path, languages: tuple[str, ...],
+          stamps: tuple[tuple[str, int, int], ...]) -> Wording:
+    folder = templates_dir / WORDING_DIR
+    tables = {lang: _read(folder / f"{lang}.toml", lang) for lang in languages}
+    if languages:
+        _compare(tables, languages, folder)
+    return Wording(languages, MappingProxyType(tables), folder)
+
+
+def _read(path: Path, lang: str) -> Mapping[str, Section]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WordingError(
+            f"{path}: not found: every language in [site] languages needs its interface words "
+            f"(copy another language's file to {path.name} and translate it)") from None
+    except UnicodeDecodeError:
+        raise WordingError(f"{path}: not UTF-8 text: save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise WordingError(f"{path}: {exc}") from None
+    sections: dict[str, Section] = {}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise WordingError(f"{path}: {name!r} must be a table of words ([{name}])")
+        words: dict[str, Text] = {}
+        for key, value in table.items():
+            if isinstance(value, str):
+                words[key] = value
+            elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                words[key] = tuple(value)
+            else:
+                raise WordingError(f"{path}: [{name}] {key} must be text (or a list of texts)")
+        sections[name] = MappingProxyType(words)
+    return MappingProxyType(sections)
+
+
+def _compare(tables: Mapping[str, Mapping[str, Section]], languages: tuple[str, ...],
+             folder: Path) -> None:
+    """Every language has every key any language has, of the same kind, with the same
+    placeholders (the first language is the reference the messages name)."""
+    every: dict[tuple[str, str], str] = {}  # (section, key) → the first language that has it
     for lang in languages:
-        lacking = sorted(keys - set(raw[lang]))
-        if lacking:
-            raise BuildError(f"{path}: [{lang}] has no {lacking[0]!r}")
-    return {lang: raw[lang] for lang in languages}
-
-
-@lru_cache(maxsize=8)
-def load_subscription_words(
-    templates_dir: Path, languages: Sequence[str]
-) -> Mapping[str, Mapping[str, str]]:
-    """{lang: {key: text}} of the subscription pages for every configured language; SettingsError
-    names a missing key."""
-    path = Path(templates_dir) / STRINGS_FILE
-    raw = read_wording(path, "the subscription pages need it", SettingsError)
-    keys = set().union(*(set(table) for table in raw.values())) if raw else set()
+        for section, words in tables[lang].items():
+            for key in words:
+                every.setdefault((section, key), lang)
     for lang in languages:
-        if lang not in raw:
-            raise SettingsError(f"{path}: no [{lang}] table, but {lang} is a configured language")
-        missing = sorted(keys - set(raw[lang]))
-        if missing:
-            raise SettingsError(f"{path}: [{lang}] has no {', '.join(missing)}")
-    return {lang: dict(raw[lang]) for lang in languages}
+        path = folder / f"{lang}.toml"
+        for (section, key), owner in sorted(every.items()):
+            words = tables[lang].get(section)
+            if words is None:
+                raise WordingError(f"{path}: no [{section}] table (templates/wording/{owner}.toml "
+                                   f"has one): add the {section} words in {lang!r}")
+            if key not in words:
+                raise WordingError(f"{path}: [{section}] has no {key!r} (templates/wording/"
+                                   f"{owner}.toml has it): add it in {lang!r}")
+            mine, theirs = words[key], tables[owner][section][key]
+            if isinstance(mine, str) != isinstance(theirs, str):
+                kind = "a text" if isinstance(theirs, str) else "a list of texts"
+                raise WordingError(f"{path}: [{section}] {key} must be {kind}, as in "
+                                   f"templates/wording/{owner}.toml")
+            if isinstance(mine, str) and isinstance(theirs, str) \
+                    and placeholders(mine) != placeholders(theirs):
+                raise WordingError(
+                    f"{path}: [{section}] {key} has the placeholders "
+                    f"{_listed(placeholders(mine))}, but templates/wording/{owner}.toml has "
+                    f"{_listed(placeholders(theirs))}: keep the same ones (they are filled in)")
 
+
+def _listed(found: tuple[str, ...]) -> str:
+    return ", ".join(found) if found else "none"
 

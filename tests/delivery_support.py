@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from newsletter.content import Issue, load_corpus
-from newsletter.mail.editions import EmailEdition, render_email_editions
+from newsletter.mail.editions import EmailEditions, render_email_editions
 from newsletter.settings import Settings
 from newsletter.subscribers import NewSubscriber, SubscriberStore
 
@@ -34,8 +34,8 @@ def load_issue(settings: Settings, slug: str) -> Issue:
     return load_corpus(settings).get(slug)
 
 
-def editions(settings: Settings, issue: Issue) -> dict[str, EmailEdition]:
-    """The issue's email editions."""
+def editions(settings: Settings, issue: Issue) -> EmailEditions:
+    """The issue's email editions, one per offered language."""
     return render_email_editions(settings, issue)
 
 

@@ -68,7 +68,7 @@ def test_email_by_number_in_the_default_language_with_a_prefix(
         (["email", "1999-01", "--to-file", "{tmp}/x.eml"],
          "Error: no issue '1999-01' under issues/\n"),
         (["email", "2026-11", "--lang", "de", "--to-file", "{tmp}/x.eml"],
-         "Error: --lang de: not one of the configured languages (es, en)\n"),
+         "Error: --lang de: not one of the offered languages (es, en, pt, fr)\n"),
         (["email", "2026-11", "--to-file", "{tmp}/missing/dir/x.eml"],
          "Error: {tmp}/missing/dir/x.eml: cannot write the message (No such file or directory)\n"),
     ],

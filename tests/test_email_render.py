@@ -54,7 +54,8 @@ def test_one_transform_per_language_for_a_thousand_subscribers(settings, monkeyp
     for recipient in recipients:
         data = editions[recipient.lang].message_for(recipient, now=NOW)
         sizes.append(len(data))
-    assert calls == {"premailer": 2, "markdown": 2}
+    # One rendering per offered language (es, en; pt and fr get the es edition in their words).
+    assert calls == {"premailer": 4, "markdown": 4}
     assert len(sizes) == 1000 and min(sizes) > 10_000
     # Each message really is personalised: its own unsubscribe token.
     last = parse(editions["en"].message_for(recipients[-1], now=NOW))
@@ -103,8 +104,12 @@ def test_preview_is_the_sample_subscribers_message(settings) -> None:
     assert "x-annaobserva-" not in html + text
     assert "https://annaobserva.iin.oea.org/s/unsubscribe/" in text
     assert "Children and adolescents: online protection in the Americas" in text
-    with pytest.raises(EditionNotFound, match="issue 2026-11 has no 'pt' edition"):
-        render_email_preview(settings, fixture_issue(settings), "pt")
+    # The Portuguese readers' email: the Spanish edition inside their own words.
+    html, text = render_email_preview(settings, fixture_issue(settings), "pt")
+    assert '<html lang="pt" dir="ltr">' in html and '<div lang="es" dir="ltr">' in html
+    assert "Esta edição ainda não está disponível em português" in text
+    with pytest.raises(EditionNotFound, match="issue 2026-11 has no edition for 'de' readers"):
+        render_email_preview(settings, fixture_issue(settings), "de")
 
 
 def test_email_problems_report_sizes_and_pass_a_normal_issue(settings) -> None:
@@ -181,6 +186,7 @@ def test_every_sample_issue_renders_within_budget(settings: Settings) -> None:
         for lang, edition in render_email_editions(settings, issue).items():
             assert long_lines(edition.text) == [], (issue.slug, lang)
             message = parse(edition.message_for(Recipient(7, "r@example.org"), now=NOW))
-            assert message["Content-Language"] == lang
+            expected = lang if lang in issue.editions else f"{edition.edition_lang}, {lang}"
+            assert message["Content-Language"] == expected
             assert message["Subject"] == edition.subject
-            assert issue.editions[lang].title in body(message, "plain")
+            assert issue.editions[edition.edition_lang].title in body(message, "plain")

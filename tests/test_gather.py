@@ -17,6 +17,7 @@ from newsletter.content.gather import (
     FeedFailed,
     FeedList,
     FeedsConfigError,
+    Gathered,
     GatherError,
     PartnerFeed,
     default_since,
@@ -37,7 +38,9 @@ from newsletter.content.news_drafts import (
     write_news_drafts,
 )
 from newsletter.settings import Settings
+from newsletter.wording import Wording, load_wording
 
+from .conftest import REPO
 from .golden import assert_golden
 
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
@@ -53,6 +56,14 @@ ALL_FEEDS = [
     ("News aggregator", "duplicates.xml", "en"),
     ("Rede Brasileira pela Infância", "portuguese.xml", "pt"),
 ]
+
+
+WORDING = load_wording(REPO / "templates", ("es", "en", "pt", "fr"))
+
+
+def draft(gathered: Gathered, lang: str, wording: Wording = WORDING) -> str:
+    """The draft in one language, with that language's words from templates/wording/."""
+    return render_news_draft(gathered, lang, wording.section(lang, "news_draft"))
 
 
 def feeds_toml(folder: Path, feeds: list[tuple[str, str, str]], extra: str = "") -> Path:
@@ -177,9 +188,9 @@ def test_duplicates_across_feeds_by_link_or_guid_keep_the_earlier_feed(tmp_path:
 def test_portuguese_entries_are_marked_in_other_languages_only(tmp_path: Path) -> None:
     gathered = gather(tmp_path, [("Rede Brasileira", "portuguese.xml", "pt")])
     assert all(i.language == "pt" for i in gathered.items)
-    spanish = render_news_draft(gathered, "es")
-    english = render_news_draft(gathered, "en")
-    portuguese = render_news_draft(gathered, "pt")
+    spanish = draft(gathered, "es")
+    english = draft(gathered, "en")
+    portuguese = draft(gathered, "pt")
     assert spanish.count("*original en portugués*") == 2
     assert english.count("*original in Portuguese*") == 2
     assert "original" not in portuguese.split("-->", 2)[2]
@@ -193,13 +204,13 @@ def test_gathered_draft_golden(tmp_path: Path) -> None:
     gathered = gather(tmp_path, ALL_FEEDS)
     assert gathered.duplicates == 3 and not gathered.failures
     for lang in ("es", "en"):
-        assert_golden(render_news_draft(gathered, lang), f"gather/news.{lang}.md")
+        assert_golden(draft(gathered, lang), f"gather/news.{lang}.md")
 
 
 def test_draft_renders_to_the_links_and_text_an_editor_expects(tmp_path: Path) -> None:
     gathered = gather(tmp_path, [("Observatorio Mesoamericano", "html_in_titles.xml", "es")])
-    draft = render_news_draft(gathered, "es")
-    html = renderer_for("es", "/", False).render("2026-11", draft).html
+    text = draft(gathered, "es")
+    html = renderer_for("es", "/", False).render("2026-11", text).html
     assert (
         '<a href="https://meso.example.org/foro-infancias%282026%29">'
         "Foro “Infancias seguras” [2.ª edición]</a>"
@@ -214,9 +225,7 @@ def test_empty_gathering_says_so_in_the_draft(tmp_path: Path) -> None:
         load_feed_list(feeds_toml(tmp_path, [("Network", "rss2.xml", "en")])), dt.date(2027, 1, 1)
     )
     assert gathered.items == ()
-    assert "*No hay noticias de los socios desde el 2027-01-01.*" in render_news_draft(
-        gathered, "es"
-    )
+    assert "*No hay noticias de los socios desde el 2027-01-01.*" in draft(gathered, "es")
 
 
 def test_summaries_are_cut_at_a_word_and_html_is_flattened() -> None:
@@ -245,7 +254,7 @@ def test_external_entities_are_never_expanded(tmp_path: Path) -> None:
     gathered = gather_news(load_feed_list(toml), SINCE)
     (item,) = gathered.items
     assert "SECRET" not in item.title + item.summary
-    assert "SECRET" not in render_news_draft(gathered, "en")
+    assert "SECRET" not in draft(gathered, "en")
 
 
 def test_failing_feeds_are_reported_by_name_and_the_others_gathered(tmp_path: Path) -> None:
@@ -419,17 +428,17 @@ def test_drafts_are_written_per_language_and_never_over_a_curated_one(
     corpus = load_issues(settings.path("issues"), settings.site.languages, settings.root)
     issue = corpus.issues[0]
     gathered = gather(tmp_path, [("Network", "rss2.xml", "en")])
-    written = write_news_drafts(issue, gathered, settings.site.languages)
+    written = write_news_drafts(issue, gathered, WORDING)
     assert [p.name for p in written] == ["news.es.md", "news.en.md"]
-    assert written[1].read_text(encoding="utf-8") == render_news_draft(gathered, "en")
+    assert written[1].read_text(encoding="utf-8") == draft(gathered, "en")
     written[0].write_text("curated by an editor", encoding="utf-8")
     with pytest.raises(
         DraftExists, match=r"news.es.md already exists \(an editor may have curated it\)"
     ):
-        write_news_drafts(issue, gathered, settings.site.languages)
+        write_news_drafts(issue, gathered, WORDING)
     assert written[0].read_text(encoding="utf-8") == "curated by an editor"
-    write_news_drafts(issue, gathered, settings.site.languages, force=True)
-    assert written[0].read_text(encoding="utf-8") == render_news_draft(gathered, "es")
+    write_news_drafts(issue, gathered, WORDING, force=True)
+    assert written[0].read_text(encoding="utf-8") == draft(gathered, "es")
     # The loader still sees the same issue: drafts are not editions and not problems.
     again = load_issues(settings.path("issues"), settings.site.languages, settings.root)
     assert again.issues[0].editions.keys() == issue.editions.keys()
@@ -442,7 +451,7 @@ def test_check_warns_that_a_draft_is_not_built_and_points_at_broken_lines(
     corpus = load_issues(settings.path("issues"), settings.site.languages, settings.root)
     issue = corpus.issues[0]
     gathered = gather(tmp_path, [("Network", "rss2.xml", "en")])
-    es, en = write_news_drafts(issue, gathered, settings.site.languages)
+    es, en = write_news_drafts(issue, gathered, WORDING)
     problems = check_news_drafts(settings, corpus)
     assert [(p.path, p.line, p.message, p.severity) for p in problems] == [
         (f"issues/{issue.slug}/news.en.md", 1, NOT_BUILT, "warning"),
@@ -453,7 +462,7 @@ def test_check_warns_that_a_draft_is_not_built_and_points_at_broken_lines(
     lines[item] = "- [Regional meeting](rights-network.example.org/news) — 2026-11-26"
     lines.insert(item + 2, "stray text")
     en.write_text("\n".join(lines), encoding="utf-8")
-    (issue.folder / "news.fr.md").write_text("no marker\n", encoding="utf-8")
+    (issue.folder / "news.de.md").write_text("no marker\n", encoding="utf-8")
     found = {
         (p.path.rsplit("/", 1)[1], p.line, p.message) for p in check_news_drafts(settings, corpus)
     }
@@ -462,9 +471,9 @@ def test_check_warns_that_a_draft_is_not_built_and_points_at_broken_lines(
         name == "news.en.md" and line == item + 3 and msg.startswith("unexpected line")
         for name, line, msg in found
     )
-    assert ("news.fr.md", 1, "language 'fr' is not configured in [site] languages") in found
+    assert ("news.de.md", 1, "language 'de' is not configured in [site] languages") in found
     assert any(
-        name == "news.fr.md" and msg.startswith("the first line is not the gather marker")
+        name == "news.de.md" and msg.startswith("the first line is not the gather marker")
         for name, _, msg in found
     )
     assert all(p.severity == "warning" for p in check_news_drafts(settings, corpus))

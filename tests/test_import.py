@@ -28,7 +28,7 @@ BAD_ROWS = [
     "subscribers_bad_rows.csv:3: not a valid email address (An email address must have an @-sign.)",
     "subscribers_bad_rows.csv:4: unknown member state 'XX' (use an ISO 3166-1 alpha-2 code of an "
     "OAS member state, e.g. UY)",
-    "subscribers_bad_rows.csv:5: unknown language 'de' (use one of es, en)",
+    "subscribers_bad_rows.csv:5: unknown language 'de' (use one of es, en, pt, fr)",
     "subscribers_bad_rows.csv:6: duplicate: an***@inau.gub.uy appears on an earlier row of this "
     "file",
     "subscribers_bad_rows.csv:9: has 6 fields, the header has 5",
@@ -250,9 +250,9 @@ def test_cli_add_list_stats_remove(
 
     assert run(project, "subscribers", "stats") == 0
     stats = capsys.readouterr().out.splitlines()
-    assert stats[0].split() == ["status", "es", "en", "total"]
-    assert stats[1].split() == ["pending", "0", "1", "1"]
-    assert stats[2].split() == ["confirmed", "1", "0", "1"]
+    assert stats[0].split() == ["status", "es", "en", "pt", "fr", "total"]
+    assert stats[1].split() == ["pending", "0", "1", "0", "0", "1"]
+    assert stats[2].split() == ["confirmed", "1", "0", "0", "0", "1"]
     assert stats[-1].split() == ["suppressed", "0"]
 
     assert run(project, "subscribers", "remove", "MARIA@gov.uy") == 0
@@ -295,8 +295,8 @@ def test_cli_coverage_marks_states_without_subscribers(
     out = capsys.readouterr().out.splitlines()
     rows = {line[:2]: line for line in out[1:-3]}
     assert len(rows) == 35
-    assert rows["UY"].split()[-3:] == ["1", "0", "1"]
-    assert rows["BB"].split()[-3:] == ["0", "1", "1"]
+    assert rows["UY"].split()[-5:] == ["1", "0", "0", "0", "1"]
+    assert rows["BB"].split()[-5:] == ["0", "1", "0", "0", "1"]
     assert rows["AR"].endswith("0  ← none")
     assert not rows["UY"].endswith("none")
     assert out[-2] == "3 of 35 member states have confirmed subscribers; 32 have none."

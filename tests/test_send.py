@@ -16,7 +16,7 @@ import pytest
 from newsletter.cli import main
 from newsletter.content import Corpus
 from newsletter.delivery import MissingTranslation, SendOptions, run_send
-from newsletter.delivery.ledger import Ledger, resolve_language
+from newsletter.delivery.ledger import Ledger
 from newsletter.delivery.pacing import SendPacer
 from newsletter.delivery.rehearsal import dry_run
 from newsletter.delivery.schedule import DueKind, SendLock, SendRunning, due_issues
@@ -62,16 +62,32 @@ def test_a_missing_translation_uses_the_fallback_chain(settings, store) -> None:
     assert summary.fallbacks == {("pt", "es"): 2}
     pt = [m for m in outbox_messages(settings.path("outbox"))
           if m["Delivered-To"] in ("reader000002@example.org", "reader000005@example.org")]
-    assert [m["Content-Language"] for m in pt] == ["es", "es"]
+    # The Spanish edition, with the Portuguese readers' own words around it.
+    assert [m["Content-Language"] for m in pt] == ["es, pt", "es, pt"]
+    text = pt[0].get_body(("plain",)).get_content()
+    assert "Esta edição ainda não está disponível em português" in text
+    assert "Cancelar a assinatura" in text
 
 
-def test_a_missing_translation_without_fallback_refuses_to_start(settings, store) -> None:
+def test_without_a_fallback_entry_the_default_language_serves(settings, store) -> None:
     add_subscribers(store, 7, langs=("es", "en", "pt", "fr"))
-    s = settings.replace(delivery=DeliverySettings(fallback={}))
+    summary = send(settings.replace(delivery=DeliverySettings(fallback={})))
+    assert summary.fallbacks == {("fr", "es"): 1, ("pt", "es"): 2}
+    assert summary.sent == 7
+
+
+def test_an_issue_without_the_default_language_refuses_to_start(settings, store) -> None:
+    import dataclasses
+
+    add_subscribers(store, 7, langs=("es", "en", "pt", "fr"))
+    issue = load_issue(settings, "2011-07")
+    english_only = dataclasses.replace(issue, editions={"en": issue.edition("en")})
     with pytest.raises(MissingTranslation) as caught:
-        send(s)
+        run_send(store, Ledger.beside(store), english_only, editions(settings, english_only),
+                 lambda: open_transport(settings), settings.delivery)
     assert str(caught.value).startswith(
-        "issue 2011-07 has no edition for fr: 1 subscriber, pt: 2 subscribers (it has es, en)")
+        "issue 2011-07 has no edition for es: 2 subscribers, fr: 1 subscriber, "
+        "pt: 2 subscribers: nothing was sent")
     assert Ledger.beside(store).campaign("2011-07") is None  # nothing frozen, nothing sent
     assert not settings.path("outbox").exists()
 
@@ -92,12 +108,6 @@ def test_every_transport_takes_tags_and_says_its_quota(tmp_path: Path) -> None:
     assert SmtpTransport(SmtpConfig(host="localhost", port=25)).quota() is None
 
 
-def test_resolve_language_follows_chains_and_stops_on_cycles() -> None:
-    assert resolve_language("pt", ["es", "en"], {"pt": "fr", "fr": "es"}) == "es"
-    assert resolve_language("pt", ["en"], {"pt": "fr", "fr": "pt"}) is None
-    assert resolve_language("en", ["es", "en"], {}) == "en"
-
-
 def test_include_new_retry_rejected_and_cancel(settings, store) -> None:
     add_subscribers(store, 3)
     assert send(settings).sent == 3
@@ -109,7 +119,7 @@ def test_include_new_retry_rejected_and_cancel(settings, store) -> None:
     assert send(settings, retry_rejected=True).sent == 1
     add_subscribers(store, 2, start=5)
     ledger = Ledger.beside(store)
-    ledger.add_new("2011-07", [], ["es", "en"], {})
+    ledger.add_new("2011-07", [], {"es": "es", "en": "en"}.get)
     assert send(settings, "2011-05", limit=1).sent == 1
     assert Ledger.beside(store).cancel("2011-05") == 6
     with pytest.raises(Exception, match="was cancelled"):
@@ -127,8 +137,7 @@ def test_unsubscribed_after_the_freeze_are_skipped(settings, store) -> None:
 def test_dry_run_renders_everything_and_writes_nothing(settings, store) -> None:
     add_subscribers(store, 8, langs=("es", "en", "pt", "en"))
     issue = load_issue(settings, "2011-07")
-    result = dry_run(store, Ledger.beside(store), issue, editions(settings, issue),
-                     settings.delivery.fallback)
+    result = dry_run(store, Ledger.beside(store), issue, editions(settings, issue))
     assert (result.rendered, result.by_language) == (8, {"en": 4, "es": 4})
     assert result.by_state == {s: 1 for s in ("AR", "BR", "CA", "CL", "CO", "MX", "PE", "UY")}
     assert result.fallbacks == {("pt", "es"): 2}
@@ -141,14 +150,18 @@ def test_send_to_is_a_test_in_every_language_kept_apart(project, settings, store
     code = main(["--config", str(project / "newsletter.toml"), "send", "4",
                  "--to", "editor@example.org"])
     assert code == 0
+    # One message per offered language: pt and fr readers' are the es edition in their words.
     assert capsys.readouterr().out == (
         "2011-07 [es] test to ed***@example.org: sent\n"
-        "2011-07 [en] test to ed***@example.org: sent\n")
+        "2011-07 [en] test to ed***@example.org: sent\n"
+        "2011-07 [pt, the es edition] test to ed***@example.org: sent\n"
+        "2011-07 [fr, the es edition] test to ed***@example.org: sent\n")
     messages = outbox_messages(settings.path("outbox"))
-    assert [m["Subject"].startswith("[TEST] ") for m in messages] == [True, True]
+    assert [m["Subject"].startswith("[TEST] ") for m in messages] == [True] * 4
+    assert sorted(m["Content-Language"] for m in messages) == ["en", "es", "es, fr", "es, pt"]
     assert Ledger.beside(store).campaign("2011-07") is None
     assert store.database.conn.execute("SELECT recipient FROM test_sends").fetchall() == [
-        ("ed***@example.org",), ("ed***@example.org",)]
+        ("ed***@example.org",)] * 4
 
 
 def test_a_draft_is_refused(project, settings, capsys) -> None:
@@ -300,7 +313,8 @@ def test_cli_report_and_dry_run(project, settings, store, capsys) -> None:
         "2011-07: dry run, nothing sent. 3 messages rendered (audience not frozen yet).\n"
         "By language: en 1, es 2\n"
         "By member state: AR 1, BR 1, UY 1\n"
-        "Fallback: 1 pt subscribers get the es edition.\n")
+        "Fallback: 1 pt subscriber gets the es edition (no pt edition yet), with the email's "
+        "own words in pt.\n")
     assert main(["--config", toml, "report", "4"]) == 1
     assert capsys.readouterr().err == (
         "Error: issue 2011-07 has not been sent yet (no campaign in the ledger)\n")

@@ -140,7 +140,7 @@ def test_addresses_are_normalised_and_unique_case_insensitively(store: Subscribe
         ("", "UY", "es", InvalidAddress, "the email address is empty"),
         ("ana@gov.uy", "XX", "es", UnknownState, "unknown member state 'XX'"),
         ("ana@gov.uy", "UY", "de", UnknownLanguage,
-         "unknown language 'de' \\(use one of es, en\\)"),
+         "unknown language 'de' \\(use one of es, en, pt, fr\\)"),
     ],
 )
 def test_validation_names_the_problem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -28,7 +29,7 @@ FORM = {"email": "ana.perez@inau.gub.uy", "name": "Ana Pérez", "organisation": 
 def h1(reply: Reply) -> str:
     match = re.search(r"<h1>(.*?)</h1>", reply.text)
     assert match, reply.text
-    return match.group(1)
+    return html.unescape(match.group(1))
 
 
 def status_of(server: SubscriptionServer, email: str) -> str | None:
@@ -57,6 +58,8 @@ def expired_confirm_token(secret: str, subscriber_id: int, days: int = 8) -> str
 @pytest.mark.parametrize(("lang", "title", "label"), [
     ("es", "Suscribirse a ANNAobserva", '<label for="email">Correo electrónico</label>'),
     ("en", "Subscribe to ANNAobserva", '<label for="email">Email address</label>'),
+    ("pt", "Assinar o ANNAobserva", '<label for="email">E-mail</label>'),
+    ("fr", "S'abonner à ANNAobserva", '<label for="email">Adresse électronique</label>'),
 ])
 def test_the_form_speaks_its_language(subscription_server: SubscriptionServer, lang: str,
                                       title: str, label: str) -> None:
@@ -67,7 +70,7 @@ def test_the_form_speaks_its_language(subscription_server: SubscriptionServer, l
     assert label in reply.text
     for field in ("email", "name", "organisation", "state", "lang"):
         assert f'<label for="{field}">' in reply.text and f'id="{field}"' in reply.text
-    assert reply.text.count("<option value=") == 35 + 1 + 2  # states, "choose", languages
+    assert reply.text.count("<option value=") == 35 + 1 + 4  # states, "choose", languages
     cookie = reply.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/s/" in cookie
     assert reply.headers["Referrer-Policy"] == "no-referrer"
@@ -81,6 +84,8 @@ def test_the_root_sends_the_visitor_to_their_language(
     reply = subscription_server.request("GET", "", headers=languages)
     assert (reply.status, reply.headers["Location"]) == (303, "/s/en/")
     reply = subscription_server.request("GET", "subscribe", headers={"Accept-Language": "de, fr"})
+    assert (reply.status, reply.headers["Location"]) == (303, "/s/fr/")
+    reply = subscription_server.request("GET", "subscribe", headers={"Accept-Language": "de, it"})
     assert (reply.status, reply.headers["Location"]) == (303, "/s/es/")
 
 

@@ -301,14 +301,15 @@ def _render_site(settings: Settings, visible: list[Issue], converter: Converter,
                  templates_dir: Path, site: str) -> None:
     from newsletter.states import load_member_states
     from newsletter.templating import make_environment
-    from newsletter.wording import load_interface_words
+    from newsletter.wording import load_wording
 
     from .assets import collect_assets
     from .pages import PageLinks, SiteRenderer
 
     env = make_environment(templates_dir)
     assets = collect_assets(templates_dir / "static")
-    strings = load_interface_words(templates_dir, settings.site.languages)
+    wording = load_wording(templates_dir, settings.site.languages)
+    strings = {lang: wording.section(lang, "archive") for lang in settings.site.languages}
     states = load_member_states(settings.path(settings.subscribers.member_states))
     renderer = SiteRenderer(settings, env, assets, strings, states)
     urls = renderer.urls

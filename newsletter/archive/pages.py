@@ -205,7 +205,7 @@ class SiteRenderer:
             {
                 "title": edition.title,
                 "url": urls.absolute(urls.issue(lang, edition.slug)),
-                "published": edition.published,
+                "published": edition.published_at(self.site.zone),
                 "summary": edition.summary,
                 "tags": edition.tags,
                 "content": absolutize(rendered.html, urls.origin,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -183,7 +183,9 @@ def _send_test(args: argparse.Namespace, settings: Settings, ledger: Ledger, iss
         transport.close()
     failed = 0
     for lang, outcome, detail in results:
-        print(f"{issue.slug} [{lang}] test to {mask_email(args.to)}: {outcome}"
+        edition = editions[lang]
+        shown = f"{lang}, the {edition.edition_lang} edition" if edition.is_fallback else lang
+        print(f"{issue.slug} [{shown}] test to {mask_email(args.to)}: {outcome}"
               + ("" if outcome == "sent" else f" ({detail})"))
         failed += outcome != "sent"
     return EXIT_ERROR if failed else EXIT_OK
@@ -195,16 +197,31 @@ def _dry_run(args: argparse.Namespace, settings: Settings, store: SubscriberStor
     from newsletter.mail import render_email_editions
 
     result = dry_run(store, ledger, issue, render_email_editions(settings, issue),
-                     settings.delivery.fallback, hold_unknown=args.hold_unknown)
+                     hold_unknown=args.hold_unknown)
     print(f"{issue.slug}: dry run, nothing sent. {result.rendered} messages rendered"
           + (" (audience not frozen yet)." if result.new_campaign else " (still owed)."))
     print("By language: " + (", ".join(f"{k} {v}" for k, v in result.by_language.items())
                              or "none"))
     print("By member state: " + (", ".join(f"{k} {v}" for k, v in result.by_state.items())
                                  or "none"))
-    for (lang, edition), n in result.fallbacks.items():
-        print(f"Fallback: {n} {lang} subscribers get the {edition} edition.")
+    for line in fallback_lines(result.fallbacks, settings):
+        print(line)
     return EXIT_OK
+
+
+def fallback_lines(fallbacks: Mapping[tuple[str, str], int], settings: Settings) -> list[str]:
+    """One line per (subscriber language, edition sent) that differ: who got which edition."""
+    lines = []
+    for (lang, edition), n in fallbacks.items():
+        who = f"{n} {lang} subscriber{'s get' if n != 1 else ' gets'}"
+        if lang in settings.site.languages:
+            lines.append(f"Fallback: {who} the {edition} edition (no {lang} edition yet), "
+                         f"with the email's own words in {lang}.")
+        else:
+            words = settings.reader_language(lang)
+            lines.append(f"Fallback: {who} the {edition} edition, with the email's own words "
+                         f"in {words}: {lang} is no longer in [site] languages.")
+    return lines
 
 
 def _send_one(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
@@ -226,10 +243,10 @@ def _send_one(args: argparse.Namespace, settings: Settings, store: SubscriberSto
             print(f"{issue.slug}: {exc}")
             return EXIT_OK
         raise
-    return _print_summary(summary)
+    return _print_summary(summary, settings)
 
 
-def _print_summary(summary: SendSummary) -> int:
+def _print_summary(summary: SendSummary, settings: Settings) -> int:
     counts = summary.counts
     owed = counts["queued"] + counts["deferred"] + counts["sending"]
     if summary.already_complete:
@@ -243,8 +260,8 @@ def _print_summary(summary: SendSummary) -> int:
     if summary.resent_unknown:
         print(f"{summary.resent_unknown} messages whose outcome was unknown were sent again "
               "with their original Message-ID.")
-    for (lang, edition), n in summary.fallbacks.items():
-        print(f"Fallback: {n} {lang} subscribers get the {edition} edition.")
+    for line in fallback_lines(summary.fallbacks, settings):
+        print(line)
     state = "complete" if summary.complete else f"{owed} still owed"
     print(f"Campaign: {counts['sent']} of {summary.audience} sent, {counts['rejected']} rejected, "
           f"{counts['unknown']} unknown, {counts['skipped']} no longer subscribed; {state}.")

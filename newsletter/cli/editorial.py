@@ -18,10 +18,13 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the editorial commands."""
-    p = sub.add_parser("new", help="scaffold the next issue in every configured language",
-                       description="Create issues/<slug>/<lang>.md for every configured language, "
-                       "with the next number, today's date and section headings, as a draft.")
+    p = sub.add_parser("new", help="scaffold the next issue in every required language",
+                       description="Create issues/<slug>/<lang>.md for every language in [site] "
+                       "required_languages (and each optional one given with --lang), with the "
+                       "next number, today's date and section headings, as a draft.")
     p.add_argument("--slug", help="the issue folder name (default: YYYY-MM of --date)")
+    p.add_argument("--lang", action="append", default=[], metavar="LANG",
+                   help="also scaffold this optional language (repeat for more), e.g. --lang pt")
     p.add_argument("--date", type=_date, help="publication date YYYY-MM-DD (default: today)")
     p.set_defaults(handler=cmd_new)
 
@@ -76,7 +79,8 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
     from newsletter.content import scaffold_issue
 
     corpus = load_corpus(settings)
-    files = scaffold_issue(settings, corpus, args.date or dt.date.today(), args.slug)
+    files = scaffold_issue(settings, corpus, args.date or dt.date.today(), args.slug,
+                           also=args.lang)
     for path in files:
         print(f"created {_shown(path, settings)}")
     print("Write the issue, then run `python publish.py check` and `python publish.py preview`.")

@@ -153,7 +153,10 @@ def run_gather(args: argparse.Namespace, settings: Settings) -> int:
     if len(gathered.failures) == len(gathered.outcomes):
         print(f"Error: every feed in {args.feeds} failed; no draft written", file=sys.stderr)
         return 1
-    written = write_news_drafts(issue, gathered, settings.site.languages, args.force, args.feeds)
+    from newsletter.wording import load_wording
+
+    wording = load_wording(settings.path(settings.build.templates_dir), settings.site.languages)
+    written = write_news_drafts(issue, gathered, wording, force=args.force, feeds_file=args.feeds)
     for outcome in gathered.outcomes:
         if not outcome.error:
             print(

@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "client opens. Nothing is sent.",
     )
     p.add_argument("issue", metavar="ISSUE", help="the issue's folder name (2026-11) or number")
-    p.add_argument("--lang", help="the edition's language (default: [site] default_language)")
+    p.add_argument("--lang", help="the readers' language (default: [site] default_language); "
+                   "for a language the issue is not written in, the email its readers get: the "
+                   "fallback edition with their own words")
     p.add_argument("--to-file", metavar="FILE", type=Path, required=True,
                    help="where to write the message, e.g. out.eml")
     p.add_argument("--subject-prefix", default="", metavar="TEXT",
@@ -40,11 +42,14 @@ def cmd_email(args: argparse.Namespace, settings: Settings) -> int:
     lang = args.lang or settings.site.default_language
     if lang not in settings.site.languages:
         raise NewsletterError(
-            f"--lang {lang}: not one of the configured languages "
+            f"--lang {lang}: not one of the offered languages "
             f"({', '.join(settings.site.languages)})"
         )
     issue = load_corpus(settings).get(args.issue)
-    edition = render_email_edition(settings, issue, lang)
+    edition_lang = settings.edition_for(lang, issue.editions)
+    if edition_lang is None:
+        raise NewsletterError(f"issue {issue.slug} has no edition its {lang} readers can get")
+    edition = render_email_edition(settings, issue, edition_lang, reader=lang)
     message = edition.message_for(sample_recipient(settings, lang),
                                   subject_prefix=args.subject_prefix)
     try:
@@ -53,6 +58,7 @@ def cmd_email(args: argparse.Namespace, settings: Settings) -> int:
         raise OutputError(f"{args.to_file}: cannot write the message ({exc.strerror})") from None
     html_size = len(edition.personalise(sample_recipient(settings, lang))[0].encode("utf-8"))
     budget = settings.email.html_budget_bytes
-    print(f"Wrote {args.to_file} ({issue.slug}, {lang}): {len(message) / 1000:.1f} KB, "
+    shown = lang if edition_lang == lang else f"{lang}, the {edition_lang} edition"
+    print(f"Wrote {args.to_file} ({issue.slug}, {shown}): {len(message) / 1000:.1f} KB, "
           f"HTML {html_size / 1000:.1f} KB of {budget / 1000:.0f} KB.")
     return 0

@@ -230,16 +230,22 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     """Count subscribers per status and language."""
+    from newsletter.subscribers import retired_note
+
     with _open(settings) as store:
         counts = store.count_by_status()
         suppressed = store.suppression_count()
-        languages = store.languages
-    print(f"{'status':<14}" + "".join(f"{lang:>8}" for lang in languages) + f"{'total':>8}")
+        languages = store.counted_languages()
+        retired = tuple(lang for lang in languages if lang not in store.languages)
+    print(f"{'status':<14}" + "".join(f"{lang + '*' * (lang in retired):>8}"
+                                      for lang in languages) + f"{'total':>8}")
     for status in STATUSES:
         row = counts[status]
         print(f"{status:<14}" + "".join(f"{row[lang]:>8}" for lang in languages)
               + f"{sum(row.values()):>8}")
     print(f"{'suppressed':<14}{suppressed:>{8 * (len(languages) + 1)}}")
+    if retired:
+        print(retired_note(retired))
     return EXIT_OK
 
 

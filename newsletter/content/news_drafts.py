@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
+from newsletter.wording import Section, Wording, language_name_in
 
 from .issues import Corpus, Issue, Problem
 
@@ -27,30 +28,6 @@ DRAFT_MARKER_RE = re.compile(
 DRAFT_NAME_RE = re.compile(r"^news\.([a-z]{2})\.md$")
 ITEM_RE = re.compile(r"^- \[(?P<title>.+)\]\((?P<url>https?://[^\s()]+)\)(?P<rest>.*)$")
 NOT_BUILT = "gathered draft, not built until an editor moves it into the issue"
-
-# The draft's own words, per language (English for a language not listed).
-DRAFT_STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "heading": "News from partners",
-        "original": "original in {language}",
-        "none": "No partner news since {since}.",
-    },
-    "es": {
-        "heading": "Noticias de los socios",
-        "original": "original en {language}",
-        "none": "No hay noticias de los socios desde el {since}.",
-    },
-    "pt": {
-        "heading": "Notícias dos parceiros",
-        "original": "original em {language}",
-        "none": "Não há notícias dos parceiros desde {since}.",
-    },
-    "fr": {
-        "heading": "Nouvelles des partenaires",
-        "original": "original en {language}",
-        "none": "Pas de nouvelles des partenaires depuis le {since}.",
-    },
-}
 
 
 class DraftExists(NewsletterError):
@@ -71,20 +48,10 @@ def _md_url(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
-def language_name_in(code: str, in_lang: str) -> str:
-    """A language's name in another language (Babel), e.g. pt in es → portugués (not its name in
-    itself: that is `newsletter.templating.native_language_name`)."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        return Locale.parse(in_lang).languages.get(code, code)
-    except (ValueError, UnknownLocaleError):
-        return code
-
-
-def render_news_draft(gathered: Gathered, lang: str, feeds_file: str = FEEDS_FILE) -> str:
-    """The draft section `news.<lang>.md`: entries grouped by source, foreign ones marked."""
-    words = DRAFT_STRINGS.get(lang, DRAFT_STRINGS["en"])
+def render_news_draft(gathered: Gathered, lang: str, words: Section,
+                      feeds_file: str = FEEDS_FILE) -> str:
+    """The draft section `news.<lang>.md`: entries grouped by source, foreign ones marked
+    (`words`: the `[news_draft]` words of `lang`)."""
     since = gathered.since.isoformat()
     lines = [
         f"<!-- annaobserva:news-draft lang={lang} since={since} -->",
@@ -119,11 +86,14 @@ def render_news_draft(gathered: Gathered, lang: str, feeds_file: str = FEEDS_FIL
 def write_news_drafts(
     issue: Issue,
     gathered: Gathered,
-    languages: Sequence[str],
+    wording: Wording,
+    languages: Sequence[str] | None = None,
     force: bool = False,
     feeds_file: str = FEEDS_FILE,
 ) -> list[Path]:
-    """Write `news.<lang>.md` per language into the issue folder, never over a curated one."""
+    """Write `news.<lang>.md` into the issue folder for each language (default: the languages
+    the issue is written in), never over a curated one."""
+    languages = tuple(languages if languages is not None else issue.languages)
     targets = [issue.folder / f"news.{lang}.md" for lang in languages]
     existing = [t for t in targets if t.exists()]
     if existing and not force:
@@ -132,7 +102,7 @@ def write_news_drafts(
             "move or delete it, or pass --force to replace it"
         )
     drafts = {
-        t: render_news_draft(gathered, lang, feeds_file)
+        t: render_news_draft(gathered, lang, wording.section(lang, "news_draft"), feeds_file)
         for t, lang in zip(targets, languages, strict=True)
     }
     for target, text in drafts.items():

@@ -1,16 +1,18 @@
-"""`publish.py new`: scaffold the next issue in every configured language."""
+"""`publish.py new`: scaffold the next issue in every required language (and any optional one
+asked for), with the headings of `[new]` in each language's wording file."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined, UndefinedError
 
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
-from newsletter.wording import load_interface_words
+from newsletter.wording import load_wording
 
 from .issues import SLUG_RE, Corpus
 
@@ -21,17 +23,17 @@ class IssueExists(NewsletterError):
 
 SCAFFOLD = """---
 number: {{ number }}
-title: "{{ t.new_title }}"
+title: "{{ t.title }}"
 date: {{ date.isoformat() }}
-summary: "{{ t.new_summary }}"
+summary: "{{ t.summary }}"
 status: draft
 tags: []
 countries: []
 ---
-{% for heading in t.new_sections %}
+{% for heading in t.sections %}
 ## {{ heading }}
 
-{{ t.new_placeholder }}
+{{ t.placeholder }}
 
 {% endfor %}
 """
@@ -50,9 +52,19 @@ def next_slug(corpus: Corpus, issues_dir: Path, date: dt.date) -> str:
 
 
 def scaffold_issue(
-    settings: Settings, corpus: Corpus, date: dt.date, slug: str | None = None
+    settings: Settings, corpus: Corpus, date: dt.date, slug: str | None = None,
+    also: Sequence[str] = (),
 ) -> list[Path]:
-    """Write `issues/<slug>/<lang>.md` for every language; return the files written."""
+    """Write `issues/<slug>/<lang>.md` for every required language and the optional ones in
+    `also`; return the files written."""
+    site = settings.site
+    unknown = [lang for lang in also if lang not in site.languages]
+    if unknown:
+        raise NewsletterError(
+            f"--lang {unknown[0]}: not an offered language ({', '.join(site.languages)}); "
+            "add it to [site] languages first")
+    languages = [lang for lang in site.languages
+                 if lang in site.required_languages or lang in also]
     issues_dir = settings.path(settings.build.issues_dir)
     slug = slug or next_slug(corpus, issues_dir, date)
     if not SLUG_RE.match(slug):
@@ -63,15 +75,16 @@ def scaffold_issue(
         raise IssueExists(f"{folder} already exists: choose another --slug")
     number = max((i.number for i in corpus.issues), default=0) + 1
     templates_dir = settings.path(settings.build.templates_dir)
-    strings = load_interface_words(templates_dir, settings.site.languages)
+    wording = load_wording(templates_dir, site.languages)
     environment = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
     template = environment.from_string(SCAFFOLD)
-    try:
-        texts = {lang: template.render(number=number, date=date, t=strings[lang])
-                 for lang in settings.site.languages}
-    except UndefinedError as exc:
-        raise NewsletterError(
-            f"templates/strings.toml: {exc.message} (add it for every language)") from None
+    texts = {}
+    for lang in languages:
+        try:
+            texts[lang] = template.render(number=number, date=date,
+                                          t=wording.section(lang, "new"))
+        except UndefinedError as exc:
+            raise NewsletterError(f"{wording.file(lang)}: [new] {exc.message}") from None
     # Everything is rendered before the folder is made, so a failure leaves nothing half-written.
     (folder / "images").mkdir(parents=True)
     written = []

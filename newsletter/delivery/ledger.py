@@ -20,7 +20,7 @@ import hashlib
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from newsletter.subscribers import Database, Subscriber, SubscriberStore, stamp
 
@@ -38,18 +38,9 @@ def utc_stamp(moment: dt.datetime | None = None) -> str:
     return stamp(moment or dt.datetime.now(dt.UTC))
 
 
-def resolve_language(
-    lang: str, available: Iterable[str], fallback: Mapping[str, str]
-) -> str | None:
-    """The edition a subscriber of `lang` gets: their own, else along the fallback chain."""
-    have = set(available)
-    seen: set[str] = set()
-    while lang not in have:
-        if lang in seen or lang not in fallback:
-            return None
-        seen.add(lang)
-        lang = fallback[lang]
-    return lang
+# Which edition a subscriber of a language gets (None: none): `EmailEditions.edition_for`, which
+# follows the settings' fallback chain, so the ledger records exactly what mail renders.
+EditionChooser = Callable[[str], "str | None"]
 
 
 class Ledger:
@@ -79,14 +70,14 @@ class Ledger:
         self,
         issue: str,
         audience: Iterable[Subscriber],
-        available: Sequence[str],
-        fallback: Mapping[str, str],
+        edition_for: EditionChooser,
         now: dt.datetime | None = None,
     ) -> int:
         """Create the campaign and its rows in one transaction; return the audience size.
 
-        MissingTranslation (nothing written) if some subscribers' language has no edition and no
-        fallback leads to one. Inside a rehearsal (`Database.rolled_back`) nothing stays.
+        Each row records the subscriber's language and the edition `edition_for` gives them.
+        MissingTranslation (nothing written) if it gives some language none. Inside a rehearsal
+        (`Database.rolled_back`) nothing stays.
         """
         stamp = utc_stamp(now)
         salt = secrets.token_hex(16)
@@ -95,7 +86,7 @@ class Ledger:
                 "INSERT INTO campaigns (issue, salt, frozen_at, audience) VALUES (?, ?, ?, 0)",
                 (issue, salt, stamp),
             )
-            count = self._insert_rows(issue, salt, audience, available, fallback, stamp)
+            count = self._insert_rows(issue, salt, audience, edition_for, stamp)
             self._conn.execute("UPDATE campaigns SET audience = ? WHERE issue = ?", (count, issue))
         logger.info("froze the audience of %s: %d subscribers", issue, count)
         return count
@@ -104,8 +95,7 @@ class Ledger:
         self,
         issue: str,
         audience: Iterable[Subscriber],
-        available: Sequence[str],
-        fallback: Mapping[str, str],
+        edition_for: EditionChooser,
         now: dt.datetime | None = None,
     ) -> int:
         """`--include-new`: add subscribers confirmed since the freeze; return how many."""
@@ -115,7 +105,7 @@ class Ledger:
         if salt is None:
             raise LedgerError(f"issue {issue} has no campaign yet")
         with self.database.transaction():
-            added = self._insert_rows(issue, salt[0], audience, available, fallback, stamp)
+            added = self._insert_rows(issue, salt[0], audience, edition_for, stamp)
             self._conn.execute(
                 "UPDATE campaigns SET audience = audience + ?, completed_at = NULL WHERE issue = ?",
                 (added, issue),
@@ -127,8 +117,7 @@ class Ledger:
         issue: str,
         salt: str,
         audience: Iterable[Subscriber],
-        available: Sequence[str],
-        fallback: Mapping[str, str],
+        edition_for: EditionChooser,
         stamp: str,
     ) -> int:
         missing: Counter[str] = Counter()
@@ -137,7 +126,7 @@ class Ledger:
         def rows() -> Iterator[tuple[object, ...]]:
             for member in audience:
                 if member.lang not in resolved:
-                    resolved[member.lang] = resolve_language(member.lang, available, fallback)
+                    resolved[member.lang] = edition_for(member.lang)
                 edition = resolved[member.lang]
                 if edition is None:
                     missing[member.lang] += 1
@@ -156,9 +145,8 @@ class Ledger:
             detail = ", ".join(f"{lang}: {n} subscriber{'s' if n != 1 else ''}"
                                for lang, n in sorted(missing.items()))
             raise MissingTranslation(
-                f"issue {issue} has no edition for {detail} (it has {', '.join(available)}); "
-                "write the translation or add a [delivery.fallback] entry, e.g. "
-                f"{sorted(missing)[0]} = \"{available[0]}\""
+                f"issue {issue} has no edition for {detail}: nothing was sent; every issue needs "
+                "an edition in [site] default_language, which ends every fallback chain"
             )
         return self._conn.total_changes - before
 
@@ -211,7 +199,8 @@ class Ledger:
         `skipped` here, so nobody is mailed after saying stop.
         """
         rows = self._conn.execute(
-            "SELECT d.id, d.subscriber_id, s.email, s.name, d.edition_lang, d.attempts, s.status "
+            "SELECT d.id, d.subscriber_id, s.email, s.name, d.lang, d.edition_lang, d.attempts, "
+            "s.status "
             "FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id "
             "WHERE d.issue = ? AND d.id > ? AND (d.state = 'queued' OR "
             "(d.state = 'deferred' AND d.next_attempt <= ?)) ORDER BY d.id LIMIT ?",
@@ -219,12 +208,12 @@ class Ledger:
         ).fetchall()
         pending: list[Pending] = []
         gone: list[int] = []
-        for delivery_id, subscriber_id, email, name, edition_lang, attempts, status in rows:
+        for delivery_id, subscriber_id, email, name, lang, edition_lang, attempts, status in rows:
             if email is None or status != "confirmed":
                 gone.append(delivery_id)
             else:
                 pending.append(Pending(delivery_id, subscriber_id, email, name, edition_lang,
-                                       attempts))
+                                       attempts, lang))
         if gone:
             with self.database.transaction():
                 self._conn.executemany(
@@ -318,12 +307,12 @@ class Ledger:
             )
 
     def owed(self, issue: str, states: Sequence[str], batch: int = 500
-             ) -> Iterator[tuple[int, str, str, str, str]]:
-        """(subscriber id, address, name, edition language, member state) of the rows in
-        `states` whose subscriber is still confirmed, in row order, streamed (for a dry run)."""
+             ) -> Iterator[tuple[int, str, str, str, str, str]]:
+        """(subscriber id, address, name, language, edition language, member state) of the rows
+        in `states` whose subscriber is still confirmed, in row order, streamed (a dry run)."""
         marks = ", ".join("?" for _ in states)
         cursor = self._conn.execute(
-            "SELECT d.subscriber_id, s.email, s.name, d.edition_lang, d.member_state "
+            "SELECT d.subscriber_id, s.email, s.name, d.lang, d.edition_lang, d.member_state "
             "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
             f"WHERE d.issue = ? AND d.state IN ({marks}) AND s.status = 'confirmed' ORDER BY d.id",
             (issue, *states),

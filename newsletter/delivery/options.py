@@ -3,7 +3,6 @@ once from them and `[delivery]` (nothing deeper in the run reads the settings)."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from newsletter.settings import DeliverySettings
@@ -31,7 +30,6 @@ class SendConfig:
     max_attempts: int
     error_burst: int
     lock_timeout_seconds: int
-    fallback: Mapping[str, str]
     limit: int | None = None
     hold_unknown: bool = False
     include_new: bool = False
@@ -47,7 +45,6 @@ class SendConfig:
             max_attempts=delivery.max_attempts,
             error_burst=max(1, delivery.error_burst),
             lock_timeout_seconds=delivery.lock_timeout_seconds,
-            fallback=delivery.fallback,
             limit=options.limit,
             hold_unknown=options.hold_unknown,
             include_new=options.include_new,

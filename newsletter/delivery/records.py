@@ -41,6 +41,11 @@ class Pending:
     name: str
     edition_lang: str
     attempts: int
+    lang: str = ""  # the subscriber's language at the freeze (default: the edition's)
+
+    def __post_init__(self) -> None:
+        if not self.lang:
+            object.__setattr__(self, "lang", self.edition_lang)
 
 
 @dataclass(frozen=True)

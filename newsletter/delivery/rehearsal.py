@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from newsletter.addresses import mask_email
 from newsletter.content import Issue
-from newsletter.mail import EmailEdition, OutcomeUnknown, Recipient, Rejected, RetryLater, Transport
+from newsletter.mail import (
+    EmailEditions,
+    OutcomeUnknown,
+    Recipient,
+    Rejected,
+    RetryLater,
+    Transport,
+)
 from newsletter.subscribers import SubscriberStore
 
 from .ledger import Ledger
@@ -22,10 +29,11 @@ from .sending import BATCH, check_ready, masked_error
 
 
 def send_test(
-    ledger: Ledger, issue: Issue, editions: Mapping[str, EmailEdition], address: str,
+    ledger: Ledger, issue: Issue, editions: EmailEditions, address: str,
     transport: Transport, now: dt.datetime | None = None,
 ) -> list[tuple[str, str, str]]:
-    """`--to ADDRESS`: a `[TEST]` message per language, kept apart; [(lang, outcome, detail)]."""
+    """`--to ADDRESS`: a `[TEST]` message per offered language (a language the issue lacks gets
+    its fallback edition, with its own words), kept apart; [(lang, outcome, detail)]."""
     results: list[tuple[str, str, str]] = []
     for lang, edition in editions.items():
         message = edition.message_for(Recipient(0, address, "", lang), subject_prefix="[TEST] ",
@@ -53,8 +61,7 @@ class DryRun:
     new_campaign: bool
 
 
-def dry_run(store: SubscriberStore, ledger: Ledger, issue: Issue,
-            editions: Mapping[str, EmailEdition], fallback: Mapping[str, str],
+def dry_run(store: SubscriberStore, ledger: Ledger, issue: Issue, editions: EmailEditions,
             hold_unknown: bool = False) -> DryRun:
     """Freeze (or read) the audience and render every message, then undo it all: nothing is sent."""
     check_ready(issue)
@@ -65,12 +72,13 @@ def dry_run(store: SubscriberStore, ledger: Ledger, issue: Issue,
     with ledger.database.rolled_back():
         new = ledger.campaign(issue.slug) is None
         if new:
-            ledger.freeze(issue.slug, store.audience(), list(issue.editions), fallback)
-        for subscriber_id, email, name, lang, member_state in ledger.owed(issue.slug, states,
-                                                                           BATCH):
-            editions[lang].message_for(Recipient(subscriber_id, email, name, lang))
+            ledger.freeze(issue.slug, store.audience(), editions.edition_for)
+        for subscriber_id, email, name, lang, edition_lang, member_state in ledger.owed(
+                issue.slug, states, BATCH):
+            editions.for_reader(lang, edition_lang).message_for(
+                Recipient(subscriber_id, email, name, lang))
             rendered += 1
-            by_lang[lang] += 1
+            by_lang[edition_lang] += 1
             by_state[member_state] += 1
         fallbacks = ledger.fallbacks(issue.slug)
     return DryRun(issue.slug, dict(sorted(by_lang.items())), dict(sorted(by_state.items())),

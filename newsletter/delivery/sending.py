@@ -29,7 +29,7 @@ from newsletter.addresses import mask_email
 from newsletter.content import Corpus, Issue
 from newsletter.errors import IssueError, NewsletterError
 from newsletter.mail import (
-    EmailEdition,
+    EmailEditions,
     OutcomeUnknown,
     Recipient,
     Rejected,
@@ -139,20 +139,24 @@ def check_ready(issue: Issue) -> None:
 
 
 def prepare_campaign(
-    config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue
+    config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue,
+    editions: EmailEditions,
 ) -> tuple[int, int, bool]:
-    """Freeze or resume the campaign; return (rows added, unknown rows requeued, was complete)."""
-    available = list(issue.editions)
+    """Freeze or resume the campaign; return (rows added, unknown rows requeued, was complete).
+
+    Each new row records the edition `editions` gives its subscriber's language (their own, or
+    their fallback chain's), so the ledger says what each subscriber got.
+    """
     campaign = ledger.campaign(issue.slug)
     if campaign is not None and campaign.cancelled_at:
         raise SendRefused(f"the campaign of {issue.slug} was cancelled on {campaign.cancelled_at}")
     if campaign is None:
-        return ledger.freeze(issue.slug, store.audience(), available, config.fallback), 0, False
+        return ledger.freeze(issue.slug, store.audience(), editions.edition_for), 0, False
     was_complete = campaign.completed_at is not None
     ledger.recover(issue.slug)
     added = 0
     if config.include_new:
-        added = ledger.add_new(issue.slug, store.audience(), available, config.fallback)
+        added = ledger.add_new(issue.slug, store.audience(), editions.edition_for)
     if config.retry_rejected:
         added += ledger.requeue(issue.slug, "rejected")
     resent = 0 if config.hold_unknown else ledger.requeue(issue.slug, "unknown")
@@ -198,7 +202,7 @@ class _TransportPool:
 class _Worker:
     """Renders one row's message, waits for the rate, sends it, and says what happened."""
 
-    def __init__(self, slug: str, editions: Mapping[str, EmailEdition], pool: _TransportPool,
+    def __init__(self, slug: str, editions: EmailEditions, pool: _TransportPool,
                  pacer: SendPacer, max_attempts: int, retry_base: float) -> None:
         self.slug = slug
         self.editions = editions
@@ -208,11 +212,11 @@ class _Worker:
         self.retry_base = retry_base
 
     def __call__(self, row: Pending) -> tuple[Outcome, str]:
-        edition = self.editions[row.edition_lang]
         attempt = row.attempts + 1
         try:
+            edition = self.editions.for_reader(row.lang, row.edition_lang)
             message = edition.message_for(
-                Recipient(row.subscriber_id, row.email, row.name, row.edition_lang)
+                Recipient(row.subscriber_id, row.email, row.name, row.lang)
             )
         except NewsletterError as exc:
             error = f"cannot build the message: {masked_error(exc)}"
@@ -249,7 +253,7 @@ def run_send(
     store: SubscriberStore,
     ledger: Ledger,
     issue: Issue,
-    editions: Mapping[str, EmailEdition],
+    editions: EmailEditions,
     transport_factory: TransportFactory,
     delivery: DeliverySettings,
     options: SendOptions | None = None,
@@ -266,7 +270,7 @@ def run_send(
     check_ready(issue)
     started = time.monotonic()
     with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
-        added, resent, was_complete = prepare_campaign(config, store, ledger, issue)
+        added, resent, was_complete = prepare_campaign(config, store, ledger, issue, editions)
         campaign = ledger.campaign(issue.slug)
         assert campaign is not None
         if was_complete:
@@ -299,7 +303,7 @@ class _Run:
     """The loop of one run: keep the workers busy, record answers, stop when told."""
 
     def __init__(self, config: SendConfig, ledger: Ledger, slug: str,
-                 editions: Mapping[str, EmailEdition], pool: _TransportPool, rate: float,
+                 editions: EmailEditions, pool: _TransportPool, rate: float,
                  lock: SendLock, progress: Callable[[Progress], None] | None) -> None:
         self.ledger = ledger
         self.slug = slug

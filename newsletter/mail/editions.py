@@ -1,6 +1,11 @@
-"""Email editions: each issue rendered once per language, then personalised per subscriber.
+"""Email editions: each issue rendered once per reader language, then personalised per subscriber.
 
-The stages, once per issue and language (`render_email_edition`):
+A reader language is one the site offers. Its readers get the issue's edition in that language
+where there is one, else the first edition of their fallback chain (`Settings.edition_for`),
+with every fixed word in their own language and one line saying the issue is not yet written in
+it: `render_email_editions` gives one `EmailEdition` per offered language (`EmailEditions`).
+
+The stages, once per issue and reader language (`render_email_edition`):
 Markdown → absolute URLs → Jinja (`email.html`, `email.txt`) → premailer inlines `email.css` →
 the plain-text alternative from the same body → the MIME layout, encoded once
 (`message.compile_message`). Per subscriber (`EmailEdition.message_for`), only two signed tokens
@@ -14,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +46,7 @@ from newsletter.templating import (
 )
 from newsletter.tokens import Signer
 from newsletter.urls import SiteUrls, SubscriptionUrls
+from newsletter.wording import Wording, language_name_in, load_wording
 
 from .message import (
     MessageTemplate,
@@ -50,7 +56,6 @@ from .message import (
     format_address,
 )
 from .plaintext import html_to_text
-from .wording import load_email_strings
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +90,9 @@ class Recipient:
 
 @dataclass(frozen=True)
 class EmailEdition:
-    """One issue in one language, rendered for email, with gaps for the per-subscriber links."""
+    """One issue for the readers of one language, rendered for email, with gaps for the
+    per-subscriber links: `lang` is the readers' (every fixed word), `edition_lang` the edition's
+    (the issue's own text; another language when the issue is not written in `lang` yet)."""
 
     slug: str
     lang: str
@@ -96,9 +103,24 @@ class EmailEdition:
     links: SubscriptionUrls
     signer: Signer = field(repr=False, compare=False)
     source: str = ""
+    edition_lang: str = ""  # default: `lang`
     _templates: dict[str, MessageTemplate] = field(
         default_factory=dict, repr=False, compare=False
     )
+
+    def __post_init__(self) -> None:
+        if not self.edition_lang:
+            object.__setattr__(self, "edition_lang", self.lang)
+
+    @property
+    def is_fallback(self) -> bool:
+        """Whether its readers get another language's edition (theirs is not written yet)."""
+        return self.edition_lang != self.lang
+
+    @property
+    def content_language(self) -> str:
+        """`Content-Language`: the edition's language, then the readers' if it differs."""
+        return self.lang if not self.is_fallback else f"{self.edition_lang}, {self.lang}"
 
     def tokens_for(self, recipient: Recipient) -> dict[str, str]:
         """The signed tokens that fill this recipient's links."""
@@ -160,7 +182,7 @@ class EmailEdition:
                 subject=f"{subject_prefix}{self.subject}",
                 html=self.html,
                 text=self.text,
-                lang=self.lang,
+                lang=self.content_language,
                 slots=SLOTS,
                 where=self.source,
             )
@@ -209,25 +231,31 @@ def _template_location(exc: jinja2.TemplateError) -> str:
     return f"{filename}:{line}" if line else filename
 
 
-def _context(settings: Settings, issue: Issue, lang: str) -> dict[str, Any]:
-    """What both email templates are rendered with (the body comes separately)."""
+def _context(settings: Settings, issue: Issue, lang: str, reader: str, words: Mapping[str, Any]
+             ) -> dict[str, Any]:
+    """What both email templates are rendered with (the body comes separately): the `lang`
+    edition, for readers of `reader`."""
     edition = issue.editions[lang]
     urls = SiteUrls(settings.site.base_url)
-    words = load_email_strings(settings.path(settings.build.templates_dir), lang)
     number = words["number"].format(number=edition.number)
-    site_title = settings.site.title[lang]
+    site_title = settings.site.title[reader]
     links = SubscriptionUrls(settings.email.subscription_url)
     return {
-        "lang": lang,
-        "dir": text_direction(lang),
+        "lang": reader,
+        "dir": text_direction(reader),
+        "edition_lang": lang,
+        "edition_dir": text_direction(lang),
         "subject": f"{site_title} {number}: {edition.title}",
         "site_title": site_title,
-        "site_description": settings.site.description[lang],
-        "home_url": urls.absolute(SiteUrls.index(lang)),
+        "site_description": settings.site.description[reader],
+        "home_url": urls.absolute(SiteUrls.index(reader)),
         "number": number,
-        "date": localized_date(edition.date, lang),
+        "date": localized_date(edition.date, reader),
         "title": edition.title,
         "summary": edition.summary,
+        # The one line a reader of a language the issue lacks gets, in their language.
+        "not_available": "" if lang == reader else words["not_available"].format(
+            language=language_name_in(lang, reader)),
         "view_url": urls.absolute(SiteUrls.issue(lang, issue.slug)),
         "other_languages": [
             {"lang": other, "name": native_language_name(other),
@@ -244,16 +272,25 @@ def _context(settings: Settings, issue: Issue, lang: str) -> dict[str, Any]:
 
 
 def render_email_edition(
-    settings: Settings, issue: Issue, lang: str, signer: Signer | None = None
+    settings: Settings, issue: Issue, lang: str, signer: Signer | None = None, *,
+    reader: str | None = None, wording: Wording | None = None,
 ) -> EmailEdition:
-    """Render one issue in one language for email: the expensive work, done once.
+    """Render the `lang` edition of an issue for email, for readers of `reader` (default:
+    `lang`): the expensive work, done once.
 
-    `signer` signs its subscriber links (default: one made from the settings' secret).
+    `signer` signs its subscriber links (default: one made from the settings' secret);
+    `wording` is the interface's words (default: read from the templates).
     """
+    reader = reader or lang
     if lang not in issue.editions:
         raise EditionNotFound(
             f"issue {issue.slug} has no {lang!r} edition (it has {', '.join(issue.editions)})"
         )
+    if wording is None:
+        wording = load_wording(settings.path(settings.build.templates_dir), settings.site.languages)
+    if reader not in wording.languages:
+        raise EditionNotFound(
+            f"{reader!r} is not an offered language ({', '.join(settings.site.languages)})")
     edition = issue.editions[lang]
     source = display_path(edition.path, settings.root)
     check_header_value("title", edition.title, source)
@@ -261,10 +298,10 @@ def render_email_edition(
     urls = SiteUrls(settings.site.base_url)
     renderer = renderer_for(lang, urls.base_path, lang in settings.build.typographic_quotes)
     body = absolutize(renderer.render(issue.slug, edition.body).html, urls.origin)
-    context = _context(settings, issue, lang)
+    words = wording.section(reader, "email")
+    context = _context(settings, issue, lang, reader, words)
     templates_dir = settings.path(settings.build.templates_dir)
     env = make_environment(templates_dir)
-    words = context["words"]
     try:
         css = (templates_dir / "email.css").read_text(encoding="utf-8")
         html = env.get_template("email.html").render(
@@ -285,26 +322,77 @@ def render_email_edition(
                 f"{templates_dir / 'email.html'}: the per-subscriber link {slot} did not survive "
                 "CSS inlining; keep it as a plain href"
             )
-    logger.info("rendered the %s email edition of %s", lang, issue.slug)
+    logger.info("rendered the %s email edition of %s for %s readers", lang, issue.slug, reader)
     return EmailEdition(
-        slug=issue.slug, lang=lang, subject=context["subject"], html=inlined, text=text,
+        slug=issue.slug, lang=reader, subject=context["subject"], html=inlined, text=text,
         sender=Sender.from_settings(settings.email),
         links=SubscriptionUrls(settings.email.subscription_url),
-        signer=signer or Signer(settings.secret), source=source,
+        signer=signer or Signer(settings.secret), source=source, edition_lang=lang,
     )
+
+
+class EmailEditions(Mapping[str, EmailEdition]):
+    """An issue's email editions, one per offered language (its readers' edition), in configured
+    order; `for_reader` answers for any subscriber, whatever their language."""
+
+    def __init__(self, editions: Mapping[str, EmailEdition],
+                 reader_language: Callable[[str], str]) -> None:
+        self._editions = dict(editions)
+        self._reader_language = reader_language
+
+    def __getitem__(self, lang: str) -> EmailEdition:
+        return self._editions[lang]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._editions)
+
+    def __len__(self) -> int:
+        return len(self._editions)
+
+    def edition_for(self, lang: str) -> str | None:
+        """The edition a subscriber of `lang` gets (what the send ledger records), or None."""
+        edition = self._editions.get(self._reader_language(lang))
+        return edition.edition_lang if edition is not None else None
+
+    def for_reader(self, lang: str, edition_lang: str | None = None) -> EmailEdition:
+        """What a subscriber of `lang` receives. A language the site no longer offers is read in
+        the first offered language of its fallback chain. `edition_lang`, when the ledger froze
+        one, is kept: if the issue changed since (a translation added), the subscriber still
+        gets the edition recorded, as that edition's own readers do."""
+        edition = self._editions.get(self._reader_language(lang))
+        if edition is not None and edition_lang in (None, edition.edition_lang):
+            return edition
+        recorded = self._editions.get(edition_lang or "")
+        if recorded is None or recorded.edition_lang != edition_lang:
+            raise EditionNotFound(f"the {edition_lang!r} edition recorded for this subscriber "
+                                  "is no longer in the issue")
+        return recorded
 
 
 def render_email_editions(
     settings: Settings, issue: Issue, signer: Signer | None = None
-) -> dict[str, EmailEdition]:
-    """Every language of an issue, rendered once each, in configured order, sharing one signer."""
+) -> EmailEditions:
+    """The issue for the readers of every offered language, each rendered once, sharing one
+    signer: their own edition where it exists, else their fallback chain's."""
     signer = signer or Signer(settings.secret)
-    return {lang: render_email_edition(settings, issue, lang, signer) for lang in issue.editions}
+    wording = load_wording(settings.path(settings.build.templates_dir), settings.site.languages)
+    editions = {}
+    for reader in settings.site.languages:
+        lang = settings.edition_for(reader, issue.editions)
+        if lang is None:
+            continue  # the issue lacks even the default language (check reports it)
+        editions[reader] = render_email_edition(settings, issue, lang, signer, reader=reader,
+                                                wording=wording)
+    return EmailEditions(editions, settings.reader_language)
 
 
 def render_email_preview(settings: Settings, issue: Issue, lang: str) -> tuple[str, str]:
-    """(html, text) of one email edition as a sample subscriber receives it, for `preview`."""
-    edition = render_email_edition(settings, issue, lang)
+    """(html, text) of the email the readers of `lang` get, as a sample subscriber receives it,
+    for `preview` (another language's edition, with their words, if the issue lacks theirs)."""
+    edition_lang = settings.edition_for(lang, issue.editions)
+    if edition_lang is None or lang not in settings.site.languages:
+        raise EditionNotFound(f"issue {issue.slug} has no edition for {lang!r} readers")
+    edition = render_email_edition(settings, issue, edition_lang, reader=lang)
     return edition.personalise(sample_recipient(settings, lang))
 
 
@@ -347,7 +435,8 @@ def email_problems(
             sample = sample_recipient(settings, lang)
             html, _ = edition.personalise(sample)
             html_size = len(html.encode("utf-8"))
-            total = len(edition.message_for(sample, now=source_edition.published))
+            sent_at = source_edition.published_at(settings.site.zone)
+            total = len(edition.message_for(sample, now=sent_at))
             if html_size > budget:
                 problems.append(Problem(
                     source, 0,

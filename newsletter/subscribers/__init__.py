@@ -17,7 +17,13 @@ from newsletter.exports import lazy_exports
 
 if TYPE_CHECKING:
     from .confirmations import render_confirmation, send_confirmation
-    from .coverage import coverage_html, coverage_table, coverage_text, write_coverage_report
+    from .coverage import (
+        coverage_html,
+        coverage_table,
+        coverage_text,
+        retired_note,
+        write_coverage_report,
+    )
     from .database import Database, StoreError, open_database, stamp
     from .importer import ImportFileError, ImportRejected, ImportReport, export_csv, import_csv
     from .migrations import SOURCES, STATUSES
@@ -41,12 +47,13 @@ __all__ = [
     "ImportRejected", "ImportReport", "NewSubscriber", "NotPending", "StatusEvent", "StoreError",
     "Subscriber", "SubscriberError", "SubscriberNotFound", "SubscriberStore", "SuppressedAddress",
     "UnknownLanguage", "UnknownState", "coverage_html", "coverage_table", "coverage_text",
-    "export_csv", "import_csv", "open_database", "render_confirmation", "send_confirmation",
-    "stamp", "write_coverage_report",
+    "export_csv", "import_csv", "open_database", "render_confirmation", "retired_note",
+    "send_confirmation", "stamp", "write_coverage_report",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".confirmations": ("render_confirmation", "send_confirmation"),
-    ".coverage": ("coverage_html", "coverage_table", "coverage_text", "write_coverage_report"),
+    ".coverage": ("coverage_html", "coverage_table", "coverage_text", "retired_note",
+                  "write_coverage_report"),
     ".database": ("Database", "StoreError", "open_database", "stamp"),
     ".importer": ("ImportFileError", "ImportRejected", "ImportReport", "export_csv",
                   "import_csv"),

@@ -18,7 +18,7 @@ from newsletter.settings import Settings
 from newsletter.templating import make_environment
 from newsletter.tokens import Signer
 from newsletter.urls import SubscriptionUrls
-from newsletter.wording import load_subscription_words
+from newsletter.wording import load_wording
 
 from .records import Subscriber
 
@@ -36,12 +36,13 @@ class ConfirmationEmail:
 def render_confirmation(
     settings: Settings, signer: Signer, subscriber: Subscriber, now: dt.datetime | None = None
 ) -> ConfirmationEmail:
-    """The confirmation message for a pending subscriber, in their language."""
+    """The confirmation message for a pending subscriber, in their language (or, if the site no
+    longer offers it, in the first offered language of its fallback chain)."""
     now = now or dt.datetime.now(dt.UTC)
-    lang = subscriber.lang
+    lang = settings.reader_language(subscriber.lang)
     templates_dir = settings.path(settings.build.templates_dir)
     env = make_environment(templates_dir)
-    t = load_subscription_words(templates_dir, settings.site.languages)[lang]
+    t = load_wording(templates_dir, settings.site.languages).section(lang, "subscription")
     days = settings.email.token_max_age_days
     links = SubscriptionUrls(settings.email.subscription_url)
     sender = Sender.from_settings(settings.email)

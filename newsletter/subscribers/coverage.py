@@ -42,10 +42,13 @@ class StateCoverage:
 
 @dataclass(frozen=True)
 class Coverage:
-    """The coverage table: every member state, with or without subscribers."""
+    """The coverage table: every member state, with or without subscribers, in every language
+    subscribers have — `retired` are those the site no longer offers (their subscribers are still
+    sent the newsletter, in their fallback chain's language)."""
 
     languages: tuple[str, ...]
     states: tuple[StateCoverage, ...]
+    retired: tuple[str, ...] = ()
 
     @property
     def uncovered(self) -> tuple[StateCoverage, ...]:
@@ -67,18 +70,21 @@ def coverage_table(store: SubscriberStore, names: str = "en") -> Coverage:
     """Count confirmed subscribers per member state and language (state names in `names`)."""
     counts = store.confirmed_by_state()
     states: dict[str, MemberState] = dict(store.states)
+    languages = store.counted_languages()
     rows = tuple(
         StateCoverage(code, state.name(names),
-                      tuple(counts[code].get(lang, 0) for lang in store.languages))
+                      tuple(counts[code].get(lang, 0) for lang in languages))
         for code, state in sorted(states.items())
     )
-    return Coverage(store.languages, rows)
+    retired = tuple(lang for lang in languages if lang not in store.languages)
+    return Coverage(languages, rows, retired)
 
 
 def coverage_text(coverage: Coverage) -> str:
     """The coverage as a fixed-width table; states without subscribers are marked `—  none`."""
     width = max((len(s.name) for s in coverage.states), default=5)
-    langs = "".join(f"{lang:>6}" for lang in coverage.languages)
+    langs = "".join(f"{lang + '*' * (lang in coverage.retired):>6}"
+                    for lang in coverage.languages)
     lines = [f"{'':2} {'state':<{width}}{langs}{'total':>7}"]
     for s in coverage.states:
         cells = "".join(f"{n:>6}" for n in s.counts)
@@ -91,7 +97,16 @@ def coverage_text(coverage: Coverage) -> str:
         f"{covered} of {len(coverage.states)} member states have confirmed subscribers; "
         f"{len(coverage.uncovered)} have none."
     )
+    if coverage.retired:
+        lines.append(retired_note(coverage.retired))
     return "\n".join(lines) + "\n"
+
+
+def retired_note(retired: tuple[str, ...]) -> str:
+    """What a `*` after a language means in the counts."""
+    return (f"* {', '.join(retired)}: no longer in [site] languages; these subscribers still "
+            "receive each issue, in the edition and words of their [delivery.fallback] chain, "
+            "until they choose another language.")
 
 
 def coverage_html(settings: Settings, coverage: Coverage, now: dt.datetime) -> str:

@@ -209,9 +209,16 @@ class SubscriberStore:
         ).fetchall()
         return [StatusEvent(*row) for row in rows]
 
+    def counted_languages(self) -> tuple[str, ...]:
+        """Every language a count shows: the offered ones in their order, then any other that
+        subscribers still have (chosen while the site offered it), alphabetically."""
+        found = {row[0] for row in self._conn.execute("SELECT DISTINCT lang FROM subscribers")}
+        return self.languages + tuple(sorted(found - set(self.languages)))
+
     def count_by_status(self) -> dict[str, dict[str, int]]:
-        """{status: {lang: count}} for every status (zeros included)."""
-        counts = {status: {lang: 0 for lang in self.languages} for status in STATUSES}
+        """{status: {lang: count}} for every status and every counted language (zeros
+        included; `counted_languages`)."""
+        counts = {status: dict.fromkeys(self.counted_languages(), 0) for status in STATUSES}
         for status, lang, n in self._conn.execute(
             "SELECT status, lang, count(*) FROM subscribers GROUP BY status, lang"
         ):
@@ -223,8 +230,9 @@ class SubscriberStore:
         return int(self._conn.execute("SELECT count(*) FROM suppressions").fetchone()[0])
 
     def confirmed_by_state(self) -> dict[str, dict[str, int]]:
-        """{state: {lang: confirmed count}} for every member state (zeros included)."""
-        table = {code: {lang: 0 for lang in self.languages} for code in self.states}
+        """{state: {lang: confirmed count}} for every member state and counted language (zeros
+        included)."""
+        table = {code: dict.fromkeys(self.counted_languages(), 0) for code in self.states}
         for state, lang, n in self._conn.execute(
             "SELECT state, lang, count(*) FROM subscribers WHERE status = 'confirmed' "
             "GROUP BY state, lang"

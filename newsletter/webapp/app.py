@@ -29,7 +29,7 @@ from newsletter.subscribers import NewSubscriber, Subscriber, SubscriberStore
 from newsletter.templating import make_environment, native_language_name
 from newsletter.tokens import Signer, TokenExpired, TokenInvalid
 from newsletter.urls import SiteUrls, SubscriptionUrls
-from newsletter.wording import load_subscription_words
+from newsletter.wording import load_wording
 
 from .http import Request, Response, negotiate, redirect
 from .mailer import BackgroundMailer
@@ -63,7 +63,8 @@ class SubscriptionApp:
         templates = settings.path(settings.build.templates_dir)
         self.templates = templates
         self.env = make_environment(templates)
-        self.strings = load_subscription_words(templates, self.languages)
+        wording = load_wording(templates, self.languages)
+        self.strings = {lang: wording.section(lang, "subscription") for lang in self.languages}
         self.signer = Signer(settings.secret)
         self.token_max_age = settings.email.token_max_age_days * 86400
         self.csrf = CsrfGuard(settings.secret)
@@ -109,6 +110,11 @@ class SubscriptionApp:
     def visitor_lang(self, request: Request) -> str:
         """The configured language the visitor's browser prefers."""
         return negotiate(request.accept_language, self.languages, self.default_lang)
+
+    def reader_lang(self, subscriber: Subscriber) -> str:
+        """The language a subscriber's pages are in: theirs, or if the site no longer offers it,
+        the first offered language of its fallback chain."""
+        return self.settings.reader_language(subscriber.lang)
 
     def url(self, path: str = "") -> str:
         """A root-relative URL of a path on this app."""
@@ -300,7 +306,7 @@ class SubscriptionApp:
             subscriber = self.subscriber_for("confirm", token)
         except TokenInvalid:
             return self.invalid(request)
-        lang = subscriber.lang if subscriber else self.visitor_lang(request)
+        lang = self.reader_lang(subscriber) if subscriber else self.visitor_lang(request)
         return self.page(410, lang, "expired_title", "expired_body",
                          action=self.url(f"confirm/{token}/resend"), button="resend_button",
                          body_args={"days": self.settings.email.token_max_age_days})
@@ -316,8 +322,8 @@ class SubscriptionApp:
         if subscriber is None or subscriber.status not in ("pending", "confirmed"):
             return self.invalid(request)
         if subscriber.status == "confirmed":
-            return self.page(200, subscriber.lang, "confirmed_title", "confirmed_body")
-        return self.page(200, subscriber.lang, "confirm_title", "confirm_body",
+            return self.page(200, self.reader_lang(subscriber), "confirmed_title", "confirmed_body")
+        return self.page(200, self.reader_lang(subscriber), "confirm_title", "confirm_body",
                          action=self.url(f"confirm/{token}"), button="confirm_button")
 
     def confirm(self, request: Request, token: str) -> Response:
@@ -334,7 +340,7 @@ class SubscriptionApp:
             subscriber = self.store().confirm(subscriber.id, ip=request.remote_addr)
         except NewsletterError:
             return self.invalid(request)
-        return self.page(200, subscriber.lang, "confirmed_title", "confirmed_body")
+        return self.page(200, self.reader_lang(subscriber), "confirmed_title", "confirmed_body")
 
     def resend(self, request: Request, token: str) -> Response:
         """POST from the expired page: mail a fresh link to a still-pending subscriber."""
@@ -342,7 +348,7 @@ class SubscriptionApp:
             subscriber = self.subscriber_for("confirm", token)
         except TokenInvalid:
             return self.invalid(request)
-        lang = subscriber.lang if subscriber else self.visitor_lang(request)
+        lang = self.reader_lang(subscriber) if subscriber else self.visitor_lang(request)
         if not self.limiter.allow(request.remote_addr):
             return self.page(429, lang, "rate_title", "rate_body")
         if subscriber is not None and subscriber.status == "pending":
@@ -355,7 +361,7 @@ class SubscriptionApp:
             subscriber = self.subscriber_for("unsubscribe", token)
         except NewsletterError:
             return self.invalid(request)
-        lang = subscriber.lang if subscriber else self.visitor_lang(request)
+        lang = self.reader_lang(subscriber) if subscriber else self.visitor_lang(request)
         if subscriber is None or subscriber.status not in ("pending", "confirmed"):
             return self.page(200, lang, "unsubscribed_title", "unsubscribed_body",
                              link=(self.url(f"{lang}/"), self.strings[lang]["subscribe_again"]))
@@ -371,7 +377,7 @@ class SubscriptionApp:
         one_click = request.body.strip() == ONE_CLICK_BODY
         subscriber = self.store().unsubscribe(
             subscriber_id, "one-click" if one_click else "link", ip=request.remote_addr)
-        lang = subscriber.lang if subscriber else self.visitor_lang(request)
+        lang = self.reader_lang(subscriber) if subscriber else self.visitor_lang(request)
         return self.page(200, lang, "unsubscribed_title", "unsubscribed_body",
                          link=(self.url(f"{lang}/"), self.strings[lang]["subscribe_again"]))
 
@@ -384,7 +390,8 @@ class SubscriptionApp:
         if subscriber is None:
             return self.invalid(request, 404)
         return self.render(
-            "language.html", subscriber.lang, status, action=self.url(f"language/{token}"),
+            "language.html", self.reader_lang(subscriber), status,
+            action=self.url(f"language/{token}"),
             current=subscriber.lang,
             languages=[(code, native_language_name(code)) for code in self.languages],
         )
