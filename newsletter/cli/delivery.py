@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -204,24 +204,11 @@ def _dry_run(args: argparse.Namespace, settings: Settings, store: SubscriberStor
                              or "none"))
     print("By member state: " + (", ".join(f"{k} {v}" for k, v in result.by_state.items())
                                  or "none"))
+    from newsletter.delivery import fallback_lines
+
     for line in fallback_lines(result.fallbacks, settings):
         print(line)
     return EXIT_OK
-
-
-def fallback_lines(fallbacks: Mapping[tuple[str, str], int], settings: Settings) -> list[str]:
-    """One line per (subscriber language, edition sent) that differ: who got which edition."""
-    lines = []
-    for (lang, edition), n in fallbacks.items():
-        who = f"{n} {lang} subscriber{'s get' if n != 1 else ' gets'}"
-        if lang in settings.site.languages:
-            lines.append(f"Fallback: {who} the {edition} edition (no {lang} edition yet), "
-                         f"with the email's own words in {lang}.")
-        else:
-            words = settings.reader_language(lang)
-            lines.append(f"Fallback: {who} the {edition} edition, with the email's own words "
-                         f"in {words}: {lang} is no longer in [site] languages.")
-    return lines
 
 
 def _send_one(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
@@ -260,6 +247,8 @@ def _print_summary(summary: SendSummary, settings: Settings) -> int:
     if summary.resent_unknown:
         print(f"{summary.resent_unknown} messages whose outcome was unknown were sent again "
               "with their original Message-ID.")
+    from newsletter.delivery import fallback_lines
+
     for line in fallback_lines(summary.fallbacks, settings):
         print(line)
     state = "complete" if summary.complete else f"{owed} still owed"

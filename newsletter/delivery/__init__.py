@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .options import SendConfig, SendOptions
     from .records import LedgerError, MissingTranslation
     from .rehearsal import DryRun, dry_run, send_test
-    from .report import DeliveryReport, delivery_report
+    from .report import DeliveryReport, delivery_report, fallback_lines
     from .schedule import DueIssue, DueKind, SendLock, SendRunning, due_issues
     from .sending import (
         Progress,
@@ -39,7 +39,7 @@ __all__ = [
     "BounceResult", "DeliveryReport", "DryRun", "DueIssue", "DueKind", "Ledger", "LedgerError",
     "MissingTranslation", "Progress", "SendConfig", "SendLock", "SendOptions", "SendRefused",
     "SendRunning", "SendSummary", "check_readable", "deliver_demo", "delivery_report", "dry_run",
-    "due_issues", "issue_to_send", "process_queue", "run_send", "send_test",
+    "due_issues", "fallback_lines", "issue_to_send", "process_queue", "run_send", "send_test",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".bounces": ("BounceResult", "process_queue"),
@@ -48,7 +48,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     ".options": ("SendConfig", "SendOptions"),
     ".records": ("LedgerError", "MissingTranslation"),
     ".rehearsal": ("DryRun", "dry_run", "send_test"),
-    ".report": ("DeliveryReport", "delivery_report"),
+    ".report": ("DeliveryReport", "delivery_report", "fallback_lines"),
     ".schedule": ("DueIssue", "DueKind", "SendLock", "SendRunning", "due_issues"),
     ".sending": ("Progress", "SendRefused", "SendSummary", "check_readable", "issue_to_send",
                  "run_send"),

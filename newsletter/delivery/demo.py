@@ -12,6 +12,7 @@ from newsletter.subscribers import SubscriberStore, import_csv
 
 from .ledger import Ledger
 from .options import SendOptions
+from .report import fallback_lines
 from .sending import run_send
 
 logger = logging.getLogger(__name__)
@@ -31,10 +32,13 @@ def deliver_demo(settings: Settings) -> list[str]:
     try:
         report = import_csv(store, settings.path(DEMO_CSV), confirmed=True, note="demo",
                             display=DEMO_CSV)
-        summary = run_send(store, Ledger.beside(store), latest,
-                           render_email_editions(settings, latest),
+        ledger = Ledger.beside(store)
+        summary = run_send(store, ledger, latest, render_email_editions(settings, latest),
                            lambda: open_transport(settings, "outbox"), settings.delivery,
                            SendOptions())
+        by_language: dict[str, int] = {}
+        for lang, _edition, _state, _audience, sent, *_ in ledger.figures(latest.slug):
+            by_language[lang] = by_language.get(lang, 0) + sent
     finally:
         store.close()
     lines = [f"Demo subscribers: {report.imported} imported from {DEMO_CSV}"
@@ -44,8 +48,9 @@ def deliver_demo(settings: Settings) -> list[str]:
         lines.append(f"{latest.slug}: already delivered to the {summary.audience} demo "
                      "subscribers (delete subscribers/subscribers.db to start over).")
     else:
-        fallbacks = ", ".join(f"{n} {lang} → {edition}"
-                              for (lang, edition), n in summary.fallbacks.items())
-        lines.append(f"{latest.slug}: delivered {summary.sent} messages to the outbox"
-                     + (f" (fallback: {fallbacks})." if fallbacks else "."))
+        order = [*settings.site.languages, *sorted(set(by_language) - set(settings.site.languages))]
+        shown = ", ".join(f"{lang} {by_language[lang]}" for lang in order if by_language.get(lang))
+        lines.append(f"{latest.slug}: delivered {summary.sent} messages to the outbox, in "
+                     f"{len([n for n in by_language.values() if n])} languages ({shown}).")
+        lines += fallback_lines(summary.fallbacks, settings)
     return lines

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from newsletter.settings import Settings
 
 from .ledger import Ledger
 from .records import Campaign, LedgerError
@@ -95,3 +98,19 @@ def delivery_report(ledger: Ledger, issue: str) -> DeliveryReport:
         errors=tuple(ledger.errors(issue)),
         test_sends=ledger.test_send_count(issue),
     )
+
+
+def fallback_lines(fallbacks: Mapping[tuple[str, str], int], settings: Settings) -> list[str]:
+    """One line per (subscriber language, edition sent) that differ: who got which edition, and
+    in which language the email's own words were (`send`, `--dry-run` and the demo say it)."""
+    lines = []
+    for (lang, edition), n in fallbacks.items():
+        who = f"{n} {lang} subscriber{'s get' if n != 1 else ' gets'}"
+        if lang in settings.site.languages:
+            lines.append(f"Fallback: {who} the {edition} edition (no {lang} edition yet), "
+                         f"with the email's own words in {lang}.")
+        else:
+            words = settings.reader_language(lang)
+            lines.append(f"Fallback: {who} the {edition} edition, with the email's own words "
+                         f"in {words}: {lang} is no longer in [site] languages.")
+    return lines

@@ -267,7 +267,6 @@ def _context(settings: Settings, issue: Issue, lang: str, reader: str, words: Ma
         "unsubscribe_url": links.link("unsubscribe", UNSUBSCRIBE_SLOT),
         "language_url": links.link("language", LANGUAGE_SLOT),
         "postal_address": settings.site.postal_address,
-        "publisher": settings.site.publisher,
     }
 
 
