@@ -77,3 +77,19 @@ def site_project(tmp_path: Path) -> Path:
 def site_settings(site_project: Path) -> Settings:
     """Settings of the golden-file project."""
     return load_settings(site_project / "newsletter.toml")
+
+
+@pytest.fixture
+def languages_project(tmp_path: Path) -> Path:
+    """A project whose four issues are tests/fixtures/languages/issues: every one in es and en
+    (the required languages), only the newest, 2026-11, also in pt and fr."""
+    root = copy_project(tmp_path / "languages-project", issues=False)
+    shutil.rmtree(root / "issues")
+    shutil.copytree(FIXTURES / "languages" / "issues", root / "issues")
+    return root
+
+
+@pytest.fixture
+def languages_settings(languages_project: Path) -> Settings:
+    """Settings of the four-language project."""
+    return load_settings(languages_project / "newsletter.toml")

@@ -54,3 +54,18 @@ def test_email_golden_rendering_is_deterministic(settings: Settings) -> None:
     first = render_email_editions(settings, issue)
     second = render_email_editions(settings, issue)
     assert [(e.html, e.text) for e in first.values()] == [(e.html, e.text) for e in second.values()]
+
+
+# The languages fixture: 2026-11 is written in pt and fr; 2026-09 is not, so its pt and fr
+# readers get the es edition inside their own words.
+@pytest.mark.parametrize(("slug", "lang"), [("2026-11", "pt"), ("2026-11", "fr"),
+                                            ("2026-09", "pt"), ("2026-09", "fr")])
+def test_portuguese_and_french_emails_match_golden_files(
+    languages_settings: Settings, slug: str, lang: str
+) -> None:
+    issue = load_corpus(languages_settings).get(slug)
+    edition = render_email_editions(languages_settings, issue)[lang]
+    assert edition.edition_lang == (lang if slug == "2026-11" else "es")
+    _compare(f"languages/{slug}.{lang}.html", edition.html)
+    _compare(f"languages/{slug}.{lang}.txt", edition.text)
+    _compare(f"languages/{slug}.{lang}.subject", edition.subject + "\n")

@@ -245,7 +245,7 @@ def _context(settings: Settings, issue: Issue, lang: str, reader: str, words: Ma
         "dir": text_direction(reader),
         "edition_lang": lang,
         "edition_dir": text_direction(lang),
-        "subject": f"{site_title} {number}: {edition.title}",
+        "subject": f"{site_title} {number}{words['colon']} {edition.title}",
         "site_title": site_title,
         "site_description": settings.site.description[reader],
         "home_url": urls.absolute(SiteUrls.index(reader)),
@@ -308,7 +308,8 @@ def render_email_edition(
         )
         text = env.get_template("email.txt").render(
             **context,
-            body_text=html_to_text(body, links_heading=words["links"], image_label=words["image"]),
+            body_text=html_to_text(body, links_heading=words["links"], image_label=words["image"],
+                                   colon=words["colon"]),
         )
     except FileNotFoundError as exc:
         raise EmailTemplateError(f"{exc.filename}: the email stylesheet is missing") from None

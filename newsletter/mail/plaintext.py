@@ -28,6 +28,7 @@ class _Converter:
     """Walks the HTML tree once, collecting link references as it goes."""
 
     image_label: str
+    colon: str = ":"
     links: list[str] = field(default_factory=list)
 
     def blocks(self, element: etree._Element, width: int) -> list[str]:
@@ -121,7 +122,7 @@ class _Converter:
             return _BREAK
         if tag == "img":
             alt = _SPACES.sub(" ", el.get("alt", "")).strip()
-            return f"[{self.image_label}: {alt}]" if alt else ""
+            return f"[{self.image_label}{self.colon} {alt}]" if alt else ""
         if tag == "sup":
             return "^" + self.inline_content(el)
         text = self.inline_content(el)
@@ -152,15 +153,17 @@ def wrap(text: str, width: int = WIDTH) -> str:
 
 
 def html_to_text(
-    html: str, *, links_heading: str = "Links", image_label: str = "Image", width: int = WIDTH
+    html: str, *, links_heading: str = "Links", image_label: str = "Image", colon: str = ":",
+    width: int = WIDTH,
 ) -> str:
-    """Readable text from an HTML fragment, with a numbered list of the links it contains."""
+    """Readable text from an HTML fragment, with a numbered list of the links it contains
+    (`colon` ends a label as the reader's language writes it: `:`, or ` :` in French)."""
     if not html.strip():
         return ""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
-    converter = _Converter(image_label=image_label)
+    converter = _Converter(image_label=image_label, colon=colon)
     text = "\n\n".join(converter.blocks(root, width))
     if converter.links:
         refs = "\n".join(f"[{n}] {url}" for n, url in enumerate(converter.links, 1))
-        text += f"\n\n{links_heading}:\n{refs}"
+        text += f"\n\n{links_heading}{colon}\n{refs}"
     return text
