@@ -36,6 +36,12 @@ Section = Mapping[str, Text]
 class WordingError(NewsletterError):
     """A wording file is missing or malformed, or its words do not match another language's."""
 
+    def __init__(self, path: Path, reason: str, line: int = 1) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.line = line
+
 
 @dataclass(frozen=True)
 class Wording:
@@ -50,15 +56,14 @@ class Wording:
         try:
             return self.tables[lang][name]
         except KeyError:
-            raise WordingError(
-                f"{self.file(lang)}: no [{name}] words for {lang!r} (is {lang!r} in "
-                "[site] languages?)") from None
+            raise WordingError(self.file(lang), f"no [{name}] words for {lang!r} (is {lang!r} in "
+                               "[site] languages?)") from None
 
     def word(self, lang: str, section: str, key: str, **values: object) -> str:
         """One text, its `{placeholders}` filled with `values`."""
         text = self.section(lang, section).get(key)
         if not isinstance(text, str):
-            raise WordingError(f"{self.file(lang)}: [{section}] has no text {key!r}")
+            raise WordingError(self.file(lang), f"[{section}] has no text {key!r}")
         return text.format(**values) if values else text
 
     def file(self, lang: str) -> Path:
@@ -105,7 +110,7 @@ def _stamp(path: Path) -> tuple[str, int, int]:
     except FileNotFoundError:
         return (str(path), -1, -1)
     except OSError as exc:
-        raise WordingError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise WordingError(path, f"cannot be read ({exc.strerror})") from None
     return (str(path), stat.st_mtime_ns, stat.st_size)
 
 
@@ -126,16 +131,18 @@ def _read(path: Path, lang: str) -> Mapping[str, Section]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise WordingError(
-            f"{path}: not found: every language in [site] languages needs its interface words "
+            path, "not found: every language in [site] languages needs its interface words "
             f"(copy another language's file to {path.name} and translate it)") from None
     except UnicodeDecodeError:
-        raise WordingError(f"{path}: not UTF-8 text: save it as UTF-8") from None
+        raise WordingError(path, "not UTF-8 text: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise WordingError(f"{path}: {exc}") from None
+        where = re.search(r"at line (\d+)", str(exc))
+        raise WordingError(path, str(exc), int(where.group(1)) if where else 1) from None
     sections: dict[str, Section] = {}
     for name, table in raw.items():
         if not isinstance(table, dict):
-            raise WordingError(f"{path}: {name!r} must be a table of words ([{name}])")
+            raise WordingError(path, f"{name!r} must be a table of words ([{name}])",
+                               _line_of(path, name))
         words: dict[str, Text] = {}
         for key, value in table.items():
             if isinstance(value, str):
@@ -143,9 +150,27 @@ def _read(path: Path, lang: str) -> Mapping[str, Section]:
             elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
                 words[key] = tuple(value)
             else:
-                raise WordingError(f"{path}: [{name}] {key} must be text (or a list of texts)")
+                raise WordingError(path, f"[{name}] {key} must be text (or a list of texts)",
+                                   _line_of(path, name, key))
         sections[name] = MappingProxyType(words)
     return MappingProxyType(sections)
+
+
+def _line_of(path: Path, section: str, key: str | None = None) -> int:
+    """The line of `[section]` in a wording file, or of `key` inside it (1 if not found)."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    header = next((i for i, line in enumerate(lines) if line.strip() == f"[{section}]"), None)
+    if header is None:
+        return 1
+    if key is None:
+        return header + 1
+    for i in range(header + 1, len(lines)):
+        text = lines[i].strip()
+        if text.startswith("["):
+            break
+        if re.match(rf"{re.escape(key)}\s*=", text):
+            return i + 1
+    return header + 1
 
 
 def _compare(tables: Mapping[str, Mapping[str, Section]], languages: tuple[str, ...],
@@ -162,22 +187,23 @@ def _compare(tables: Mapping[str, Mapping[str, Section]], languages: tuple[str, 
         for (section, key), owner in sorted(every.items()):
             words = tables[lang].get(section)
             if words is None:
-                raise WordingError(f"{path}: no [{section}] table (templates/wording/{owner}.toml "
+                raise WordingError(path, f"no [{section}] table (templates/wording/{owner}.toml "
                                    f"has one): add the {section} words in {lang!r}")
             if key not in words:
-                raise WordingError(f"{path}: [{section}] has no {key!r} (templates/wording/"
-                                   f"{owner}.toml has it): add it in {lang!r}")
+                raise WordingError(path, f"[{section}] has no {key!r} (templates/wording/"
+                                   f"{owner}.toml has it): add it in {lang!r}",
+                                   _line_of(path, section))
             mine, theirs = words[key], tables[owner][section][key]
             if isinstance(mine, str) != isinstance(theirs, str):
                 kind = "a text" if isinstance(theirs, str) else "a list of texts"
-                raise WordingError(f"{path}: [{section}] {key} must be {kind}, as in "
-                                   f"templates/wording/{owner}.toml")
+                raise WordingError(path, f"[{section}] {key} must be {kind}, as in "
+                                   f"templates/wording/{owner}.toml", _line_of(path, section, key))
             if isinstance(mine, str) and isinstance(theirs, str) \
                     and placeholders(mine) != placeholders(theirs):
                 raise WordingError(
-                    f"{path}: [{section}] {key} has the placeholders "
-                    f"{_listed(placeholders(mine))}, but templates/wording/{owner}.toml has "
-                    f"{_listed(placeholders(theirs))}: keep the same ones (they are filled in)")
+                    path, f"[{section}] {key} has the placeholders {_listed(placeholders(mine))}, "
+                    f"but templates/wording/{owner}.toml has {_listed(placeholders(theirs))}: "
+                    "keep the same ones (they are filled in)", _line_of(path, section, key))
 
 
 def _listed(found: tuple[str, ...]) -> str:

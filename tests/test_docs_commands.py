@@ -294,7 +294,10 @@ def test_the_docs_show_commands_and_every_placeholder_has_a_value() -> None:
                      "--lang es", "report 2011-07", "report 2011-07 --csv",
                      "send --due --quiet --no-progress"):
         assert expected in words, (expected, words)
-    assert sum(run.long_running for run in runs) == 2  # preview and serve
+    # preview and serve in the README; preview in each editors' guide
+    assert sum(run.long_running for run in runs) == 4
+    guides = {run.source.split(":")[0] for run in runs if run.source.startswith("docs/editors")}
+    assert guides == {"docs/editors.en.md", "docs/editors.es.md"}
 
 
 def test_extraction_follows_new_docs(tmp_path: Path) -> None:

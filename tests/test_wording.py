@@ -142,3 +142,20 @@ def test_an_edited_file_is_read_again(templates: Path) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert load_wording(templates, OFFERED).word("en", "email", "unsubscribe") == "Leave the list"
     assert first.word("en", "email", "number", number=7) == "No. 7"
+
+
+def test_check_and_build_report_a_wording_problem_at_its_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from newsletter.cli import main
+
+    path = edit(project / "templates", "pt", 'unsubscribe_title = "Cancelar a assinatura"\n', "")
+    header = path.read_text(encoding="utf-8").split("\n").index("[subscription]") + 1
+    expected = (f"templates/wording/pt.toml:{header}: [subscription] has no 'unsubscribe_title' "
+                "(templates/wording/es.toml has it): add it in 'pt'")
+    config = str(project / "newsletter.toml")
+    assert main(["--config", config, "check", "--no-email"]) == 1
+    assert expected in capsys.readouterr().out.splitlines()
+    assert main(["--config", config, "build"]) == 1
+    assert expected in capsys.readouterr().err
+    assert not (project / "_site").exists()

@@ -90,12 +90,25 @@ def _load(settings: Settings, cache: BuildCache,
 
 def build_checks(settings: Settings, corpus: Corpus, cache: BuildCache | None = None
                  ) -> list[Problem]:
-    """What a build refuses to publish past (its default checks): the content rules and the
-    gathered news drafts, each body's scan cached. Not the email budgets, which render every
+    """What a build refuses to publish past (its default checks): the content rules, the
+    gathered news drafts and the interface's words, each body's scan cached. Not the email budgets, which render every
     email edition: `check` adds those."""
     from newsletter.content import check_news_drafts, run_checks
 
-    return run_checks(settings, corpus, extra=[check_news_drafts], cache=cache)
+    return run_checks(settings, corpus, extra=[check_news_drafts, wording_problems], cache=cache)
+
+
+def wording_problems(settings: Settings, corpus: Corpus) -> list[Problem]:
+    """The interface's words (templates/wording/): a file missing for an offered language, or
+    one whose words do not match the others', at its line."""
+    from newsletter.content import display_path
+    from newsletter.wording import WordingError, load_wording
+
+    try:
+        load_wording(settings.path(settings.build.templates_dir), settings.site.languages)
+    except WordingError as exc:
+        return [Problem(display_path(exc.path, settings.root), exc.line, exc.reason)]
+    return []
 
 
 # -- the build ---------------------------------------------------------------------------------
