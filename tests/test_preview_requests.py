@@ -82,7 +82,7 @@ def test_the_watcher_outlives_a_build_that_fails_unexpectedly(preview: PreviewSe
     real = preview.build
     calls = []
 
-    def explode() -> Path:
+    def explode(settings: Settings) -> Path:
         calls.append(1)
         raise RuntimeError("a bug in a template filter")
 
@@ -118,3 +118,63 @@ def test_a_first_build_that_fails_still_serves_a_page_saying_why(site_settings: 
         assert '<script src="/__annaobserva/live.js?since=' in page
     finally:
         server.stop()
+
+
+def fetch(server: PreviewServer, path: str) -> tuple[int, str]:
+    """(status, body) of one GET, read whole."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(server.url.rstrip("/") + path, timeout=10) as reply:  # noqa: S310
+            return reply.status, reply.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def wait_for_build(server: PreviewServer, generation: int) -> None:
+    with server.state.changed:  # wait for the watcher's rebuild, not for a time
+        assert server.state.changed.wait_for(lambda: server.state.generation > generation,
+                                             timeout=60)
+
+
+def test_a_changed_settings_file_is_read_again(preview: PreviewServer) -> None:
+    config = preview.settings.root / "newsletter.toml"
+    original = config.read_text(encoding="utf-8")
+    assert fetch(preview, "/fr/")[0] == 200
+    # Settings the build cannot use: the error is shown, the last good site is still served.
+    generation = preview.state.generation
+    config.write_text(original.replace("feed_items = 20", "feed_items = 20\ncolour = 'red'"),
+                      encoding="utf-8")
+    wait_for_build(preview, generation)
+    assert preview.state.error is not None and "unknown key [site] 'colour'" in preview.state.error
+    assert fetch(preview, "/es/")[0] == 200
+    # Fixed, and French no longer offered, the title changed: the preview follows the file.
+    generation = preview.state.generation
+    config.write_text(original.replace('languages = ["es", "en", "pt", "fr"]',
+                                       'languages = ["es", "en", "pt"]')
+                      .replace('es = "ANNAobserva"', 'es = "ANNAobserva (prueba)"'),
+                      encoding="utf-8")
+    wait_for_build(preview, generation)
+    assert preview.state.error is None
+    assert preview.settings.site.languages == ("es", "en", "pt")
+    assert fetch(preview, "/fr/")[0] == 404
+    status, page = fetch(preview, "/es/")
+    assert status == 200 and "ANNAobserva (prueba)" in page
+
+
+def test_email_previews_show_the_local_images_for_every_language(preview: PreviewServer) -> None:
+    status, index = fetch(preview, "/_email/")
+    assert status == 200
+    assert '/_email/2011-03/pt.html">pt HTML</a>' in index and "[the es edition]" in index
+    status, html = fetch(preview, "/_email/2011-03/es.html")
+    assert status == 200
+    host, port = preview.httpd.server_address[:2]
+    local = f"http://{host}:{port}/media/2011-03/images/red.svg"
+    assert f'src="{local}"' in html
+    assert "annaobserva.iin.oea.org/media" not in html
+    assert fetch(preview, "/media/2011-03/images/red.svg")[0] == 200
+    # A language the issue is not written in: the email its readers get, in their words.
+    status, text = fetch(preview, "/_email/2011-03/fr.txt")
+    assert status == 200 and "pas encore disponible en français" in text
+    assert fetch(preview, "/_email/2011-03/de.html")[0] == 404

@@ -91,8 +91,8 @@ def _load(settings: Settings, cache: BuildCache,
 def build_checks(settings: Settings, corpus: Corpus, cache: BuildCache | None = None
                  ) -> list[Problem]:
     """What a build refuses to publish past (its default checks): the content rules, the
-    gathered news drafts and the interface's words, each body's scan cached. Not the email budgets, which render every
-    email edition: `check` adds those."""
+    gathered news drafts and the interface's words, each body's scan cached. Not the email
+    budgets, which render every email edition: `check` adds those."""
     from newsletter.content import check_news_drafts, run_checks
 
     return run_checks(settings, corpus, extra=[check_news_drafts, wording_problems], cache=cache)

@@ -1,13 +1,17 @@
 """`publish.py preview`: serve the built archive on localhost and rebuild it on every change.
 
 A watcher polls `issues/`, `templates/` and `newsletter.toml`; on a change it rebuilds and tells the
-open pages, through a server-sent event, to reload. The live-reload script is added to HTML as it
-is served, never written into the site, so a previewed `_site/` is byte-identical to a built one.
-Each issue's email edition is served too, under `/_email/`.
+open pages, through a server-sent event, to reload. A changed `newsletter.toml` is read again first
+(a new language, title or base URL is previewed as the build will see it; settings that cannot be
+read are shown as the build error, and the last good ones kept). The live-reload script is added
+to HTML as it is served, never written into the site, so a previewed `_site/` is byte-identical to
+a built one. Each issue's email is served too, under `/_email/`, for the readers of every offered
+language, with its images and links pointing at the preview itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -24,7 +28,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from newsletter.errors import NewsletterError, port_in_use
-from newsletter.settings import Settings
+from newsletter.settings import SETTINGS_FILE, Settings
 from newsletter.urls import SiteUrls
 
 if TYPE_CHECKING:
@@ -82,39 +86,59 @@ def watched_snapshot(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
 
 
 class EmailPreviews:
-    """Each issue's email edition per language, rendered on request for a sample subscriber."""
+    """Each issue's email per offered language, rendered on request for a sample subscriber.
+
+    `local_url` (the preview's own address, set when it listens) replaces the archive's public
+    URL in the emails, so their images and links come from this computer, not production.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.local_url: str | None = None
 
     def _corpus(self) -> Corpus:
         from newsletter.content import load_corpus
 
         return load_corpus(self.settings)
 
+    def _local_settings(self) -> Settings:
+        if self.local_url is None:
+            return self.settings
+        site = dataclasses.replace(self.settings.site, base_url=self.local_url)
+        return self.settings.replace(site=site)
+
     def index(self) -> str:
-        """An HTML list of every issue's email editions (drafts included: they are previews)."""
+        """An HTML list of every issue's emails (drafts included: they are previews), one per
+        offered language: the edition its readers get, marked when it is another language's."""
+        settings = self.settings
         rows = []
         for issue in self._corpus().issues:
-            links = " · ".join(
-                f'<a href="/_email/{issue.slug}/{lang}.html">{lang} HTML</a> '
-                f'(<a href="/_email/{issue.slug}/{lang}.txt">text</a>)'
-                for lang in issue.languages
-            )
+            links = []
+            for lang in settings.site.languages:
+                edition = settings.edition_for(lang, issue.editions)
+                if edition is None:
+                    continue
+                note = "" if edition == lang else f" [the {edition} edition]"
+                links.append(f'<a href="/_email/{issue.slug}/{lang}.html">{lang} HTML</a> '
+                             f'(<a href="/_email/{issue.slug}/{lang}.txt">text</a>){note}')
             title = html.escape(next(iter(issue.editions.values())).title)
-            rows.append(f"<li><strong>{issue.slug}</strong> — {title}: {links}</li>")
+            rows.append(f"<li><strong>{issue.slug}</strong> — {title}: {' · '.join(links)}</li>")
         return ("<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\">"
                 "<title>Email editions</title><h1>Email editions</h1><ul>"
                 + "".join(rows) + "</ul></html>")
 
     def render(self, slug: str, lang: str, kind: str) -> tuple[str, str] | None:
-        """(body, content type) of one edition's HTML or text, or None if there is none."""
+        """(body, content type) of the HTML or text email the readers of `lang` get, or None if
+        there is none."""
         from newsletter.mail import render_email_preview
 
+        settings = self.settings
         issue = self._corpus().find(slug)
-        if issue is None or lang not in issue.editions or kind not in ("html", "txt"):
+        if issue is None or lang not in settings.site.languages or kind not in ("html", "txt"):
             return None
-        html_part, text_part = render_email_preview(self.settings, issue, lang)
+        if settings.edition_for(lang, issue.editions) is None:
+            return None
+        html_part, text_part = render_email_preview(self._local_settings(), issue, lang)
         if kind == "html":
             return html_part, "text/html; charset=utf-8"
         return text_part, "text/plain; charset=utf-8"
@@ -142,39 +166,70 @@ class PreviewServer:
     def __init__(
         self,
         settings: Settings,
-        build: Callable[[], Path],
+        build: Callable[[Settings], Path],
         host: str = "127.0.0.1",
         port: int = 8000,
         poll_interval: float = 0.3,
         emails: EmailPreviews | None = None,
         site_dir: Path | None = None,
+        config: Path | None = None,
+        reload: Callable[[], Settings] | None = None,
     ) -> None:
         self.settings = settings
         self.build = build
         self.poll_interval = poll_interval
         self.state = BuildState()
-        self.base_path = SiteUrls(settings.site.base_url).base_path
-        self.watched = [
-            settings.path(settings.build.issues_dir),
-            settings.path(settings.build.templates_dir),
-            settings.root / "newsletter.toml",
-        ]
+        self.emails = emails
+        # The settings file, read again by `reload` when it changes (None: never).
+        self.config = config or settings.root / SETTINGS_FILE
+        self.reload = reload
+        self._use(settings)
         # Taken before the first build, so an edit made while it runs is seen by the watcher.
         self._snapshot = watched_snapshot(self.watched)
+        self._config_seen = watched_snapshot([self.config])
         self.site_dir = site_dir or settings.path(settings.build.output_dir)
         # A first build that fails does not stop the preview: it serves what there is (the last
         # site, or a page saying what is wrong) and rebuilds when the sources are fixed.
         self.rebuild()
         self._stop = threading.Event()
-        handler = partial(
-            _Handler, preview=self, directory=str(self.site_dir), emails=emails
-        )
+        handler = partial(_Handler, preview=self)
         try:
             self.httpd = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:
             raise port_in_use(host, port, exc) from None
         self.httpd.daemon_threads = True
         self._threads: list[threading.Thread] = []
+        if emails is not None:
+            emails.local_url = self.url
+
+    def _use(self, settings: Settings) -> None:
+        """Preview with these settings from now on: what to watch, where the site lives."""
+        self.settings = settings
+        self.base_path = SiteUrls(settings.site.base_url).base_path
+        self.watched = [
+            settings.path(settings.build.issues_dir),
+            settings.path(settings.build.templates_dir),
+            self.config,
+        ]
+        if self.emails is not None:
+            self.emails.settings = settings
+            if getattr(self, "httpd", None) is not None:
+                self.emails.local_url = self.url
+
+    def reload_settings(self) -> bool:
+        """Read the settings file again (it changed); False, with the error shown on every page,
+        if it cannot be read: the preview goes on with the last good settings."""
+        if self.reload is None:
+            return True
+        try:
+            settings = self.reload()
+        except NewsletterError as exc:
+            logger.warning("preview: the settings cannot be read: %s", exc)
+            self.state.publish(str(exc))
+            return False
+        self._use(settings)
+        logger.info("preview: %s read again", self.config.name)
+        return True
 
     @property
     def url(self) -> str:
@@ -202,7 +257,7 @@ class PreviewServer:
     def rebuild(self) -> None:
         """Rebuild now; on failure keep serving the previous site and show the error."""
         try:
-            self.site_dir = self.build()
+            self.site_dir = self.build(self.settings)
         except NewsletterError as exc:
             logger.warning("preview build failed: %s", exc)
             self.state.publish(str(exc))
@@ -222,6 +277,12 @@ class PreviewServer:
                 continue
             if now != self._snapshot:
                 self._snapshot = now
+                config = watched_snapshot([self.config])
+                if config != self._config_seen:
+                    self._config_seen = config
+                    if not self.reload_settings():
+                        continue
+                    self._snapshot = watched_snapshot(self.watched)  # the folders may have moved
                 self.rebuild()
 
 
@@ -229,11 +290,12 @@ class _Handler(SimpleHTTPRequestHandler):
     """Serves the site under its base path, the live-reload script, events and email previews."""
 
     def __init__(  # type: ignore[no-untyped-def]
-        self, *args, preview: PreviewServer, emails: EmailPreviews | None, **kwargs
+        self, *args, preview: PreviewServer, **kwargs
     ) -> None:
         self.preview = preview
-        self.emails = emails
-        super().__init__(*args, **kwargs)
+        self.emails = preview.emails
+        # The folder of the site being served now (a changed setting can move it).
+        super().__init__(*args, directory=str(preview.site_dir), **kwargs)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         logger.info("%s %s", self.address_string(), format % args)

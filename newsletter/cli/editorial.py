@@ -47,8 +47,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     p = sub.add_parser("preview", help="serve the archive and emails locally, rebuilding on change",
                        description="Serve the site on localhost with live reload; every change "
-                       "under issues/, templates/ or newsletter.toml rebuilds it. Email editions "
-                       "are at /_email/<issue>/<lang>.html and .txt.")
+                       "under issues/, templates/ or newsletter.toml rebuilds it (a changed "
+                       "newsletter.toml is read again). Emails are at /_email/<issue>/<lang>.html "
+                       "and .txt, for the readers of every offered language, with local images.")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--drafts", action="store_true",
@@ -136,7 +137,7 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     """Serve with live reload until Ctrl-C."""
     from newsletter.archive import serve_forever
 
-    server = make_preview(settings, args.host, args.port, args.drafts)
+    server = make_preview(settings, args.host, args.port, args.drafts, config=Path(args.config))
     print(f"Serving {_shown(server.site_dir, settings)}/ at {server.url} (Ctrl-C stops).")
     print(f"Email editions: http://{args.host}:{server.httpd.server_address[1]}/_email/")
     try:
@@ -146,19 +147,26 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: float = 0.3
-                 ) -> PreviewServer:
-    """A PreviewServer building like `build` (drafts go to a separate folder)."""
+def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: float = 0.3,
+                 config: Path | None = None) -> PreviewServer:
+    """A PreviewServer building like `build` (drafts go to a separate folder) and reading the
+    settings file (`config`, default the project's newsletter.toml) again when it changes."""
     from newsletter.archive import EmailPreviews, PreviewServer
+    from newsletter.settings import SETTINGS_FILE, load_settings
 
-    output = settings.path(settings.build.cache_dir) / "preview-site" if drafts else None
+    config = config or settings.root / SETTINGS_FILE
 
-    def build() -> Path:
-        report = build_site(settings, today=dt.date.today(), drafts=drafts, output=output)
+    def output_for(current: Settings) -> Path | None:
+        return current.path(current.build.cache_dir) / "preview-site" if drafts else None
+
+    def build(current: Settings) -> Path:
+        report = build_site(current, today=dt.date.today(), drafts=drafts,
+                            output=output_for(current))
         return report.output
 
     return PreviewServer(settings, build, host=host, port=port, poll_interval=poll,
-                         emails=EmailPreviews(settings), site_dir=output)
+                         emails=EmailPreviews(settings), site_dir=output_for(settings),
+                         config=config, reload=lambda: load_settings(config))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
