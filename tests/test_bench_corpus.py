@@ -43,3 +43,22 @@ def test_same_seed_same_bytes_other_seed_other_text(tmp_path: Path) -> None:
     c, _ = make_corpus(tmp_path / "c", issues=2, seed=8)
     read = lambda root: (root / "issues/1984-02/es.md").read_bytes()  # noqa: E731
     assert read(a) == read(b) != read(c)
+
+
+def test_one_issue_in_ten_is_also_in_portuguese_and_french(tmp_path: Path) -> None:
+    ours, pelican = make_corpus(tmp_path, issues=11)
+    settings = load_settings(ours / "newsletter.toml")
+    corpus = load_corpus(settings)
+    assert {i.slug: tuple(i.editions) for i in corpus.issues if len(i.editions) > 2} == {
+        "1984-10": ("es", "en", "pt", "fr")}
+    assert list(corpus.problems) + run_checks(settings, corpus) == []  # no drift, links resolve
+    portuguese = (ours / "issues/1984-10/pt.md").read_text(encoding="utf-8")
+    assert "](../1984-09/es.md) (em espanhol)" in portuguese
+    assert "\n## " in portuguese and "\n| País | Ponto focal |" in portuguese
+    assert "](../1984-10/en.md)" in (ours / "issues/1984-11/en.md").read_text(encoding="utf-8")
+    french = (pelican / "content/1984-10/fr.md").read_text(encoding="utf-8")
+    assert "\nLang: fr\n" in french and "\nTranslation: true\n" in french
+    # The es and en editions are the same bytes with or without the translations.
+    plain, _ = make_corpus(tmp_path / "plain", issues=11, translate_every=0)
+    for name in ("1984-10/es.md", "1984-11/en.md"):
+        assert (plain / "issues" / name).read_bytes() == (ours / "issues" / name).read_bytes()
