@@ -1,7 +1,8 @@
 """`publish.py preview`: serve the built archive on localhost and rebuild it on every change.
 
-A watcher polls `issues/`, `templates/` and `newsletter.toml`; on a change it rebuilds and tells the
-open pages, through a server-sent event, to reload. The live-reload script is added to HTML as it
+A watcher polls `issues/`, `templates/` and `newsletter.toml`; on a change it rebuilds the pages and
+tells the open pages, through a server-sent event, to reload; only then does it refresh the search
+index, so an edit never waits for it (the search box uses the previous index for those seconds). The live-reload script is added to HTML as it
 is served, never written into the site, so a previewed `_site/` is byte-identical to a built one.
 Each issue's email edition is served too, under `/_email/`.
 """
@@ -125,7 +126,7 @@ class PreviewServer:
     def __init__(
         self,
         settings: Settings,
-        build: Callable[[], Path],
+        build: Callable[[bool], Path],
         host: str = "127.0.0.1",
         port: int = 8000,
         poll_interval: float = 0.3,
@@ -136,7 +137,8 @@ class PreviewServer:
         self.poll_interval = poll_interval
         self.state = BuildState()
         self.base_path = SiteUrls(settings.site.base_url).base_path
-        self.site_dir = build()
+        self.site_dir = build(False)
+        self._search_due = True
         self.watched = [
             settings.path(settings.build.issues_dir),
             settings.path(settings.build.templates_dir),
@@ -177,18 +179,33 @@ class PreviewServer:
             thread.join(timeout=5)
 
     def rebuild(self) -> None:
-        """Rebuild now; on failure keep serving the previous site and show the error."""
+        """Rebuild the pages now; on failure keep serving the previous site and show the
+        error. The search index is refreshed after (`refresh_search`)."""
         try:
-            self.build()
+            self.build(False)
         except NewsletterError as exc:
             logger.warning("preview build failed: %s", exc)
             self.state.publish(str(exc))
         else:
             self.state.publish(None)
+            self._search_due = True
+
+    def refresh_search(self) -> None:
+        """Bring the search index up to date with the pages being served (the pages are not
+        rebuilt: they are current, so only the index is)."""
+        self._search_due = False
+        try:
+            self.build(True)
+        except NewsletterError as exc:
+            logger.warning("preview search index failed: %s", exc)
 
     def _watch(self) -> None:
         before = watched_snapshot(self.watched)
-        while not self._stop.wait(self.poll_interval):
+        while not self._stop.is_set():
+            if self._search_due:
+                self.refresh_search()
+            if self._stop.wait(self.poll_interval):
+                return
             now = watched_snapshot(self.watched)
             if now != before:
                 before = now

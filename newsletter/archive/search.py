@@ -1,0 +1,178 @@
+"""The search index: one Pagefind bundle per language, built over that language's issue pages.
+
+Pagefind (the `pagefind[bin]` package ships its binary; nothing is downloaded) reads the issue
+pages a build staged and writes `pagefind/<lang>/`: the index, fragments and WebAssembly that
+`static/search.js` loads in the reader's browser. One bundle per `<html lang>` means each is built
+with that language's stemming and searched alone, and an edit in one language re-indexes only it.
+
+The stage is incremental and atomic like the rest of the build. A language's key is the exact
+bytes of its issue pages (their paths and hashes) and the binary that indexes them: when it is the
+last build's, the bundle is kept untouched. Otherwise Pagefind runs (the languages at once, in the
+background while the build renders its other outputs: `start()`, then `finish()`) on hard links to
+the staged and kept pages, into a folder beside the site, and its files join the staged site, so
+a failed build leaves the previous site and its index as they were. A build asked to skip the index
+(the preview's first pass) keeps the previous bundle and marks it stale for the next build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.errors import BuildError
+from newsletter.urls import SiteUrls
+
+from .writer import StagedSite
+
+logger = logging.getLogger(__name__)
+SEARCH_FORMAT = "1"  # bump when what is indexed (the command line, the files kept) changes
+# Pagefind's ready-made interfaces: the archive has its own (static/search.js).
+UNUSED = frozenset({
+    "pagefind-ui.js", "pagefind-ui.css", "pagefind-component-ui.js", "pagefind-component-ui.css",
+    "pagefind-modular-ui.js", "pagefind-modular-ui.css", "pagefind-highlight.js",
+})
+
+
+@dataclass(frozen=True)
+class SearchReport:
+    """What the search stage did: languages re-indexed and kept, pages indexed, seconds taken."""
+
+    refreshed: tuple[str, ...]
+    kept: tuple[str, ...]
+    stale: tuple[str, ...]  # skipped on request: their previous bundle is kept, marked stale
+    pages: int
+    seconds: float
+
+
+def pagefind_binary() -> Path:
+    """The Pagefind executable from the `pagefind-bin` package (a project dependency)."""
+    try:
+        from pagefind_bin import get_executable
+    except ImportError:
+        raise BuildError("the search index needs Pagefind: .venv/bin/pip install -e . "
+                         "(it installs pagefind[bin])") from None
+    path = Path(get_executable())
+    if not path.is_file():
+        raise BuildError(f"{path}: the Pagefind binary is missing; reinstall pagefind-bin")
+    return path
+
+
+def engine_identity() -> str:
+    """Which Pagefind indexes the pages (its path, size and time), found without running it."""
+    path = pagefind_binary()
+    stat = path.stat()
+    return f"{SEARCH_FORMAT}:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def language_key(engine: str, lang: str, pages: Sequence[tuple[str, str]]) -> str:
+    """A language's bundle key: the indexer and every (page path, page hash) it indexes."""
+    digest = hashlib.sha256(f"{engine}\0{lang}\n".encode())
+    for path, page_hash in sorted(pages):
+        digest.update(f"{path}\0{page_hash}\n".encode())
+    return digest.hexdigest()
+
+
+class SearchIndex:
+    """The search stage of one build (see the module docstring)."""
+
+    def __init__(self, staged: StagedSite, previous: Mapping[str, str | None],
+                 enabled: bool = True) -> None:
+        self.staged = staged
+        self.previous = previous
+        self.enabled = enabled
+        self.keys: dict[str, str | None] = {}
+        self._running: list[tuple[str, str, Path, subprocess.Popen[bytes]]] = []
+        self._work: Path | None = None
+        self._refreshed: list[str] = []
+        self._kept: list[str] = []
+        self._stale: list[str] = []
+        self._pages = 0
+        self._started = 0.0
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A build that failed before `finish()`: stop Pagefind and remove its folder."""
+        self._clean()
+
+    def _clean(self) -> None:
+        import shutil
+
+        for _, _, _, process in self._running:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        self._running = []
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+
+    def start(self, pages: Mapping[str, Sequence[str]]) -> None:
+        """Keep each language's bundle whose pages did not change; start Pagefind on the others
+        (`pages`: each language's issue pages, as output paths already staged)."""
+        self._started = time.perf_counter()
+        engine = engine_identity() if self.enabled else ""
+        for lang in sorted(pages):
+            prefix = SiteUrls.search_bundle(lang)
+            if not self.enabled:
+                self.staged.keep_previous(prefix, f"search index of {lang}")
+                self.keys[lang] = None
+                self._stale.append(lang)
+                continue
+            key = language_key(engine, lang, [(p, self.staged.hash_of(p)) for p in pages[lang]])
+            self.keys[lang] = key
+            if self.previous.get(lang) == key and \
+                    self.staged.reuse_all(prefix, key, f"search index of {lang}"):
+                self._kept.append(lang)
+                continue
+            self._launch(lang, key, pages[lang])
+
+    def _launch(self, lang: str, key: str, pages: Sequence[str]) -> None:
+        import tempfile
+
+        if self._work is None:
+            site = self.staged.site
+            self._work = Path(tempfile.mkdtemp(prefix=f".{site.name}.search-", dir=site.parent))
+        source, output = self._work / f"pages-{lang}", self._work / f"bundle-{lang}"
+        for page in pages:
+            target = source / page
+            target.parent.mkdir(parents=True, exist_ok=True)
+            found = self.staged.location(page)
+            try:
+                os.link(found, target)
+            except OSError:  # another file system, or no hard links: copy
+                target.write_bytes(found.read_bytes())
+        command = [str(pagefind_binary()), "--site", str(source), "--output-path", str(output),
+                   "--silent"]
+        logger.info("indexing %d %s pages for search", len(pages), lang)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._running.append((lang, key, output, process))
+        self._pages += len(pages)
+
+    def finish(self) -> SearchReport:
+        """Wait for Pagefind and stage its files (unchanged ones are not rewritten)."""
+        try:
+            for lang, key, output, process in self._running:
+                said, _ = process.communicate()
+                if process.returncode != 0:
+                    tail = said.decode("utf-8", "replace").strip()[-2000:]
+                    raise BuildError(f"the search index of {lang} failed (Pagefind exited with "
+                                     f"{process.returncode}); the site was not changed:\n{tail}")
+                prefix = SiteUrls.search_bundle(lang)
+                for file in sorted(output.rglob("*")):
+                    if file.is_file() and file.name not in UNUSED:
+                        rel = file.relative_to(output).as_posix()
+                        self.staged.adopt(prefix + rel, file, f"search index of {lang}", key)
+                self._refreshed.append(lang)
+        finally:
+            self._clean()
+        seconds = time.perf_counter() - self._started if self._refreshed else 0.0
+        return SearchReport(tuple(self._refreshed), tuple(self._kept), tuple(self._stale),
+                            self._pages, seconds)
