@@ -24,7 +24,8 @@ from premailer import Premailer
 
 from newsletter import tokens
 from newsletter.content.issues import Corpus, Issue, Problem, display_path
-from newsletter.content.markup import Rendered, absolutize, renderer_for
+from newsletter.content.images import ImageError, image_size, with_dimensions
+from newsletter.content.markup import Rendered, absolutize, label_footnotes, renderer_for
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
 from newsletter.templating import language_name, localized_date, make_environment, trusted_html
@@ -50,6 +51,7 @@ SLOTS = (UNSUBSCRIBE_SLOT, LANGUAGE_SLOT)
 SAMPLE_ID = 0
 # Presentational attributes premailer would copy from CSS; the HTML checker rejects them.
 PRESENTATIONAL_ATTRIBUTES = ("align", "valign", "bgcolor", "width", "height")
+EMAIL_IMAGE_WIDTH = 552  # the 600 px column less its padding (email.css)
 _INSECURE_URL_RE = re.compile(r'\s(?:href|src)="(http://[^"]+)"')
 _SVG_IMAGE_RE = re.compile(r'<img\s[^>]*?src="([^"]+\.svg)"', re.IGNORECASE)
 
@@ -245,11 +247,13 @@ def render_email_edition(settings: Settings, issue: Issue, lang: str) -> EmailEd
     check_header_value("summary", edition.summary, source)
     urls = SiteUrls(settings.site.base_url)
     renderer = renderer_for(lang, urls.base_path, lang in settings.build.typographic_quotes)
-    body = absolutize(renderer.render(issue.slug, edition.body).html, urls.origin)
     context = _context(settings, issue, lang)
+    words = context["words"]
+    html = with_dimensions(renderer.render(issue.slug, edition.body).html,
+                           _image_sizes(issue, urls))
+    body = absolutize(label_footnotes(html, words["footnotes"]), urls.origin)
     templates_dir = settings.path(settings.build.templates_dir)
     env = make_environment(templates_dir)
-    words = context["words"]
     try:
         css = (templates_dir / "email.css").read_text(encoding="utf-8")
         html = env.get_template("email.html").render(
@@ -275,6 +279,21 @@ def render_email_edition(settings: Settings, issue: Issue, lang: str) -> EmailEd
         slug=issue.slug, lang=lang, subject=context["subject"], html=inlined, text=text,
         settings=settings, source=source,
     )
+
+
+def _image_sizes(issue: Issue, urls: SiteUrls) -> dict[str, tuple[int, int]]:
+    """Each readable image's width and height, by its root-relative URL, scaled down to the
+    column (Outlook honours `width` and ignores `max-width`); `check` reports unreadable ones."""
+    sizes = {}
+    for name, path in issue.image_files():
+        try:
+            width, height = image_size(path)
+        except ImageError:
+            continue
+        if width > EMAIL_IMAGE_WIDTH:
+            width, height = EMAIL_IMAGE_WIDTH, max(1, round(height * EMAIL_IMAGE_WIDTH / width))
+        sizes[urls.url(SiteUrls.media(issue.slug, name))] = (width, height)
+    return sizes
 
 
 def render_email_editions(settings: Settings, issue: Issue) -> dict[str, EmailEdition]:
