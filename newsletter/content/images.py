@@ -2,8 +2,9 @@
 
 A small reader for the formats an issue may carry: PNG, GIF, JPEG (with its EXIF orientation, as
 browsers apply it), WebP (lossy, lossless, extended) and SVG (`width`/`height` in pixels, else the
-`viewBox`). Only the first bytes are read. SVG is XML someone else wrote: it is parsed with expat up
-to its root element only, and a file that declares entities is refused rather than expanded.
+`viewBox`). Only the first bytes are read. SVG is XML someone else wrote: it is parsed whole with
+expat (a browser shows nothing of a malformed one), and a file that declares entities is refused
+rather than expanded.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 HEAD_BYTES = 64 * 1024  # enough for every header we read (a JPEG's EXIF comes first)
+SVG_MAX_BYTES = 16 * 1024 * 1024
 _LENGTH_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(px)?\s*$")
 # JPEG start-of-frame markers (not DHT C4, JPG C8 nor DAC CC), which carry the frame's size.
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -29,6 +31,8 @@ def image_size(path: Path) -> tuple[int, int]:
     try:
         with open(path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
+            if path.suffix.lower() == ".svg":  # XML: well-formed only as a whole
+                head += fh.read(SVG_MAX_BYTES)
     except OSError as exc:
         raise ImageError(f"cannot read it ({exc.strerror})") from None
     return size_of(head, path.suffix.lower())
@@ -125,6 +129,7 @@ def _svg(data: bytes) -> tuple[int, int]:
     try:
         parser.feed(data)
         root = next((element for _, element in parser.read_events()), None)
+        parser.close()
     except ET.ParseError as exc:
         raise ImageError(f"an SVG that is not well-formed XML ({exc})") from None
     if root is None or root.tag not in ("svg", "{http://www.w3.org/2000/svg}svg"):
