@@ -11,7 +11,8 @@ last build's, the bundle is kept untouched. Otherwise Pagefind runs (the languag
 background while the build renders its other outputs: `start()`, then `finish()`) on hard links to
 the staged and kept pages, into a folder beside the site, and its files join the staged site, so
 a failed build leaves the previous site and its index as they were. A build asked to skip the index
-(the preview's first pass) keeps the previous bundle and marks it stale for the next build.
+(the preview's first pass) keeps the previous bundle of a language whose pages changed and marks
+it stale for the next build.
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ class SearchIndex:
         for _, _, _, process in self._running:
             if process.poll() is None:
                 process.kill()
+            if process.stdout is not None and not process.stdout.closed:
+                process.communicate()  # reaps it and closes its pipe
             process.wait()
         self._running = []
         if self._work is not None:
@@ -118,21 +121,21 @@ class SearchIndex:
         """Keep each language's bundle whose pages did not change; start Pagefind on the others
         (`pages`: each language's issue pages, as output paths already staged)."""
         self._started = time.perf_counter()
-        engine = engine_identity() if self.enabled else ""
+        engine = engine_identity()
         for lang in sorted(pages):
             prefix = SiteUrls.search_bundle(lang)
-            if not self.enabled:
-                self.staged.keep_previous(prefix, f"search index of {lang}")
+            source = f"search index of {lang}"
+            key = language_key(engine, lang, [(p, self.staged.hash_of(p)) for p in pages[lang]])
+            if self.previous.get(lang) == key and self.staged.reuse_all(prefix, key, source):
+                self.keys[lang] = key
+                self._kept.append(lang)
+            elif not self.enabled:
+                self.staged.keep_previous(prefix, source)
                 self.keys[lang] = None
                 self._stale.append(lang)
-                continue
-            key = language_key(engine, lang, [(p, self.staged.hash_of(p)) for p in pages[lang]])
-            self.keys[lang] = key
-            if self.previous.get(lang) == key and \
-                    self.staged.reuse_all(prefix, key, f"search index of {lang}"):
-                self._kept.append(lang)
-                continue
-            self._launch(lang, key, pages[lang])
+            else:
+                self.keys[lang] = key
+                self._launch(lang, key, pages[lang])
 
     def _launch(self, lang: str, key: str, pages: Sequence[str]) -> None:
         import tempfile
