@@ -7,7 +7,9 @@ on their content hash; a page whose inputs did not change is kept from the last 
 rendered); parallel for a cold build (a worker process per extra core converts Markdown while this
 process loads and checks the issues, then both convert, from the two ends of one queue, while this
 process writes the pages: see `conversion`); streamed (each page is written when rendered, so memory
-does not grow with the archive); and atomic (see `writer.StagedSite`).
+does not grow with the archive); and atomic (see `writer.StagedSite`). The render stage is
+`render`; once it has staged the issue pages, the search stage (`search`) indexes them with Pagefind
+in the background while the rest is rendered, and its files are part of the same commit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +57,7 @@ class BuildReport:
     unchanged: bool
     warnings: tuple[Problem, ...]
     search: SearchReport | None = None  # None: the site was already right
+    pages_seconds: float = 0.0  # from the start until every page was rendered and staged
 
 
 # -- stage 1: load ---------------------------------------------------------------------------
@@ -147,6 +151,7 @@ def build_site(
 
     `search=False` skips the search index (the previous one is kept, marked stale, and the next
     build with `search=True` refreshes it): the preview shows the pages first."""
+    started = time.perf_counter()
     output = output or settings.path(settings.build.output_dir)
     recover_interrupted_build(output)
     previous = read_manifest(output)
@@ -218,6 +223,7 @@ def build_site(
                 SearchIndex(staged, previous.get("search", {}), enabled=search) as index:
             render_site(settings, visible, converter, staged, templates_dir, site,
                         on_pages=index.start)
+            pages_seconds = time.perf_counter() - started
             searched = index.finish()
             report = staged.commit({**state, "search": index.keys})
         cache.save()
@@ -225,7 +231,8 @@ def build_site(
                 report.files, len(report.written), converter.converted,
                 ", ".join(searched.refreshed) or "none")
     return BuildReport(output, len(visible), editions, report.files, report.written,
-                       report.removed, converter.converted, False, warnings, searched)
+                       report.removed, converter.converted, False, warnings, searched,
+                       pages_seconds)
 
 
 def _many_editions(settings: Settings) -> bool:
