@@ -63,8 +63,10 @@ def language_name(lang: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+@lru_cache(maxsize=8192)
 def localized_date(value: dt.date, lang: str, form: str = "long") -> str:
-    """A date the way a reader of `lang` writes it (Babel)."""
+    """A date the way a reader of `lang` writes it (Babel; remembered: an archive lists the same
+    dates on its index, its state and topic pages and its issue pages)."""
     return format_date(value, format=form, locale=lang)
 
 

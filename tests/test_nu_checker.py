@@ -90,7 +90,8 @@ def test_every_page_of_the_archive_and_the_subscription_pages_passes_the_nu_chec
     assert subscriber is not None
     for purpose in ("language", "unsubscribe"):
         token = sign(server.settings.secret, purpose, subscriber.id)
-        pages.append(_save(folder, f"{purpose}.html", server.request("GET", f"{purpose}/{token}").text))
+        reply = server.request("GET", f"{purpose}/{token}")
+        pages.append(_save(folder, f"{purpose}.html", reply.text))
     pages.append(_save(folder, "unsubscribed.html", server.request(
         "POST", f"unsubscribe/{sign(server.settings.secret, 'unsubscribe', subscriber.id)}",
         b"List-Unsubscribe=One-Click",

@@ -6,9 +6,9 @@ object put in one piece, as every object this module writes is. The plan uploads
 finished before the next starts, so a reader never meets a page whose stylesheet, image or issue
 page is not there yet: assets first, then HTML pages (deepest first: issue pages before the
 indexes that link to them), then feeds, the sitemap and the search index's fixed-name files
-(`pagefind-entry.json` names the content-hashed index files, which went up with the assets). Objects no longer in the site are deleted
-only on request, and only after every upload succeeded; a failed upload stops the deploy with the
-file named and nothing deleted.
+(`pagefind-entry.json` names the content-hashed index files, which went up with the assets).
+Objects no longer in the site are deleted only on request, and only after every upload succeeded;
+a failed upload stops the deploy with the file named and nothing deleted.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 A watcher polls `issues/`, `templates/` and `newsletter.toml`; on a change it rebuilds the pages and
 tells the open pages, through a server-sent event, to reload; only then does it refresh the search
-index, so an edit never waits for it (the search box uses the previous index for those seconds). The live-reload script is added to HTML as it
-is served, never written into the site, so a previewed `_site/` is byte-identical to a built one.
+index, so an edit never waits for it (the search box uses the previous index for those seconds).
+The live-reload script is added to HTML as it is served, never written into the site, so a
+previewed `_site/` is byte-identical to a built one.
 Each issue's email edition is served too, under `/_email/`.
 """
 

@@ -95,6 +95,7 @@ class SearchIndex:
         self._stale: list[str] = []
         self._pages = 0
         self._started = 0.0
+        self._linked: list[Path] = []
 
     def __enter__(self) -> SearchIndex:
         return self
@@ -113,6 +114,9 @@ class SearchIndex:
                 process.communicate()  # reaps it and closes its pipe
             process.wait()
         self._running = []
+        for link in self._linked:
+            link.unlink(missing_ok=True)
+        self._linked = []
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
@@ -140,20 +144,27 @@ class SearchIndex:
     def _launch(self, lang: str, key: str, pages: Sequence[str]) -> None:
         import tempfile
 
+        staging = self.staged.staging
         if self._work is None:
             site = self.staged.site
             self._work = Path(tempfile.mkdtemp(prefix=f".{site.name}.search-", dir=site.parent))
-        source, output = self._work / f"pages-{lang}", self._work / f"bundle-{lang}"
+        # Pagefind reads one folder: the staging folder, where this build wrote its changed
+        # pages; the unchanged ones join them as hard links (never published: the commit moves
+        # only what the build wrote). It reads exactly these pages, by name (the other pages
+        # being written meanwhile are not for it).
         for page in pages:
-            target = source / page
-            target.parent.mkdir(parents=True, exist_ok=True)
             found = self.staged.location(page)
-            try:
-                os.link(found, target)
-            except OSError:  # another file system, or no hard links: copy
-                target.write_bytes(found.read_bytes())
-        command = [str(pagefind_binary()), "--site", str(source), "--output-path", str(output),
-                   "--silent"]
+            target = staging / page
+            if found != target:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(found, target)
+                except OSError:  # another file system, or no hard links: copy
+                    target.write_bytes(found.read_bytes())
+                self._linked.append(target)
+        output = self._work / f"bundle-{lang}"
+        command = [str(pagefind_binary()), "--site", str(staging), "--glob",
+                   "{" + ",".join(sorted(pages)) + "}", "--output-path", str(output), "--silent"]
         logger.info("indexing %d %s pages for search", len(pages), lang)
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._running.append((lang, key, output, process))

@@ -23,8 +23,8 @@ from babel import Locale, UnknownLocaleError
 from premailer import Premailer
 
 from newsletter import tokens
-from newsletter.content.issues import Corpus, Issue, Problem, display_path
 from newsletter.content.images import ImageError, image_size, with_dimensions
+from newsletter.content.issues import Corpus, Issue, Problem, display_path
 from newsletter.content.markup import Rendered, absolutize, label_footnotes, renderer_for
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings

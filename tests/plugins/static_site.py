@@ -16,7 +16,6 @@ import pytest
 
 from newsletter.archive.deploy import content_type
 
-
 # What the archive needs from a Content-Security-Policy: its own scripts, and Pagefind's
 # WebAssembly. No inline script, no eval.
 ARCHIVE_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
