@@ -28,15 +28,23 @@ os.environ.setdefault("LC_ALL", "C.UTF-8")
 os.environ["ANNAOBSERVA_SECRET"] = "test-secret"
 
 
+FIXTURES = REPO / "tests" / "fixtures"
+# The issues tests run on: a frozen copy of the samples as they were when the tests were written.
+# Tests never read the live issues/ (editors add and change issues there; their commits must not
+# break the suite): only tests/test_samples.py checks those, as samples.
+ISSUES_FIXTURE = FIXTURES / "issues"
+
+
 def copy_project(dest: Path, issues: bool = True) -> Path:
-    """A fresh project folder: settings, templates, reference data and (optionally) the samples."""
+    """A fresh project folder: settings, templates, reference data and (optionally) the fixture
+    issues, a frozen copy of the samples."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "newsletter.toml", dest / "newsletter.toml")
     shutil.copytree(REPO / "templates", dest / "templates")
     (dest / "subscribers").mkdir()
     shutil.copy(REPO / "subscribers" / "member-states.toml", dest / "subscribers")
     if issues:
-        shutil.copytree(REPO / "issues", dest / "issues")
+        shutil.copytree(ISSUES_FIXTURE, dest / "issues")
     else:
         (dest / "issues").mkdir()
     return dest
@@ -44,7 +52,7 @@ def copy_project(dest: Path, issues: bool = True) -> Path:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the project with the committed sample issues, under the test's tmp_path."""
+    """A copy of the project with the fixture issues (tests/fixtures/issues), under tmp_path."""
     return copy_project(tmp_path / "project")
 
 
@@ -53,8 +61,6 @@ def settings(project: Path) -> Settings:
     """The copied project's settings."""
     return load_settings(project / "newsletter.toml")
 
-
-FIXTURES = REPO / "tests" / "fixtures"
 
 
 @pytest.fixture

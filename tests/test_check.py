@@ -87,15 +87,15 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "issue_script_tag": [
         'issues/2011-01/en.md:8: translations drifted apart: en has 3 links, es has 1',
-        'issues/2011-01/en.md:17: raw <embed> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
-        'issues/2011-01/en.md:17: raw <object> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
-        'issues/2011-01/en.md:19: event-handler attribute onclick= is not allowed: remove it',
-        'issues/2011-01/en.md:19: javascript: URLs are not allowed: link to a web page instead',
-        'issues/2011-01/en.md:21: javascript: URLs are not allowed: link to a web page instead',
-        'issues/2011-01/es.md:17: raw <script> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
-        'issues/2011-01/es.md:19: raw <iframe> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
-        'issues/2011-01/es.md:22: event-handler attribute onmouseover= is not allowed: remove it',
-        'issues/2011-01/es.md:24: raw <script> is not allowed: newsletters and feeds must not run code or embed pages; link to the content instead',
+        'issues/2011-01/en.md:17: <embed> is not allowed in an issue (newsletters and feeds must not run code or embed pages; link to the content); the archive, feeds and emails leave it out',
+        'issues/2011-01/en.md:17: <object> is not allowed in an issue (newsletters and feeds must not run code or embed pages; link to the content); the archive, feeds and emails leave it out',
+        'issues/2011-01/en.md:19: href="javascript:steal()" on <a> is removed (only https:, http:, mailto: and relative URLs are allowed): fix or remove it',
+        'issues/2011-01/en.md:19: onclick="steal()" on <p> is removed (event handlers run code): fix or remove it',
+        'issues/2011-01/en.md:21: href="javascript:alert(1)" on <a> is removed (only https:, http:, mailto: and relative URLs are allowed): fix or remove it',
+        'issues/2011-01/es.md:17: <script> is not allowed in an issue (newsletters and feeds must not run code or embed pages; link to the content); the archive, feeds and emails leave it out',
+        'issues/2011-01/es.md:19: <iframe> is not allowed in an issue (newsletters and feeds must not run code or embed pages; link to the content); the archive, feeds and emails leave it out',
+        'issues/2011-01/es.md:22: onmouseover="robar()" on <div> is removed (event handlers run code): fix or remove it',
+        'issues/2011-01/es.md:24: <script> is not allowed in an issue (newsletters and feeds must not run code or embed pages; link to the content); the archive, feeds and emails leave it out',
     ],
     "issue_send_at_naive": [
         'issues/2011-01/en.md:7: send_at has no time zone: add one, e.g. 2026-11-30T09:00:00-03:00',
@@ -123,7 +123,7 @@ EXPECTED: dict[str, list[str]] = {
         'issues/2011-01/es.md:22: warning: heading level skips from ## to ####: use ###',
     ],
     "issue_wrong_types": [
-        'issues/2011-01/es.md:2: number must be a positive whole number',
+        'issues/2011-01/es.md:2: number must be a positive whole number, not \'uno\'',
         "issues/2011-01/es.md:4: date must be a date (YYYY-MM-DD), not '20/01/2011'",
         'issues/2011-01/es.md:6: countries must be a list of text values',
     ],
@@ -212,13 +212,13 @@ def test_two_folders_with_one_slug_are_reported(tmp_path: Path) -> None:
     ]
 
 
-def test_committed_sample_issues_have_no_problems(settings: Settings) -> None:
+def test_fixture_issues_have_no_problems(settings: Settings) -> None:
     corpus = load(settings)
     assert corpus.problems == ()
     assert [str(p) for p in run_checks(settings, corpus)] == []
 
 
-def test_committed_samples_show_what_the_content_model_offers(settings: Settings) -> None:
+def test_fixture_issues_show_what_the_content_model_offers(settings: Settings) -> None:
     corpus = load(settings)
     today = dt.date(2026, 11, 28)
     published = [i for i in corpus.issues if i.is_visible(today)]
@@ -264,3 +264,37 @@ def test_body_scans_are_reused_from_the_cache(tmp_path: Path) -> None:
     assert cache.hits == 2
     assert second == first
     assert [str(p) for p in second] == EXPECTED["issue_translations_drifted"]
+
+
+def test_files_that_are_not_editions_are_errors_and_unoffered_languages_warnings(
+    tmp_path: Path,
+) -> None:
+    settings = project_with("issue_clean", tmp_path)
+    folder = settings.path("issues") / "2011-01"
+    edition = (folder / "es.md").read_bytes()
+    for name in ("xx.md", "notes.md", "ES.md", "news.zz.md", "de.md", "news.es.md"):
+        (folder / name).write_bytes(edition)
+    problems = [str(p) for p in load(settings).problems]
+
+    def not_an_edition(name: str) -> str:
+        return (f"issues/2011-01/{name}:1: {name} is not an edition: editions are named after an "
+                "ISO 639-1 language code (es.md, en.md), partner news drafts news.<code>.md; "
+                "rename the file or move it out of issues/")
+
+    assert problems == [
+        not_an_edition("ES.md"),
+        "issues/2011-01/de.md:1: warning: language 'de' is not configured in [site] languages; "
+        "not built",
+        not_an_edition("news.zz.md"),
+        not_an_edition("notes.md"),
+        not_an_edition("xx.md"),
+    ]
+
+
+def test_problems_with_a_whole_file_are_on_its_first_line(tmp_path: Path) -> None:
+    settings = project_with("issue_clean", tmp_path)
+    (settings.path("issues") / "Bad_Folder").mkdir()
+    problems = load(settings).problems
+    assert [str(p) for p in problems] == [
+        "issues/Bad_Folder:1: issue folder names use a-z, 0-9 and - only (e.g. 2026-11)"]
+    assert Problem("x.md", 0, "whole file").line == 1

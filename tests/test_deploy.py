@@ -370,6 +370,14 @@ def test_deploys_a_real_build(settings: Settings, project: Path, s3: Any, moto: 
     assert feed["ContentType"] == "application/rss+xml; charset=utf-8"
     assert report.uploaded.index(css[0]) < report.uploaded.index("en/index.html")
     assert deploy_site(configured).plan.is_empty
+    # S3 serves no Content-Security-Policy header: each page carries the policy itself, and an
+    # SVG (a document that could run script when opened alone) is served as an attachment.
+    page = s3.get_object(Bucket=BUCKET, Key="en/2011-06/index.html")["Body"].read().decode()
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in page
+    svg = s3.head_object(Bucket=BUCKET, Key="media/2011-03/images/red.svg")
+    assert svg["ContentDisposition"] == "attachment"
+    assert svg["ContentType"] == "image/svg+xml; charset=utf-8"
+    assert "ContentDisposition" not in s3.head_object(Bucket=BUCKET, Key="en/2011-06/index.html")
 
 
 def test_deploy_uploads_the_search_index_with_its_types_and_cache_headers(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import newsletter.archive.writer
-from newsletter.archive.build import CACHE_FILE, build_site
+from newsletter.archive.build import CACHE_FILE, build_site, manifest_path
 from newsletter.archive.pages import SiteRenderer
 from newsletter.archive.writer import MANIFEST
 from newsletter.cli.editorial import build_checks
@@ -137,6 +137,7 @@ def test_an_update_killed_after_its_commit_point_is_completed_by_the_next_build(
 
     assert build_site(site_settings, today=TODAY).unchanged  # completes it; then nothing to do
     assert not site.with_name(site.name + ".commit").exists()
+    assert not (site / MANIFEST).exists() and manifest_path(site_settings, site).is_file()
     (site_project / ".cache" / CACHE_FILE).unlink()
     clean = build_site(site_settings, today=TODAY, output=tmp_path / "clean").output
     assert tree(site) == tree(clean)
@@ -174,9 +175,60 @@ def test_an_unreadable_cache_is_replaced(site_settings: Settings, site_project: 
     assert build_site(site_settings, today=TODAY).unchanged
 
 
-def test_the_manifest_never_lists_itself(site_settings: Settings) -> None:
+def test_the_site_folder_holds_exactly_the_site(site_settings: Settings) -> None:
     site = build_site(site_settings, today=TODAY).output
-    assert MANIFEST not in newsletter.archive.writer.read_manifest(site)["files"]
+    manifest = manifest_path(site_settings, site)
+    assert manifest.parent == site_settings.path(".cache") and manifest.is_file()
+    files = newsletter.archive.writer.read_manifest(site, manifest)["files"]
+    on_disk = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    assert set(files) == on_disk
+    assert not [name for name in on_disk if "/." in "/" + name]  # no bookkeeping in the site
+
+
+@pytest.mark.parametrize("changed", [False, True])
+def test_an_old_manifest_in_the_site_is_removed_by_the_next_build(
+    site_settings: Settings, site_project: Path, changed: bool
+) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    (site / MANIFEST).write_text('{"files": {}}', encoding="utf-8")  # what builds before wrote
+    if changed:
+        _append(site_project / "issues/2011-06/es.md", "\nUn párrafo nuevo.\n")
+    build_site(site_settings, today=TODAY)
+    assert not (site / MANIFEST).exists()
+
+
+def test_a_site_folder_deleted_by_hand_is_built_again(site_settings: Settings) -> None:
+    import shutil
+
+    site = build_site(site_settings, today=TODAY).output
+    before = tree(site)
+    shutil.rmtree(site)
+    report = build_site(site_settings, today=TODAY)
+    assert not report.unchanged
+    assert tree(site) == before
+
+
+def test_a_first_build_killed_between_its_swap_and_its_manifest_is_completed_by_the_next(
+    site_settings: Settings, site_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    manifest = manifest_path(site_settings, site)
+    manifest.unlink()  # as before the first build: the next one swaps the whole folder in
+    _append(site_project / "issues/2011-06/es.md", "\nUn párrafo nuevo.\n")
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # the new site is in place; its manifest is not written yet
+
+    monkeypatch.setattr(newsletter.archive.writer, "write_manifest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build_site(site_settings, today=TODAY)
+    monkeypatch.undo()
+    assert not manifest.exists()  # so the next build cannot trust what it finds
+    report = build_site(site_settings, today=TODAY)
+    assert not report.unchanged and manifest.is_file()
+    assert build_site(site_settings, today=TODAY).unchanged
+    clean = build_site(site_settings, today=TODAY, output=tmp_path / "clean").output
+    assert tree(site) == tree(clean)
 
 
 def test_changing_the_number_of_workers_rebuilds_nothing(site_settings: Settings) -> None:

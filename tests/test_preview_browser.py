@@ -37,6 +37,8 @@ def page(browser):  # type: ignore[no-untyped-def]
 def test_switch_language_follow_feed_and_screenshots(  # type: ignore[no-untyped-def]
     preview: PreviewServer, page, tmp_path: Path
 ) -> None:
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
     page.goto(preview.url + "es/2011-06/")
     assert page.locator("html").get_attribute("lang") == "es"
     assert page.locator("h1").inner_text() == "Proteger a la niñez en la era digital"
@@ -64,6 +66,10 @@ def test_switch_language_follow_feed_and_screenshots(  # type: ignore[no-untyped
     assert wide.stat().st_size > 10_000 and narrow.stat().st_size > 10_000
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a phone"
+    # The archive's policy is in force and refuses nothing the archive itself uses.
+    assert page.evaluate("getComputedStyle(document.body).fontFamily") != "Times New Roman"
+    assert page.locator('meta[http-equiv="Content-Security-Policy"]').count() == 1
+    assert refused == []
 
 
 def test_root_chooser_sends_the_reader_to_their_language(preview: PreviewServer, page) -> None:  # type: ignore[no-untyped-def]
@@ -73,26 +79,58 @@ def test_root_chooser_sends_the_reader_to_their_language(preview: PreviewServer,
     assert page.locator("h1").inner_text() == "Newsletter archive"
 
 
+LIVE = "html[data-annaobserva-live=connected]"  # set by live.js once its event stream is open
+
+
 def test_live_reload_after_an_edit_and_an_error_banner_after_a_bad_one(
     preview: PreviewServer, page, site_project: Path  # type: ignore[no-untyped-def]
 ) -> None:
+    # Every wait is on an event (the stream opening, a navigation, the banner appearing), never
+    # on a time: the timeouts are only there so that a broken preview fails instead of hanging.
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
     page.goto(preview.url + "es/2011-06/")
-    page.wait_for_function("window.__annaobservaBuild !== undefined")
+    page.wait_for_selector(LIVE, state="attached", timeout=60_000)
     source = site_project / "issues/2011-06/es.md"
     text = source.read_text(encoding="utf-8")
-    source.write_text(
-        text.replace("title: Proteger a la niñez", "title: Proteger siempre a la niñez"),
-        encoding="utf-8")
-    page.wait_for_function(
-        "document.querySelector('h1').textContent.includes('Proteger siempre')", timeout=15_000
-    )
+    with page.expect_navigation(timeout=60_000):
+        source.write_text(
+            text.replace("title: Proteger a la niñez", "title: Proteger siempre a la niñez"),
+            encoding="utf-8")
+    assert page.locator("h1").inner_text() == "Proteger siempre a la niñez en la era digital"
+    page.wait_for_selector(LIVE, state="attached", timeout=60_000)
     source.write_text(text.replace("number: 2", "number: [2"), encoding="utf-8")
     banner = page.locator("#annaobserva-build-error")
-    banner.wait_for(timeout=15_000)
+    banner.wait_for(timeout=60_000)
     assert "issues/2011-06/es.md:3: malformed YAML" in banner.inner_text()
     # The previous good build is still what is served.
     body = urllib.request.urlopen(preview.url + "es/2011-06/").read().decode()  # noqa: S310
     assert "Proteger siempre a la niñez" in body
+    assert refused == []  # live reload works under the archive's Content-Security-Policy
+
+
+def test_the_preview_survives_an_impossible_date_and_recovers_when_it_is_fixed(
+    preview: PreviewServer, page, site_project: Path  # type: ignore[no-untyped-def]
+) -> None:
+    page.goto(preview.url + "en/2011-06/")
+    page.wait_for_selector(LIVE, state="attached", timeout=60_000)
+    source = site_project / "issues/2011-06/en.md"
+    text = source.read_text(encoding="utf-8")
+    date = next(line for line in text.splitlines() if line.startswith("date: "))
+    source.write_text(text.replace(date, "date: 2026-02-30"), encoding="utf-8")
+    banner = page.locator("#annaobserva-build-error")
+    banner.wait_for(timeout=60_000)
+    assert "date '2026-02-30' is not a real date" in banner.inner_text()
+    # A page opened now shows the banner too, at once.
+    other = page.context.new_page()
+    other.goto(preview.url + "es/")
+    other.locator("#annaobserva-build-error").wait_for(timeout=60_000)
+    other.close()
+    with page.expect_navigation(timeout=60_000):
+        source.write_text(text.replace("Protecting children", "Protecting all children"),
+                          encoding="utf-8")
+    assert page.locator("#annaobserva-build-error").count() == 0
+    assert page.locator("h1").inner_text().startswith("Protecting all children")
 
 
 def test_served_html_gets_the_reload_script_but_the_site_on_disk_does_not(

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 import newsletter.archive.search
-from newsletter.archive.build import build_site
-from newsletter.archive.writer import MANIFEST
+from newsletter.archive.build import build_site, manifest_path
 from newsletter.cli.editorial import make_preview
 from newsletter.errors import BuildError
 from newsletter.settings import Settings
@@ -105,10 +104,10 @@ def test_preview_serves_the_pages_before_the_index_and_refreshes_it_after(
 
     def recording(search: bool = False) -> Path:
         calls.append(search)
-        return original(search)
+        return original(search=search)
 
     server.build = recording
-    manifest = server.site_dir / MANIFEST
+    manifest = manifest_path(site_settings, server.site_dir)
     # The first build wrote the pages and no index: the preview did not wait for it.
     assert (server.site_dir / "es/2011-06/index.html").is_file()
     assert not (server.site_dir / "pagefind").exists()

@@ -29,7 +29,13 @@ from newsletter.errors import BuildError
 from newsletter.settings import Settings
 
 from .inputs import inputs_digest, site_key
-from .writer import StagedSite, read_manifest, recover_interrupted_build, write_manifest
+from .writer import (
+    StagedSite,
+    read_manifest,
+    recover_interrupted_build,
+    remove_legacy_manifest,
+    write_manifest,
+)
 
 if TYPE_CHECKING:
     from .cache import BuildCache
@@ -153,8 +159,10 @@ def build_site(
     build with `search=True` refreshes it): the preview shows the pages first."""
     started = time.perf_counter()
     output = output or settings.path(settings.build.output_dir)
-    recover_interrupted_build(output)
-    previous = read_manifest(output)
+    manifest = manifest_path(settings, output)
+    recover_interrupted_build(output, manifest)
+    remove_legacy_manifest(output)
+    previous = read_manifest(output, manifest)
 
     # 1. Nothing changed since the last build: stop here, the site is already right.
     inputs = inputs_digest(settings, drafts)
@@ -213,13 +221,13 @@ def build_site(
         # The inputs changed but not what the archive shows (a draft, say): keep the site.
         if output.is_dir() and previous.get("fingerprint") == state["fingerprint"] \
                 and not (search and _search_stale(previous)):
-            write_manifest(output, {**previous, **state})
+            write_manifest(output, manifest, {**previous, **state})
             cache.save(keep_unused=True)
             return _unchanged(output, state)
 
         # 4. Render and write each page as its HTML arrives, index the issue pages for search
         # (in the background while the rest renders); swap the new site in.
-        with StagedSite(output, previous) as staged, \
+        with StagedSite(output, previous, manifest) as staged, \
                 SearchIndex(staged, previous.get("search", {}), enabled=search) as index:
             render_site(settings, visible, converter, staged, templates_dir, site,
                         on_pages=index.start)
@@ -233,6 +241,18 @@ def build_site(
     return BuildReport(output, len(visible), editions, report.files, report.written,
                        report.removed, converter.converted, False, warnings, searched,
                        pages_seconds)
+
+
+def manifest_path(settings: Settings, output: Path) -> Path:
+    """Where the manifest of the site built into `output` is kept: in the cache folder, one per
+    output folder (`build`, `build --output`, the drafts preview), never in the site itself."""
+    resolved = output.resolve()
+    try:
+        named = resolved.relative_to(settings.root.resolve()).as_posix()
+    except ValueError:
+        named = str(resolved)
+    tag = hashlib.sha256(named.encode()).hexdigest()[:12]
+    return settings.path(settings.build.cache_dir) / f"manifest-{output.name}-{tag}.json"
 
 
 def _many_editions(settings: Settings) -> bool:

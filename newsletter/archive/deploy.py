@@ -186,6 +186,19 @@ def cache_control(path: str, content_type_: str) -> str:
     return CACHE_MEDIUM
 
 
+def served_headers(path: str) -> dict[str, str]:
+    """Headers beyond type and caching that S3 can serve for a file (see README, "Security
+    headers": S3 serves no Content-Security-Policy; each page carries its own in a <meta>).
+
+    An SVG is a document that can run script when opened on its own, where no page's policy
+    applies: served as an attachment, a browser saves it instead of running it on the archive's
+    origin, while `<img>` still shows it.
+    """
+    if path.lower().endswith((".svg", ".svgz")):
+        return {"ContentDisposition": "attachment"}
+    return {}
+
+
 def upload_phase(path: str, content_type_: str) -> int:
     """Assets (0) before pages (1) before feeds, sitemap and the search entry files (2)."""
     if SEARCH_DIR_RE.search(path) and not SEARCH_HASHED_RE.search(path):
@@ -345,6 +358,7 @@ def _put(client: Any, bucket: str, prefix: str, file: LocalFile) -> float:
             ContentMD5=base64.b64encode(bytes.fromhex(file.md5)).decode("ascii"),
             ContentType=file.content_type,
             CacheControl=file.cache_control,
+            **served_headers(file.path),
         )
     except OSError as exc:
         raise DeployError(

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -30,21 +32,33 @@ logger = logging.getLogger(__name__)
 
 LIVE_RELOAD_PATH = "/__annaobserva/live.js"
 EVENTS_PATH = "/__annaobserva/events"
+# The script is loaded from the site's own origin, with the build it was served at in its URL: the
+# archive's Content-Security-Policy allows same-origin scripts only, so nothing is inlined, and the
+# banner is styled property by property (the policy refuses `style.cssText` and style attributes).
 LIVE_RELOAD_JS = b"""(function () {
-  var source = new EventSource("/__annaobserva/events?since=" + (window.__annaobservaBuild || 0));
+  var script = document.currentScript;
+  var since = new URL(script.src).searchParams.get("since") || "0";
+  var source = new EventSource("/__annaobserva/events?since=" + encodeURIComponent(since));
+  source.addEventListener("open", function () {
+    document.documentElement.setAttribute("data-annaobserva-live", "connected");
+  });
   source.addEventListener("reload", function () { window.location.reload(); });
   source.addEventListener("failed", function (event) {
     var box = document.getElementById("annaobserva-build-error") || document.createElement("pre");
+    var look = {position: "fixed", left: "0", right: "0", bottom: "0", margin: "0",
+      padding: "1em", maxHeight: "50vh", overflow: "auto", background: "#7a0000",
+      color: "#fff", font: "14px/1.4 monospace", zIndex: "9999", whiteSpace: "pre-wrap"};
     box.id = "annaobserva-build-error";
     box.setAttribute("role", "alert");
-    box.style.cssText = "position:fixed;left:0;right:0;bottom:0;margin:0;padding:1em;" +
-      "max-height:50vh;overflow:auto;background:#7a0000;color:#fff;" +
-      "font:14px/1.4 monospace;z-index:9999;white-space:pre-wrap";
+    for (var name in look) { box.style[name] = look[name]; }
     box.textContent = JSON.parse(event.data);
     document.body.appendChild(box);
   });
 })();
 """
+# What a page can ask for: anything else in a path or query is answered 400, not passed to the
+# file system (a NUL byte there is an exception in os.stat, not a missing file).
+_UNSERVABLE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def watched_snapshot(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
@@ -127,24 +141,31 @@ class PreviewServer:
     def __init__(
         self,
         settings: Settings,
-        build: Callable[[bool], Path],
+        build: Callable[..., Path],  # build() the pages, build(search=True) the index too
         host: str = "127.0.0.1",
         port: int = 8000,
         poll_interval: float = 0.3,
         emails: EmailPreviews | None = None,
+        site_dir: Path | None = None,
     ) -> None:
         self.settings = settings
         self.build = build
         self.poll_interval = poll_interval
         self.state = BuildState()
         self.base_path = SiteUrls(settings.site.base_url).base_path
-        self.site_dir = build(False)
-        self._search_due = True
         self.watched = [
             settings.path(settings.build.issues_dir),
             settings.path(settings.build.templates_dir),
             settings.root / "newsletter.toml",
         ]
+        # Taken before the first build, so an edit made while it runs is seen by the watcher.
+        self._snapshot = watched_snapshot(self.watched)
+        self.site_dir = site_dir or settings.path(settings.build.output_dir)
+        # A first build that fails does not stop the preview: it serves what there is (the last
+        # site, or a page saying what is wrong) and rebuilds when the sources are fixed. The search
+        # index is refreshed after it, by the watcher.
+        self._search_due = False
+        self.rebuild()
         self._stop = threading.Event()
         handler = partial(
             _Handler, preview=self, directory=str(self.site_dir), emails=emails
@@ -183,10 +204,14 @@ class PreviewServer:
         """Rebuild the pages now; on failure keep serving the previous site and show the
         error. The search index is refreshed after (`refresh_search`)."""
         try:
-            self.build(False)
+            self.site_dir = self.build()  # the pages only: the index comes after
         except NewsletterError as exc:
             logger.warning("preview build failed: %s", exc)
             self.state.publish(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the preview outlives any input; the log has it
+            logger.exception("preview build failed unexpectedly")
+            self.state.publish(f"the build failed unexpectedly ({type(exc).__name__}: {exc}); "
+                               "the terminal shows the details")
         else:
             self.state.publish(None)
             self._search_due = True
@@ -196,20 +221,25 @@ class PreviewServer:
         rebuilt: they are current, so only the index is)."""
         self._search_due = False
         try:
-            self.build(True)
+            self.build(search=True)
         except NewsletterError as exc:
             logger.warning("preview search index failed: %s", exc)
+        except Exception:  # noqa: BLE001 - the preview outlives any input; the log has it
+            logger.exception("preview search index failed unexpectedly")
 
     def _watch(self) -> None:
-        before = watched_snapshot(self.watched)
         while not self._stop.is_set():
             if self._search_due:
                 self.refresh_search()
             if self._stop.wait(self.poll_interval):
                 return
-            now = watched_snapshot(self.watched)
-            if now != before:
-                before = now
+            try:
+                now = watched_snapshot(self.watched)
+            except OSError as exc:  # a folder replaced while it was listed: look again
+                logger.info("watching: %s", exc)
+                continue
+            if now != self._snapshot:
+                self._snapshot = now
                 self.rebuild()
 
 
@@ -227,33 +257,94 @@ class _Handler(SimpleHTTPRequestHandler):
         logger.info("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
-        path = unquote(urlsplit(self.path).path)
+        self._answer(body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib name
+        self._answer(body=False)
+
+    def _answer(self, body: bool) -> None:
+        """Route one request; whatever it asks, the answer is a status line, never a dropped
+        connection."""
+        self._body = body
+        self._headers_sent = False
+        try:
+            self._route()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the browser went away
+        except Exception:  # noqa: BLE001 - one bad request must not cost the preview its answer
+            logger.exception("preview: %s failed", self.path[:200])
+            self._fail(HTTPStatus.INTERNAL_SERVER_ERROR, "the preview failed on this request; "
+                       "the terminal shows why")
+
+    def _fail(self, status: HTTPStatus, message: str) -> None:
+        if getattr(self, "_headers_sent", False):
+            return
+        self.send_error(status, message)
+
+    def end_headers(self) -> None:
+        self._headers_sent = True
+        super().end_headers()
+
+    def _route(self) -> None:
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        if _UNSERVABLE.search(path) or _UNSERVABLE.search(unquote(parts.query)):
+            self._fail(HTTPStatus.BAD_REQUEST, "control characters are not part of any page")
+            return
         if path == LIVE_RELOAD_PATH:
-            return self._send(LIVE_RELOAD_JS, "text/javascript; charset=utf-8")
+            self._send(LIVE_RELOAD_JS, "text/javascript; charset=utf-8")
+            return
         if path == EVENTS_PATH:
-            return self._events()
+            self._events(parts.query)
+            return
         if path == "/_email/" or path.startswith("/_email/"):
-            return self._email(path)
+            self._email(path)
+            return
         base = self.preview.base_path
         if not path.startswith(base):
-            self.send_error(HTTPStatus.NOT_FOUND, f"the site lives under {base}")
-            return None
+            self._fail(HTTPStatus.NOT_FOUND, f"the site lives under {base}")
+            return
         local = "/" + path[len(base):]
-        target = Path(self.translate_path(local))
-        if target.is_dir():
-            if not local.endswith("/"):
-                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                self.send_header("Location", path + "/")
-                self.end_headers()
-                return None
-            target = target / "index.html"
-        if target.suffix == ".html" and target.is_file():
+        try:
+            target = Path(self.translate_path(local))
+            if target.is_dir():
+                if not local.endswith("/"):
+                    self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                    self.send_header("Location", path + "/")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                target = target / "index.html"
+            exists = target.is_file()
+        except (OSError, ValueError):  # a name too long for the file system, say
+            self._fail(HTTPStatus.NOT_FOUND, "no such page")
+            return
+        if not exists and self.preview.state.error is not None:
+            self._send(self._error_page(), "text/html; charset=utf-8",
+                       HTTPStatus.SERVICE_UNAVAILABLE)
+            return
+        if target.suffix == ".html" and exists:
             page = target.read_bytes()
-            tag = (f'<script>window.__annaobservaBuild={self.preview.state.generation};</script>'
-                   f'<script src="{LIVE_RELOAD_PATH}"></script></head>').encode()
-            return self._send(page.replace(b"</head>", tag, 1), "text/html; charset=utf-8")
+            self._send(page.replace(b"</head>", self._reload_tag() + b"</head>", 1),
+                       "text/html; charset=utf-8")
+            return
         self.path = local
-        return super().do_GET()
+        if self._body:
+            super().do_GET()
+        else:
+            super().do_HEAD()
+
+    def _reload_tag(self) -> bytes:
+        return (f'<script src="{LIVE_RELOAD_PATH}?since={self.preview.state.generation}">'
+                "</script>").encode()
+
+    def _error_page(self) -> bytes:
+        """What a page the last build could not write shows: the error, and live reload."""
+        error = html.escape(self.preview.state.error or "")
+        return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+                "<title>The preview build failed</title>" + self._reload_tag().decode() +
+                "</head><body><h1>The preview build failed</h1><pre>" + error + "</pre>"
+                "<p>Fix it and this page reloads.</p></body></html>").encode()
 
     def guess_type(self, path: str) -> str:  # type: ignore[override]
         if str(path).endswith(".xml"):
@@ -268,42 +359,55 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        if self._body:
+            self.wfile.write(body)
 
-    def _events(self) -> None:
-        import json
+    def _events(self, query: str) -> None:
+        """A server-sent event stream: `failed` (with the error) whenever a build fails, and at
+        once if the last one did; `reload` when a build after the page's own succeeds."""
         from urllib.parse import parse_qs
 
-        query = parse_qs(urlsplit(self.path).query)
-        since = int((query.get("since") or ["0"])[0] or 0)
+        values = parse_qs(query).get("since") or ["0"]
+        try:
+            since = int(values[0] or 0)
+        except ValueError:
+            self._fail(HTTPStatus.BAD_REQUEST, "since must be a build number")
+            return
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        state = self.preview.state
-        try:
-            self.wfile.write(b": connected\n\n")
-            self.wfile.flush()
+        if not self._body:
+            return
+        state, stop = self.preview.state, self.preview._stop
+        self.wfile.write(b": connected\n\n")
+        with state.changed:
+            error = state.error
+        if error is not None:
+            self._event("failed", json.dumps(error))
+        self.wfile.flush()
+        while not stop.is_set():
             with state.changed:
-                while state.generation <= since and not self.preview._stop.is_set():
+                if state.generation <= since:
                     state.changed.wait(timeout=15)
-                    if state.generation <= since:
-                        self.wfile.write(b": keep-alive\n\n")
-                        self.wfile.flush()
                 generation, error = state.generation, state.error
-            if self.preview._stop.is_set():
+            if stop.is_set():
                 return
-            if error:
-                self.wfile.write(b"event: failed\ndata: " + json.dumps(error).encode() + b"\n\n")
+            if generation <= since:
+                self.wfile.write(b": keep-alive\n\n")
+            elif error is not None:
+                self._event("failed", json.dumps(error))
             else:
-                self.wfile.write(f"event: reload\ndata: {generation}\n\n".encode())
+                self._event("reload", str(generation))
+            since = max(since, generation)
             self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+
+    def _event(self, name: str, data: str) -> None:
+        self.wfile.write(f"event: {name}\ndata: {data}\n\n".encode())
 
     def _email(self, path: str) -> None:
         if self.emails is None:
-            self.send_error(HTTPStatus.NOT_FOUND, "email previews are not available")
+            self._fail(HTTPStatus.NOT_FOUND, "email previews are not available")
             return
         parts = [p for p in path.split("/") if p][1:]
         if not parts:
@@ -322,7 +426,7 @@ class _Handler(SimpleHTTPRequestHandler):
                 body, content_type = result
                 self._send(body.encode("utf-8"), content_type)
                 return
-        self.send_error(HTTPStatus.NOT_FOUND, "use /_email/<issue>/<lang>.html or .txt")
+        self._fail(HTTPStatus.NOT_FOUND, "use /_email/<issue>/<lang>.html or .txt")
 
 
 def serve_forever(server: PreviewServer) -> None:

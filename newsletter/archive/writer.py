@@ -3,8 +3,10 @@
 A build writes each output into a staging folder next to the site as soon as it is rendered
 (`StagedSite`), skipping every file whose bytes or inputs did not change (so it is neither
 rewritten nor, where its inputs are the same, even rendered), then publishes atomically. A failed
-build never touches the previous site. The manifest in the site folder records each file's hash
-and inputs for the next build.
+build never touches the previous site. The manifest records each file's hash and inputs for the
+next build; it lives with the build cache (`.cache/`), not in the site, so the site folder holds
+exactly what is published, and it names the site folder it describes (a folder deleted or
+replaced by hand is not taken for the one the manifest knows).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from newsletter.errors import BuildError
 logger = logging.getLogger(__name__)
 # shutil and tempfile are imported where they are used: a build that finds nothing changed reads
 # the manifest and stops, and should not pay for them.
+# Where builds before 0.2 kept the manifest, inside the site: the next build removes it.
 MANIFEST = ".annaobserva-manifest.json"
 JOURNAL = ".annaobserva-commit.json"
 PENDING = ".commit"  # suffix of a decided, not yet finished, in-place commit
@@ -59,26 +62,48 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_manifest(site: Path) -> dict[str, Any]:
-    """The previous build's manifest, or an empty one."""
-    try:
-        data = json.loads((site / MANIFEST).read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+def site_identity(site: Path) -> str:
+    """Which folder a manifest describes: its device and inode, kept by renames and in-place
+    updates, changed when the folder is deleted and made again."""
+    stat = site.stat()
+    return f"{stat.st_dev}:{stat.st_ino}"
+
+
+def read_manifest(site: Path, manifest: Path | None) -> dict[str, Any]:
+    """The manifest of the last build of `site`, or an empty one (no manifest, no site, or a
+    site folder that is not the one the manifest describes)."""
+    if manifest is None:
         return {}
-    return data if isinstance(data, dict) else {}
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        identity = site_identity(site) if site.is_dir() else None
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    if not isinstance(data, dict) or identity is None or data.get("site") != identity:
+        return {}
+    return data
 
 
-def write_manifest(site: Path, manifest: Mapping[str, Any]) -> None:
-    """Replace the manifest of a site folder atomically."""
+def write_manifest(site: Path, manifest: Path, data: Mapping[str, Any]) -> None:
+    """Replace the manifest atomically, naming the site folder it describes."""
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=site)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=manifest.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, sort_keys=True)
-    os.replace(tmp, site / MANIFEST)
+        json.dump({**data, "site": site_identity(site)}, fh, sort_keys=True)
+    os.replace(tmp, manifest)
 
 
-def recover_interrupted_build(site: Path) -> None:
+def remove_legacy_manifest(site: Path) -> None:
+    """An older build's manifest inside the site folder is not part of the site."""
+    legacy = site / MANIFEST
+    if legacy.is_file():
+        legacy.unlink()
+        logger.info("removed %s (the manifest now lives with the build cache)", legacy)
+
+
+def recover_interrupted_build(site: Path, manifest: Path | None = None) -> None:
     """Finish what a crash interrupted: a decided in-place commit is completed (its files are all
     staged), and a folder swap caught between its two renames gets the previous site back."""
     pending = site.with_name(site.name + PENDING)
@@ -88,7 +113,7 @@ def recover_interrupted_build(site: Path) -> None:
     import shutil
 
     if (pending / JOURNAL).is_file() and site.is_dir():
-        _apply(pending, site)
+        _apply(pending, site, manifest)
         logger.warning("completed the interrupted update of %s", site)
     elif pending.exists():
         shutil.rmtree(pending, ignore_errors=True)  # not decided yet: the site is the old one
@@ -109,17 +134,21 @@ class StagedSite:
     staging folder, so a failed build never touches the site.
 
     `commit()` publishes. The first build (or one over a folder without a manifest) renames the
-    staging folder into place. Later builds publish only what changed: the staging folder, holding
-    the changed files and a journal of what to move and delete, is renamed to `<site>.commit` (the
-    point of no return), then each file is moved over its old version and the manifest is replaced
-    last. A crash after that rename is completed by the next build (`recover_interrupted_build`);
-    a crash before it leaves the previous site as it was.
+    staging folder into place, the old manifest removed before and the new one written after (a
+    crash between leaves no manifest: the next build writes the whole site again). Later builds
+    publish only what changed: the staging folder, holding the changed files and a journal of what
+    to move and delete and of the new manifest, is renamed to `<site>.commit` (the point of no
+    return), then each file is moved over its old version and the manifest is replaced last. A
+    crash after that rename is completed by the next build (`recover_interrupted_build`); a crash
+    before it leaves the previous site as it was.
     """
 
-    def __init__(self, site: Path, previous: Mapping[str, Any]) -> None:
+    def __init__(self, site: Path, previous: Mapping[str, Any],
+                 manifest: Path | None = None) -> None:
         import tempfile
 
         self.site = site
+        self.manifest = manifest
         self._old_hashes: Mapping[str, str] = previous.get("files", {})
         self._old_keys: Mapping[str, str] = previous.get("keys", {})
         self.in_place = bool(self._old_hashes) and site.is_dir()
@@ -235,24 +264,28 @@ class StagedSite:
         """Write the manifest (files, keys and `extra`) and publish (see the class docstring)."""
         import shutil
 
-        manifest = json.dumps({**extra, "files": self._hashes, "keys": self._keys}, sort_keys=True)
+        manifest = {**extra, "files": self._hashes, "keys": self._keys}
         removed = tuple(sorted(set(self._old_hashes) - set(self._hashes)))
-        (self.staging / MANIFEST).write_text(manifest, encoding="utf-8")
         if self.in_place:
-            journal = {"moves": sorted(self._written), "removes": list(removed)}
+            journal = {"moves": sorted(self._written), "removes": list(removed),
+                       "manifest": manifest}
             (self.staging / JOURNAL).write_text(json.dumps(journal), encoding="utf-8")
             pending = self.site.with_name(self.site.name + PENDING)
             shutil.rmtree(pending, ignore_errors=True)
             self.staging.rename(pending)  # decided: from here on the update is completed
-            _apply(pending, self.site)
+            _apply(pending, self.site, self.manifest)
         else:
+            if self.manifest is not None:
+                self.manifest.unlink(missing_ok=True)
             _swap(self.staging, self.site)
+            if self.manifest is not None:
+                write_manifest(self.site, self.manifest, manifest)
         return WriteReport(len(self._hashes), tuple(sorted(self._written)), removed)
 
 
-def _apply(pending: Path, site: Path) -> None:
-    """Delete what a decided commit removes, move its files into the site, then its manifest.
-    Deleting first lets a path change between file and folder (`x` → `x/index.html`)."""
+def _apply(pending: Path, site: Path, manifest: Path | None) -> None:
+    """Delete what a decided commit removes, move its files into the site, then write its
+    manifest. Deleting first lets a path change between file and folder (`x` → `x/index.html`)."""
     import shutil
 
     journal = json.loads((pending / JOURNAL).read_text(encoding="utf-8"))
@@ -268,8 +301,8 @@ def _apply(pending: Path, site: Path) -> None:
         if source.exists():  # else moved before a crash
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
-    if (pending / MANIFEST).exists():
-        os.replace(pending / MANIFEST, site / MANIFEST)
+    if manifest is not None and "manifest" in journal:
+        write_manifest(site, manifest, journal["manifest"])
     shutil.rmtree(pending, ignore_errors=True)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away exits with
 
 
 def _modules() -> list[object]:
@@ -56,7 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit code (0 ok, 1 error, 2 usage, 130 interrupted)."""
+    """Run one command; return its exit code (0 ok, 1 error, 2 usage, 130 interrupted, 141 the
+    reader of the output went away, as in `publish.py report ISSUE | head`)."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe fails here, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader (head, less) stopped reading: stop quietly. Standard output is pointed at
+        # /dev/null so that the interpreter's last flush does not fail again on the way out.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -67,12 +84,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     command: Command = args.handler
+    root: Path | None = None  # known once the settings are read
     try:
         settings = load_settings(Path(args.config))
+        root = settings.root
         return command(args, settings)
     except NewsletterError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        message = str(exc) if root is None else relative_to_project(str(exc), root)
+        print(f"Error: {message}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def relative_to_project(message: str, root: Path) -> str:
+    """A message with every path inside the project written relative to it, as editors see
+    files (the library names files by their full path where it has nothing shorter)."""
+    prefix = str(root).rstrip(os.sep) + os.sep
+    return message.replace(prefix, "")

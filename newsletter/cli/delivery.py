@@ -7,10 +7,11 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from newsletter.content.issues import Issue
-from newsletter.errors import IssueNotFound, NewsletterError
+from newsletter.errors import IssueError, IssueNotFound, NewsletterError
 from newsletter.settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
@@ -85,10 +86,21 @@ def _find_issue(settings: Settings, ref: str) -> Issue:
 
     corpus = load_corpus(settings)
     issue = corpus.find(ref)
+    _refuse_errors(settings, corpus, issue.slug if issue else ref)
     if issue is None:
         hint = " (some issues have errors: run `publish.py check`)" if corpus.errors else ""
         raise IssueNotFound(f"no issue {ref!r} under {settings.build.issues_dir}/{hint}")
     return issue
+
+
+def _refuse_errors(settings: Settings, corpus: Any, slug: str) -> None:
+    """An issue with an edition that cannot be read is not sent (its readers would get another
+    language's edition): the error names each file and line."""
+    folder = f"{Path(settings.build.issues_dir).as_posix().rstrip('/')}/{slug}/"
+    errors = [p for p in corpus.errors if p.path.startswith(folder)]
+    if errors:
+        shown = "\n".join(str(p) for p in errors)
+        raise IssueError(f"issue {slug!r} has {len(errors)} error(s); nothing was sent:\n{shown}")
 
 
 @contextmanager
@@ -277,6 +289,12 @@ def _send_due(args: argparse.Namespace, settings: Settings, store: Any) -> int:
         if not due:
             print("No issue is due.")
     for decision in due:
+        try:
+            _refuse_errors(settings, corpus, decision.issue.slug)
+        except IssueError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            code = EXIT_ERROR
+            continue
         code = max(code, _send_one(args, settings, store, decision.issue, quiet_if_running=True))
     return code
 

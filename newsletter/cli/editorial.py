@@ -193,7 +193,7 @@ def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: f
         return report.output
 
     return PreviewServer(settings, build, host=host, port=port, poll_interval=poll,
-                         emails=EmailPreviews(settings))
+                         emails=EmailPreviews(settings), site_dir=output)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

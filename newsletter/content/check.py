@@ -4,7 +4,8 @@ The loader (`content.issues`) already reports malformed YAML, unknown or missing
 keys, wrong types and `send_at` without a time zone as `corpus.problems`; `run_checks` adds what
 needs the whole corpus or the body: duplicate numbers and slugs, missing or disagreeing
 translations, links to issues that do not exist, images that do not exist or have no alt text,
-unsafe raw HTML, translations that drifted apart, countries that are not member states, and
+markup the sanitiser removes (`content.sanitize`: each element or attribute outside its allowlist,
+with its line), translations that drifted apart, countries that are not member states, and
 warnings for what an editor should look at (long summaries and titles, http:// links, heading
 level skips, empty sections, a much shorter translation, missing `countries`).
 """
@@ -12,7 +13,9 @@ level skips, empty sections, a much shorter translation, missing `countries`).
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
@@ -24,7 +27,8 @@ from newsletter.states import load_member_states
 from .body_scan import SCAN_VERSION, BodyScan, Link, scan_body
 from .images import ImageError, image_size
 from .issues import Corpus, Edition, Issue, Problem, display_path
-from .markup import is_external, issue_link_target
+from .markup import is_external, issue_link_target, render_config_key, renderer_for
+from .sanitize import SANITIZER_VERSION, Removal, removals
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +75,7 @@ def run_checks(
             shown = display_path(edition.path, settings.root)
             scan = scans[lang]
             problems += scan.problems
+            problems += _cached_markup(edition, shown, settings, cache)
             problems += _front_matter(edition, shown, states)
             problems += _links(edition, shown, scan, issue, slugs, settings)
         problems += _drift(issue, scans, settings.root)
@@ -212,7 +217,8 @@ def _links(
                 f"{'image' if link.image else 'link'} {url} uses http://: "
                 f"use https:// if the site supports it", "warning",
             ))
-        if link.raw_html and url and not is_external(url) and not url.startswith("/"):
+        if link.raw_html and url and not is_external(html.unescape(url)) \
+                and not url.startswith("/"):
             # Raw HTML passes through Markdown untouched: its relative URLs break in the archive.
             kind, markdown = ("<img src>", "![description](…)") if link.image else \
                 ("<a href>", "[text](…)")
@@ -353,3 +359,59 @@ def _cached_scan(edition: Edition, shown: str, cache: ScanCache | None) -> BodyS
     scan = scan_body(edition, shown)
     cache.put(key, scan)
     return scan
+
+
+# A body can hold something the sanitiser removes only if it has raw HTML or a character
+# reference (< or &), or a link whose scheme is not one the allowlist keeps; other bodies are not
+# converted again for this check.
+_MAY_BE_REMOVED = re.compile(
+    r"[<&]|\]\(\s*<?\s*(?!(?:https?|mailto):)[A-Za-z][A-Za-z0-9+.-]*:"
+    r"|^\s{0,3}\[[^\]]+\]:\s*<?\s*(?!(?:https?|mailto):)[A-Za-z][A-Za-z0-9+.-]*:",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def _cached_markup(
+    edition: Edition, shown: str, settings: Settings, cache: ScanCache | None
+) -> list[Problem]:
+    """What the sanitiser would remove from the body, each an error on the line it comes from."""
+    if not _MAY_BE_REMOVED.search(edition.body):
+        return []
+    from newsletter.urls import SiteUrls
+
+    base_path = SiteUrls(settings.site.base_url).base_path
+    typographic = edition.lang in settings.build.typographic_quotes
+    config = render_config_key(edition.lang, base_path, typographic)
+    key = f"check-markup:{SANITIZER_VERSION}:{config}:{edition.source_hash}:{shown}"
+    hit = cache.get(key) if cache is not None else None
+    if isinstance(hit, tuple):
+        return list(hit)
+    renderer = renderer_for(edition.lang, base_path, typographic)
+    found = removals(renderer.convert_unsanitised(edition.slug, edition.body).html)
+    problems = _locate(found, edition, shown)
+    if cache is not None:
+        cache.put(key, tuple(problems))
+    return problems
+
+
+def _locate(found: list[Removal], edition: Edition, shown: str) -> list[Problem]:
+    """Each removal on the first body line, not already taken by one like it, that spells it."""
+    lines = [html.unescape(line).lower() for line in edition.body.split("\n")]
+    taken: dict[str, int] = {}
+    problems = []
+    for removal in found:
+        if removal.attribute is None:
+            needles = [f"<{removal.tag}"]
+        else:
+            needles = [removal.value.lower()[:40], f"{removal.attribute}="]
+        line = edition.body_line
+        for needle in needles:
+            start = taken.get(needle, 0)
+            index = next((i for i in range(start, len(lines)) if needle and needle in lines[i]),
+                         None)
+            if index is not None:
+                taken[needle] = index + 1
+                line = edition.body_line + index
+                break
+        problems.append(Problem(shown, line, removal.message))
+    return problems

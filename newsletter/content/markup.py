@@ -18,6 +18,7 @@ from posixpath import normpath
 from urllib.parse import urlsplit
 
 import markdown
+import nh3
 from markdown.extensions import Extension
 from markdown.extensions.abbr import AbbrExtension
 from markdown.extensions.attr_list import AttrListExtension
@@ -30,6 +31,7 @@ from markdown.extensions.toc import TocExtension, slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
+from .sanitize import SANITIZER_VERSION, sanitize
 from .typography import KEEP_DQ, KEEP_SQ, entities_for, smarten
 
 
@@ -63,7 +65,7 @@ BACKLINK_TITLES = {
     "fr": "Revenir à l'appel de note %d dans le texte",
 }
 ISSUE_LINK_RE = re.compile(r"^\.\./([a-z0-9][a-z0-9-]*)/(?:([a-z]{2})\.md)?(#.*)?$")
-RENDERER_VERSION = "5"
+RENDERER_VERSION = "6"  # 6: the HTML is sanitised (cached HTML from before is not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +217,14 @@ class MarkdownRenderer:
         self._md.parser.blockprocessors = list(self._md.parser.blockprocessors)  # type: ignore[assignment]
 
     def render(self, slug: str, body: str) -> Rendered:
-        """Convert one body; the converter is reset so no state leaks between editions."""
+        """Convert one body into sanitised HTML: the one place every page, feed and email gets
+        an edition's HTML from (see `sanitize`)."""
+        rendered = self.convert_unsanitised(slug, body)
+        return Rendered(html=sanitize(rendered.html), toc=sanitize(rendered.toc))
+
+    def convert_unsanitised(self, slug: str, body: str) -> Rendered:
+        """Convert one body as Markdown writes it, before the sanitiser (for `check`, to say
+        what the sanitiser removes); the converter is reset so no state leaks between editions."""
         self.slug = slug
         self._md.reset()
         html = self._md.convert(body)
@@ -234,7 +243,8 @@ def renderer_for(lang: str, base_path: str, typographic: bool) -> MarkdownRender
 
 def render_config_key(lang: str, base_path: str, typographic: bool) -> str:
     """What, besides the source, decides the HTML: the cache key's second half."""
-    raw = f"{RENDERER_VERSION}|{markdown.__version__}|{lang}|{base_path}|{typographic}"
+    raw = (f"{RENDERER_VERSION}|{markdown.__version__}|{SANITIZER_VERSION}|{nh3.__version__}|"
+           f"{lang}|{base_path}|{typographic}")
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
