@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,18 @@ def language_key(engine: str, lang: str, pages: Sequence[tuple[str, str]]) -> st
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class _Launch:
+    """One language to index: its pages, the kept ones to link into the staging folder first,
+    and where Pagefind writes the bundle."""
+
+    lang: str
+    key: str
+    pages: tuple[str, ...]
+    links: tuple[tuple[Path, Path], ...]  # (the kept page, its place in the staging folder)
+    output: Path
+
+
 class SearchIndex:
     """The search stage of one build (see the module docstring)."""
 
@@ -96,6 +109,8 @@ class SearchIndex:
         self._pages = 0
         self._started = 0.0
         self._linked: list[Path] = []
+        self._starter: threading.Thread | None = None
+        self._failure: Exception | None = None
 
     def __enter__(self) -> SearchIndex:
         return self
@@ -107,6 +122,9 @@ class SearchIndex:
     def _clean(self) -> None:
         import shutil
 
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
         for _, _, _, process in self._running:
             if process.poll() is None:
                 process.kill()
@@ -126,6 +144,7 @@ class SearchIndex:
         (`pages`: each language's issue pages, as output paths already staged)."""
         self._started = time.perf_counter()
         engine = engine_identity()
+        launches: list[_Launch] = []
         for lang in sorted(pages):
             prefix = SiteUrls.search_bundle(lang)
             source = f"search index of {lang}"
@@ -139,40 +158,60 @@ class SearchIndex:
                 self._stale.append(lang)
             else:
                 self.keys[lang] = key
-                self._launch(lang, key, pages[lang])
+                launches.append(self._plan(lang, key, pages[lang]))
+        if launches:
+            # Linking the kept pages costs a file-system call or two per page: done beside the
+            # rendering of the other outputs, like the indexing itself.
+            self._starter = threading.Thread(target=self._launch_all, args=(launches,),
+                                             name="annaobserva-search", daemon=True)
+            self._starter.start()
 
-    def _launch(self, lang: str, key: str, pages: Sequence[str]) -> None:
+    def _plan(self, lang: str, key: str, pages: Sequence[str]) -> _Launch:
+        """What indexing one language takes: Pagefind reads one folder, the staging folder, where
+        this build wrote its changed pages; the unchanged ones join them as hard links (never
+        published: the commit moves only what the build wrote). It reads exactly these pages, by
+        name (the other pages being written meanwhile are not for it)."""
         import tempfile
 
-        staging = self.staged.staging
         if self._work is None:
             site = self.staged.site
             self._work = Path(tempfile.mkdtemp(prefix=f".{site.name}.search-", dir=site.parent))
-        # Pagefind reads one folder: the staging folder, where this build wrote its changed
-        # pages; the unchanged ones join them as hard links (never published: the commit moves
-        # only what the build wrote). It reads exactly these pages, by name (the other pages
-        # being written meanwhile are not for it).
-        for page in pages:
-            found = self.staged.location(page)
-            target = staging / page
-            if found != target:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(found, target)
-                except OSError:  # another file system, or no hard links: copy
-                    target.write_bytes(found.read_bytes())
-                self._linked.append(target)
-        output = self._work / f"bundle-{lang}"
-        command = [str(pagefind_binary()), "--site", str(staging), "--glob",
-                   "{" + ",".join(sorted(pages)) + "}", "--output-path", str(output), "--silent"]
-        logger.info("indexing %d %s pages for search", len(pages), lang)
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self._running.append((lang, key, output, process))
+        staging = self.staged.staging
+        links = [(found, staging / page) for page in pages
+                 for found in [self.staged.location(page)] if found != staging / page]
         self._pages += len(pages)
+        return _Launch(lang, key, tuple(sorted(pages)), tuple(links),
+                       self._work / f"bundle-{lang}")
+
+    def _launch_all(self, launches: Sequence[_Launch]) -> None:
+        try:
+            for launch in launches:
+                for found, target in launch.links:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.link(found, target)
+                    except OSError:  # another file system, or no hard links: copy
+                        target.write_bytes(found.read_bytes())
+                    self._linked.append(target)
+                command = [str(pagefind_binary()), "--site", str(self.staged.staging),
+                           "--glob", "{" + ",".join(launch.pages) + "}",
+                           "--output-path", str(launch.output), "--silent"]
+                logger.info("indexing %d %s pages for search", len(launch.pages), launch.lang)
+                process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT)
+                self._running.append((launch.lang, launch.key, launch.output, process))
+        except (OSError, BuildError) as exc:
+            self._failure = exc
 
     def finish(self) -> SearchReport:
         """Wait for Pagefind and stage its files (unchanged ones are not rewritten)."""
         try:
+            if self._starter is not None:
+                self._starter.join()
+                self._starter = None
+            if self._failure is not None:
+                raise BuildError(f"the search index could not be started ({self._failure}); "
+                                 "the site was not changed") from None
             for lang, key, output, process in self._running:
                 said, _ = process.communicate()
                 if process.returncode != 0:
