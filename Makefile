@@ -29,9 +29,10 @@ bench: $(VENV)/.installed
 golden: $(VENV)/.installed
 	ANNAOBSERVA_REFRESH_GOLDEN=1 $(PY) -m pytest tests -k golden -q
 
+## lint: ruff, and the import contracts in pyproject.toml (layers, no cycles, public names only)
 lint: $(VENV)/.installed
-	$(PY) -m pip install -q ruff
 	$(VENV)/bin/ruff check newsletter tests bench publish.py
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf _site .cache outbox reports

@@ -27,6 +27,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from newsletter.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 STATES = ("UY", "AR", "BR", "MX", "CA", "CL", "PE", "CO")
@@ -36,7 +40,7 @@ LATENCY = 0.08  # seconds added to every SES call in the rate benchmark
 def make_project(root: Path, subscribers: int) -> Path:
     """A copy of the project with `subscribers` confirmed subscribers; returns the settings file."""
     from newsletter.settings import load_settings
-    from newsletter.subscribers.store import NewSubscriber, SubscriberStore
+    from newsletter.subscribers import NewSubscriber, SubscriberStore
 
     root.mkdir(parents=True)
     shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
@@ -46,13 +50,25 @@ def make_project(root: Path, subscribers: int) -> Path:
     shutil.copy(REPO / "subscribers" / "member-states.toml", root / "subscribers")
     settings = load_settings(root / "newsletter.toml")
     store = SubscriberStore.open(settings)
-    with store.conn:
+    with store.database.transaction():
         for n in range(subscribers):
-            store._insert(NewSubscriber(f"reader{n:07d}@example.org", f"Reader {n}", "",
-                                        STATES[n % len(STATES)], ("es", "en")[n % 2]),
-                          status="confirmed", source="import", note="", ip=None)
+            store.insert(NewSubscriber(f"reader{n:07d}@example.org", f"Reader {n}", "",
+                                       STATES[n % len(STATES)], ("es", "en")[n % 2]),
+                         status="confirmed", source="import", note="benchmark liaisons")
     store.close()
     return root / "newsletter.toml"
+
+
+def fresh_campaign(settings: Settings) -> None:
+    """Forget every campaign, so the next round sends to everybody again (a benchmark's reset;
+    nothing in the product deletes ledger rows)."""
+    import sqlite3
+
+    path = settings.path(settings.subscribers.database)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM deliveries")
+        conn.execute("DELETE FROM campaigns")
+    conn.close()
 
 
 def sink_main(port: int) -> None:
@@ -93,12 +109,11 @@ def start_sink() -> tuple[subprocess.Popen[bytes], int]:
 
 def throughput(messages: int, rounds: int) -> None:
     """Our send vs a bare smtplib loop with pre-built messages, same sink, same run."""
-    from newsletter.content.issues import load_issues
-    from newsletter.delivery.sending import SendOptions, run_send
-    from newsletter.mail.editions import Recipient, render_email_editions
-    from newsletter.mail.transports import open_transport
+    from newsletter.content import load_corpus
+    from newsletter.delivery import Ledger, SendOptions, run_send
+    from newsletter.mail import Recipient, open_transport, render_email_editions
     from newsletter.settings import DeliverySettings, SmtpSettings, load_settings
-    from newsletter.subscribers.store import SubscriberStore
+    from newsletter.subscribers import SubscriberStore
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     sink, port = start_sink()
@@ -109,9 +124,7 @@ def throughput(messages: int, rounds: int) -> None:
             smtp=SmtpSettings(host="127.0.0.1", port=port, security="none"),
             delivery=DeliverySettings(transport="smtp", outbox_dir="outbox"),
         )
-        corpus = load_issues(settings.path("issues"), settings.site.languages, settings.root)
-        issue = corpus.find("2011-07")
-        assert issue is not None
+        issue = load_corpus(settings).get("2011-07")
         editions = render_email_editions(settings, issue)
         # The peer: the same messages built beforehand, one smtplib connection, a plain loop.
         store = SubscriberStore.open(settings)
@@ -129,13 +142,11 @@ def throughput(messages: int, rounds: int) -> None:
                 for address, data in prebuilt:
                     smtp.sendmail(settings.email.from_address, [address], data)
             peers.append(time.perf_counter() - start)
+            fresh_campaign(settings)
             store = SubscriberStore.open(settings)
-            with store.conn:  # a fresh campaign each round
-                store.conn.execute("DELETE FROM deliveries")
-                store.conn.execute("DELETE FROM campaigns")
             start = time.perf_counter()
-            summary = run_send(settings, store, issue, editions,
-                               lambda: open_transport(settings), SendOptions())
+            summary = run_send(store, Ledger.beside(store), issue, editions,
+                               lambda: open_transport(settings), settings.delivery, SendOptions())
             ours.append(time.perf_counter() - start)
             store.close()
             assert summary.counts["sent"] == messages, summary
@@ -165,10 +176,13 @@ class NullTransport:
     def open(self) -> None:
         """Nothing to open."""
 
-    def send(self, recipient: str, message: bytes) -> str:
+    def send(self, recipient: str, message: bytes, tags: object = None) -> str:
         """Count and forget."""
         self.count += 1
         return f"null-{self.count}"
+
+    def quota(self) -> None:
+        """No limits."""
 
     def close(self) -> None:
         """Nothing to close."""
@@ -186,21 +200,20 @@ def _status_kb(field: str) -> int:
 
 def memory_child(toml: str) -> None:
     """One send run into NullTransport; prints JSON with the memory before and the peak."""
-    from newsletter.content.issues import load_issues
-    from newsletter.delivery.sending import SendOptions, run_send
-    from newsletter.mail.editions import render_email_editions
+    from newsletter.content import load_corpus
+    from newsletter.delivery import Ledger, SendOptions, run_send
+    from newsletter.mail import render_email_editions
     from newsletter.settings import load_settings
-    from newsletter.subscribers.store import SubscriberStore
+    from newsletter.subscribers import SubscriberStore
 
     settings = load_settings(toml)
-    corpus = load_issues(settings.path("issues"), settings.site.languages, settings.root)
-    issue = corpus.find("2011-07")
-    assert issue is not None
+    issue = load_corpus(settings).get("2011-07")
     editions = render_email_editions(settings, issue)
     store = SubscriberStore.open(settings)
     before = _status_kb("VmRSS")
     start = time.perf_counter()
-    summary = run_send(settings, store, issue, editions, NullTransport, SendOptions())
+    summary = run_send(store, Ledger.beside(store), issue, editions, NullTransport,
+                       settings.delivery, SendOptions())
     elapsed = time.perf_counter() - start
     peak = _status_kb("VmHWM")
     print(json.dumps({"before": before, "peak": peak, "sent": summary.counts["sent"],
@@ -232,12 +245,12 @@ def rate(messages: int, target: float = 50.0) -> None:
     """Through moto's SES server at a configured rate: achieved rate and the busiest second."""
     import boto3
 
-    from newsletter.content.issues import load_issues
-    from newsletter.delivery.sending import SendOptions, run_send
-    from newsletter.mail.editions import render_email_editions
+    from newsletter.content import load_corpus
+    from newsletter.delivery import Ledger, SendOptions, run_send
+    from newsletter.mail import render_email_editions
     from newsletter.mail.transports.ses import SesTransport
     from newsletter.settings import DeliverySettings, SesSettings, load_settings
-    from newsletter.subscribers.store import SubscriberStore
+    from newsletter.subscribers import SubscriberStore
 
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
                       AWS_DEFAULT_REGION="us-east-1")
@@ -262,9 +275,7 @@ def rate(messages: int, target: float = 50.0) -> None:
             ses=SesSettings(endpoint_url=endpoint, account_quota=False),
             delivery=DeliverySettings(transport="ses", rate=target),
         )
-        corpus = load_issues(settings.path("issues"), settings.site.languages, settings.root)
-        issue = corpus.find("2011-07")
-        assert issue is not None
+        issue = load_corpus(settings).get("2011-07")
         editions = render_email_editions(settings, issue)
         calls: list[float] = []
 
@@ -281,7 +292,8 @@ def rate(messages: int, target: float = 50.0) -> None:
             return t
 
         store = SubscriberStore.open(settings)
-        summary = run_send(settings, store, issue, editions, factory, SendOptions())
+        summary = run_send(store, Ledger.beside(store), issue, editions, factory,
+                           settings.delivery, SendOptions())
         store.close()
     finally:
         moto.terminate()

@@ -60,16 +60,16 @@ def _rss_kb() -> int:
 def child_import(config: Path, csv_path: Path, peer: bool) -> dict[str, float]:
     """Import in this (fresh) process; report seconds and the growth of peak RSS."""
     from newsletter.settings import load_settings
-    from newsletter.subscribers.importer import import_csv
-    from newsletter.subscribers.store import SubscriberStore
+    from newsletter.subscribers import SubscriberStore, import_csv
 
     settings = load_settings(config)
     store = SubscriberStore.open(settings)
     before = _rss_kb()
     started = time.perf_counter()
     if peer:
-        conn = store.conn
-        with open(csv_path, encoding="utf-8", newline="") as source, conn:
+        conn = store.database.conn  # the same connection, one transaction, no validation
+        with open(csv_path, encoding="utf-8", newline="") as source, \
+                store.database.transaction():
             reader = csv.reader(source)
             next(reader)
             conn.executemany(
@@ -122,7 +122,7 @@ def bench_import(work: Path, rows: int, small: int) -> Path:
 
 def _drain_ours(config: Path, lang: str) -> tuple[int, float]:
     from newsletter.settings import load_settings
-    from newsletter.subscribers.store import SubscriberStore
+    from newsletter.subscribers import SubscriberStore
 
     store = SubscriberStore.open(load_settings(config))
     started = time.perf_counter()

@@ -2,6 +2,8 @@
 
 Every section is a frozen dataclass; the loader walks the dataclass fields, so an unknown key, a
 missing required key or a value of the wrong type is an error that names the key and the file.
+What the environment adds is resolved here too, once: the signing secret (`ANNAOBSERVA_SECRET`
+wins over `[email] secret`), and the subscription URL always ends in `/`.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ class EmailSettings:
     # The address of the subscription web application (confirm, unsubscribe, change language).
     subscription_url: str
     html_budget_bytes: int = 102_000
-    secret: str = ""  # prefer the ANNAOBSERVA_SECRET environment variable
+    # Prefer the ANNAOBSERVA_SECRET environment variable (the loader puts it here); never shown.
+    secret: str = field(default="", repr=False)
     token_max_age_days: int = 7
 
 
@@ -170,8 +173,8 @@ class Settings:
 
     @property
     def secret(self) -> str:
-        """The signing secret for subscriber links: the environment wins over the file."""
-        value = os.environ.get(SECRET_ENV) or self.email.secret
+        """The signing secret for subscriber links (the environment's, resolved at load)."""
+        value = self.email.secret
         if not value:
             raise SettingsError(
                 f"no signing secret: set {SECRET_ENV} or [email] secret in {SETTINGS_FILE}"
@@ -194,16 +197,22 @@ def load_settings(path: Path | str = SETTINGS_FILE) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: {exc}") from None
     raw["root"] = path.parent.resolve()
-    settings = _build(Settings, raw, str(path), "")
-    _check_consistency(settings, str(path))
-    return settings
+    return _resolve(_build(Settings, raw, str(path), ""), str(path))
 
 
 def settings_from_dict(raw: dict[str, Any], root: Path, source: str = SETTINGS_FILE) -> Settings:
     """Build settings from an already-parsed mapping (tests and tools)."""
-    settings = _build(Settings, {**raw, "root": root}, source, "")
+    return _resolve(_build(Settings, {**raw, "root": root}, source, ""), source)
+
+
+def _resolve(settings: Settings, source: str) -> Settings:
+    """Check what one key cannot say alone, and settle what the environment adds, once."""
     _check_consistency(settings, source)
-    return settings
+    email = settings.email
+    subscription_url = email.subscription_url.rstrip("/") + "/"
+    secret = os.environ.get(SECRET_ENV) or email.secret
+    return settings.replace(
+        email=dataclasses.replace(email, subscription_url=subscription_url, secret=secret))
 
 
 def _check_consistency(settings: Settings, source: str) -> None:

@@ -11,22 +11,32 @@ import json
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from babel import Locale
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from newsletter.content.markup import Rendered
+
+class RenderedBody(Protocol):
+    """What the Markdown converter hands over (`newsletter.content.Rendered` is one)."""
+
+    @property
+    def html(self) -> str:
+        """The body as HTML."""
+
+    @property
+    def toc(self) -> str:
+        """Its table of contents as HTML."""
 
 
-def trusted_html(rendered: Rendered) -> Markup:
+def trusted_html(rendered: RenderedBody) -> Markup:
     """The one place where rendered Markdown becomes trusted HTML (check refuses scripts)."""
     return Markup(rendered.html)
 
 
-def trusted_toc(rendered: Rendered) -> Markup:
+def trusted_toc(rendered: RenderedBody) -> Markup:
     """The table of contents Python-Markdown built from the same trusted body."""
     return Markup(rendered.toc)
 
@@ -57,8 +67,8 @@ def read_wording(path: Path, purpose: str, error: type[Exception]) -> dict[str, 
         raise error(f"{path}: {exc}") from None
 
 
-def language_name(lang: str) -> str:
-    """A language's own name for itself, capitalised (español → Español)."""
+def native_language_name(lang: str) -> str:
+    """A language's name in that language, capitalised (es → Español), for switchers."""
     name = Locale.parse(lang).get_display_name(lang) or lang
     return name[:1].upper() + name[1:]
 

@@ -74,3 +74,31 @@ class SiteUrls:
     def search_bundle(lang: str) -> str:
         """The folder of a language's search index (Pagefind's bundle), ending in /."""
         return f"pagefind/{lang}/"
+
+
+@dataclass(frozen=True)
+class SubscriptionUrls:
+    """The subscription web application's public URLs: form, confirm, unsubscribe, language.
+
+    `base` is `[email] subscription_url`, which the settings loader makes end in `/`; every page,
+    email and the application itself build their links here, so they always agree.
+    """
+
+    base: str
+
+    def __post_init__(self) -> None:
+        if not self.base.endswith("/"):
+            raise ValueError(f"{self.base}: a subscription URL ends in / (as loaded settings do)")
+
+    @property
+    def path(self) -> str:
+        """The base URL's path (what the application strips from each request), ending in /."""
+        return urlsplit(self.base).path or "/"
+
+    def form(self, lang: str) -> str:
+        """The subscribe form in one language."""
+        return f"{self.base}{lang}/"
+
+    def link(self, purpose: str, token: str) -> str:
+        """A signed subscriber link (`confirm/…`, `unsubscribe/…`, `language/…`)."""
+        return f"{self.base}{purpose}/{token}"

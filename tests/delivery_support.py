@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from email.message import EmailMessage
 from pathlib import Path
 
-from newsletter.content.issues import Issue, load_issues
+from newsletter.content import Issue, load_corpus
 from newsletter.mail.editions import EmailEdition, render_email_editions
 from newsletter.settings import Settings
-from newsletter.subscribers.store import NewSubscriber, SubscriberStore
+from newsletter.subscribers import NewSubscriber, SubscriberStore
 
 STATES = ("UY", "AR", "BR", "MX", "CA", "CL", "PE", "CO")
 
@@ -20,22 +20,18 @@ def add_subscribers(store: SubscriberStore, count: int, langs: Iterable[str] = (
                     start: int = 0, domain: str = "example.org") -> None:
     """`count` confirmed subscribers at example.org, languages and member states in rotation."""
     langs = tuple(langs)
-    with store.conn:
+    with store.database.transaction():
         for n in range(start, start + count):
-            store._insert(
+            store.insert(
                 NewSubscriber(f"reader{n:06d}@{domain}", f"Reader {n}", "", STATES[n % len(STATES)],
                               langs[n % len(langs)]),
-                status="confirmed", source="import", note="", ip=None,
+                status="confirmed", source="import", note="test liaisons",
             )
 
 
 def load_issue(settings: Settings, slug: str) -> Issue:
     """One issue of the project's corpus."""
-    corpus = load_issues(settings.path(settings.build.issues_dir), settings.site.languages,
-                         settings.root)
-    issue = corpus.find(slug)
-    assert issue is not None, slug
-    return issue
+    return load_corpus(settings).get(slug)
 
 
 def editions(settings: Settings, issue: Issue) -> dict[str, EmailEdition]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.corpus import make_corpus
-from newsletter.archive.build import load_corpus
+from newsletter.content import load_corpus
 from newsletter.content.check import run_checks
 from newsletter.settings import load_settings
 

@@ -9,8 +9,9 @@ import pytest
 
 from newsletter.cli import main
 from newsletter.delivery.bounces import MalformedNotification, parse_notification, process_queue
+from newsletter.delivery.ledger import Ledger
 from newsletter.delivery.report import delivery_report
-from newsletter.delivery.sending import SendOptions, run_send
+from newsletter.delivery.sending import run_send
 from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings, SesSettings
 from newsletter.subscribers.store import SubscriberStore
@@ -40,8 +41,9 @@ def sent_through_ses(settings, moto):
     store = SubscriberStore.open(s)
     add_subscribers(store, 8)
     issue = load_issue(s, "2011-07")
-    run_send(s, store, issue, editions(s, issue), lambda: open_transport(s), SendOptions())
-    ids = dict(store.conn.execute(
+    run_send(store, Ledger.beside(store), issue, editions(s, issue), lambda: open_transport(s),
+             s.delivery)
+    ids = dict(store.database.conn.execute(
         "SELECT s.email, d.provider_id FROM deliveries d "
         "JOIN subscribers s ON s.id = d.subscriber_id"
     ).fetchall())
@@ -60,6 +62,12 @@ def sent_through_ses(settings, moto):
     store.close()
 
 
+def drain(s, store, queue):
+    """Apply what the queue holds, as `publish.py bounces` does."""
+    return process_queue(s, store, Ledger.beside(store), queue, endpoint_url=s.ses.endpoint_url,
+                         wait_seconds=0)
+
+
 def test_bounces_and_complaints_suppress_and_count(sent_through_ses) -> None:
     s, store, ids, queue, publish, sqs = sent_through_ses
     a, b, c, d = (f"reader{n:06d}@example.org" for n in range(4))
@@ -68,20 +76,21 @@ def test_bounces_and_complaints_suppress_and_count(sent_through_ses) -> None:
     publish(ses_event("Bounce", ids[c], c, "Transient"))
     publish(ses_event("Delivery", ids[d], d))
     sqs.send_message(QueueUrl=queue, MessageBody="{not json")
-    result = process_queue(s, store, queue, endpoint_url=s.ses.endpoint_url, wait_seconds=0)
+    result = drain(s, store, queue)
     assert (result.applied, result.permanent, result.complaints, result.transient,
             result.suppressed, result.other, result.malformed) == (4, 1, 1, 1, 2, 1, 1)
     assert store.get_by_email(a).status == "bounced" and store.is_suppressed(a)
     assert store.get_by_email(b).status == "complained" and store.is_suppressed(b)
     assert store.get_by_email(c).status == "confirmed" and not store.is_suppressed(c)
-    raw = store.conn.execute("SELECT raw FROM delivery_events WHERE kind = 'complaint'").fetchone()
+    raw = store.database.conn.execute(
+        "SELECT raw FROM delivery_events WHERE kind = 'complaint'").fetchone()
     complaint = json.loads(json.loads(raw[0])["Message"])["complaint"]
     assert complaint["complaintFeedbackType"] == "abuse"
     # A second transient bounce reaches the limit (2): suppressed.
     publish(ses_event("Bounce", ids[c], c, "Transient"))
-    again = process_queue(s, store, queue, endpoint_url=s.ses.endpoint_url, wait_seconds=0)
+    again = drain(s, store, queue)
     assert (again.applied, again.suppressed) == (1, 1) and store.is_suppressed(c)
-    report = delivery_report(store.conn, "2011-07")
+    report = delivery_report(Ledger.beside(store), "2011-07")
     assert (report.total("bounced"), report.total("complaints"), report.total("sent")) == (1, 1, 8)
     assert report.bounce_rate == 1 / 8 and report.warnings[0].startswith("bounce rate 12.50%")
 
@@ -92,7 +101,7 @@ def test_applied_messages_are_deleted_and_malformed_ones_stay(sent_through_ses) 
     publish(ses_event("Bounce", ids[a], a))
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"Type": "Notification",
                                                              "Message": "{}"}))
-    process_queue(s, store, queue, endpoint_url=s.ses.endpoint_url, wait_seconds=0)
+    drain(s, store, queue)
     # The malformed one stays in the queue, invisible for the run's 300 s visibility timeout.
     attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
     assert (attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]) \
@@ -105,8 +114,8 @@ def test_a_redelivered_notification_is_applied_once(sent_through_ses) -> None:
     s, store, ids, queue, publish, sqs = sent_through_ses
     c = "reader000002@example.org"
     n = parse_notification(json.dumps(ses_event("Bounce", ids[c], c, "Transient")))
-    assert apply_notification(store, "q-1", n, "{}", 2) == "counted"
-    assert apply_notification(store, "q-1", n, "{}", 2) == "duplicate"
+    assert apply_notification(store, Ledger.beside(store), "q-1", n, "{}", 2) == "counted"
+    assert apply_notification(store, Ledger.beside(store), "q-1", n, "{}", 2) == "duplicate"
     assert not store.is_suppressed(c)
 
 

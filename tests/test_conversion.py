@@ -11,10 +11,11 @@ import pytest
 
 import newsletter.archive.conversion
 from bench.corpus import make_corpus
-from newsletter.archive.build import build_site, load_corpus
+from newsletter.archive.build import build_site
 from newsletter.archive.cache import BuildCache
 from newsletter.archive.conversion import PARALLEL_THRESHOLD, Converter
 from newsletter.archive.writer import MANIFEST
+from newsletter.content import load_corpus
 from newsletter.errors import BuildError
 from newsletter.settings import Settings, load_settings
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.archive.build import load_corpus
+from newsletter.content import load_corpus
 from newsletter.mail.editions import render_email_editions
 from newsletter.settings import Settings
 from tests.email_support import fixture_issue

@@ -8,7 +8,6 @@ import re
 import lxml.html
 import pytest
 
-from newsletter import tokens
 from newsletter.content.issues import Issue
 from newsletter.mail.editions import (
     LANGUAGE_SLOT,
@@ -17,11 +16,17 @@ from newsletter.mail.editions import (
     Recipient,
     render_email_editions,
 )
-from newsletter.mail.message import HeaderInjection, InvalidRecipient, build_message
+from newsletter.mail.message import HeaderInjection, InvalidRecipient, Sender, build_message
 from newsletter.settings import Settings
+from newsletter.tokens import Signer
 from tests.email_support import NOW, body, fixture_issue, parse
 
 ALICE = Recipient(id=42, email="alice@example.org", name="Alicia Peña", lang="es")
+
+
+def sender(settings: Settings) -> Sender:
+    """Who the project's messages are from."""
+    return Sender.from_settings(settings.email)
 
 
 @pytest.fixture
@@ -82,11 +87,26 @@ def test_list_unsubscribe_has_https_and_mailto_with_a_signed_token(settings, edi
     https, mailto = re.findall(r"<([^>]+)>", value)
     prefix = f"{settings.email.subscription_url}unsubscribe/"
     assert https.startswith(prefix)
-    assert tokens.verify(settings.secret, "unsubscribe", https[len(prefix):]) == 42
+    assert Signer(settings.secret).verify("unsubscribe", https[len(prefix):]) == 42
     assert mailto.startswith(f"mailto:{settings.email.unsubscribe_mailto}?subject=unsubscribe%20")
     assert mailto.endswith(https[len(prefix):])
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "alice" not in https and "alice" not in mailto
+
+
+def test_an_edition_keeps_what_its_messages_need_not_the_settings(
+    settings, editions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edition = editions["es"]
+    kept = {f.name: getattr(edition, f.name) for f in dataclasses.fields(edition)}
+    assert not [name for name, value in kept.items() if isinstance(value, Settings)]
+    assert edition.sender == Sender.from_settings(settings.email)
+    assert edition.links.base == settings.email.subscription_url
+    # The secret was read once, when the settings were loaded: messages do not read it again.
+    monkeypatch.setenv("ANNAOBSERVA_SECRET", "changed-since")
+    message = parse(edition.message_for(ALICE, now=NOW))
+    https = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))[0]
+    assert Signer(settings.secret).verify("unsubscribe", https.rsplit("/", 1)[1]) == 42
 
 
 def test_message_id_is_stable_per_issue_language_and_subscriber(editions, settings) -> None:
@@ -121,8 +141,8 @@ def test_bodies_decode_to_the_edition_with_the_recipients_links(settings, editio
     language = [h for h in links if "/language/" in h]
     assert len(unsubscribe) == 1 and len(language) == 1
     token = unsubscribe[0].rsplit("/", 1)[1]
-    assert tokens.verify(settings.secret, "unsubscribe", token) == 42
-    assert tokens.verify(settings.secret, "language", language[0].rsplit("/", 1)[1]) == 42
+    assert Signer(settings.secret).verify("unsubscribe", token) == 42
+    assert Signer(settings.secret).verify("language", language[0].rsplit("/", 1)[1]) == 42
     assert unsubscribe[0] in text and language[0] in text
 
 
@@ -191,7 +211,8 @@ def test_subject_prefix_is_encoded_with_the_subject(editions) -> None:
 def test_a_colon_after_a_non_ascii_word_in_the_subject_is_encoded(settings) -> None:
     # Python 3.11's header folder raises UnicodeEncodeError on "N.º 3: Viena: …".
     data = build_message(
-        settings, to="x@example.org", subject="ANNAobserva N.º 3: Viena: proteger a la infancia",
+        sender(settings),
+        to="x@example.org", subject="ANNAobserva N.º 3: Viena: proteger a la infancia",
         html="<p>x</p>", text="x", lang="es", message_id="<a@b>", now=NOW,
     )
     assert parse(data)["Subject"] == "ANNAobserva N.º 3: Viena: proteger a la infancia"
@@ -217,7 +238,8 @@ def test_a_line_break_in_a_recipient_is_refused(editions) -> None:
 
 def test_build_message_serves_the_confirmation_mail(settings: Settings) -> None:
     data = build_message(
-        settings, to="nueva@example.org", subject="Confirme su suscripción a ANNAobserva",
+        sender(settings),
+        to="nueva@example.org", subject="Confirme su suscripción a ANNAobserva",
         html="<p>Confirme: <a href='https://x/c/t'>aquí</a></p>", text="Confirme: https://x/c/t\n",
         lang="es", message_id="<confirm.7@iin.oea.org>", now=NOW,
         extra_headers={"Auto-Submitted": "auto-generated"},
@@ -230,7 +252,8 @@ def test_build_message_serves_the_confirmation_mail(settings: Settings) -> None:
     assert body(message, "plain") == "Confirme: https://x/c/t\n"
     assert "aquí" in body(message, "html")
     with_unsubscribe = parse(build_message(
-        settings, to="a@example.org", subject="s", html="<p>h</p>", text="t", lang="en",
+        sender(settings),
+        to="a@example.org", subject="s", html="<p>h</p>", text="t", lang="en",
         message_id="<m@x>", unsubscribe_url="https://x/s/unsubscribe/TOKEN",
         unsubscribe_token="TOKEN", now=NOW,
     ))
@@ -239,8 +262,9 @@ def test_build_message_serves_the_confirmation_mail(settings: Settings) -> None:
         "<mailto:unsubscribe@iin.oea.org?subject=unsubscribe%20TOKEN>"
     )
     with pytest.raises(HeaderInjection):
-        build_message(settings, to="a@example.org", subject="s", html="h", text="t", lang="en",
-                      message_id="<m@x>", extra_headers={"X-Note": "a\nBcc: b@c"}, now=NOW)
+        build_message(sender(settings), to="a@example.org", subject="s", html="h", text="t",
+                      lang="en", message_id="<m@x>", extra_headers={"X-Note": "a\nBcc: b@c"},
+                      now=NOW)
 
 
 def test_messages_are_generated_lazily(editions) -> None:

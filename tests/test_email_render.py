@@ -9,8 +9,7 @@ import shutil
 import premailer
 import pytest
 
-from newsletter.archive.build import load_corpus
-from newsletter.content import markup
+from newsletter.content import load_corpus, markup
 from newsletter.content.issues import load_issues
 from newsletter.mail.editions import (
     EditionNotFound,

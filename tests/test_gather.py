@@ -22,7 +22,7 @@ from newsletter.content.gather import (
     default_since,
     fetch_feed,
     gather_news,
-    html_to_text,
+    html_to_line,
     load_feed_list,
     normalize_link,
     shorten,
@@ -222,7 +222,7 @@ def test_empty_gathering_says_so_in_the_draft(tmp_path: Path) -> None:
 def test_summaries_are_cut_at_a_word_and_html_is_flattened() -> None:
     assert shorten("one two three four five", 14) == "one two three…"
     assert shorten("short", 14) == "short"
-    assert html_to_text("<p>a&nbsp;<b>b</b></p><p>c &lt;d&gt;</p><style>x{}</style>") == "a b c <d>"
+    assert html_to_line("<p>a&nbsp;<b>b</b></p><p>c &lt;d&gt;</p><style>x{}</style>") == "a b c <d>"
     assert normalize_link("HTTPS://Ex.org/a?utm_source=x&id=2#frag") == "https://ex.org/a?id=2"
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.archive import build_checks
 from newsletter.archive.build import build_site
-from newsletter.cli.editorial import build_checks
 from newsletter.content.check import run_checks
 from newsletter.content.images import ImageError, image_size, size_of, with_dimensions
 from newsletter.content.issues import load_issues

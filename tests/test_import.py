@@ -13,8 +13,14 @@ import pytest
 
 from newsletter.cli import main
 from newsletter.settings import Settings
-from newsletter.subscribers.importer import ImportFileError, ImportRejected, export_csv, import_csv
-from newsletter.subscribers.store import SubscriberStore
+from newsletter.subscribers import (
+    ConsentMissing,
+    ImportFileError,
+    ImportRejected,
+    SubscriberStore,
+    export_csv,
+    import_csv,
+)
 
 CSV = Path(__file__).parent / "fixtures" / "csv"
 
@@ -67,8 +73,15 @@ def test_bad_rows_are_reported_and_good_rows_imported(store: SubscriberStore) ->
 def test_strict_imports_nothing_when_a_row_is_bad(store: SubscriberStore) -> None:
     rejected = r"^x.csv: 6 bad row\(s\); nothing imported \(--strict\)$"
     with pytest.raises(ImportRejected, match=rejected):
-        import_csv(store, CSV / "subscribers_bad_rows.csv", confirmed=True, strict=True,
-                   display="x.csv")
+        import_csv(store, CSV / "subscribers_bad_rows.csv", confirmed=True, note="liaisons",
+                   strict=True, display="x.csv")
+    assert emails(store) == []
+
+
+def test_confirmed_rows_need_a_consent_note(store: SubscriberStore) -> None:
+    for note in ("", "  "):
+        with pytest.raises(ConsentMissing, match="--confirmed needs --note saying who designated"):
+            import_csv(store, CSV / "subscribers_good.csv", confirmed=True, note=note)
     assert emails(store) == []
 
 
@@ -88,7 +101,8 @@ def test_good_file_normalises_addresses_states_and_languages(store: SubscriberSt
     ]
     assert report.pending_ids == (1, 3)
     # Re-importing the same file: every row is a duplicate, reported with its status.
-    again = import_csv(store, CSV / "subscribers_good.csv", confirmed=True, display="good.csv")
+    again = import_csv(store, CSV / "subscribers_good.csv", confirmed=True, note="liaisons",
+                       display="good.csv")
     assert [str(p) for p in again.problems] == [
         "good.csv:2: duplicate: an***@inau.gub.uy is already subscribed (pending)",
         "good.csv:3: duplicate: jo***@gov.bb is already subscribed (pending)",
@@ -97,8 +111,10 @@ def test_good_file_normalises_addresses_states_and_languages(store: SubscriberSt
 
 
 def test_excel_semicolons_bom_and_missing_lang_column(store: SubscriberStore) -> None:
-    assert import_csv(store, CSV / "subscribers_semicolons_excel.csv", confirmed=True).imported == 1
-    report = import_csv(store, CSV / "subscribers_bom_no_lang.csv", confirmed=True,
+    excel = import_csv(store, CSV / "subscribers_semicolons_excel.csv", confirmed=True,
+                       note="liaisons")
+    assert excel.imported == 1
+    report = import_csv(store, CSV / "subscribers_bom_no_lang.csv", confirmed=True, note="liaisons",
                         default_lang="en")
     assert report.imported == 1
     assert emails(store) == [("rosa@sename.cl", "CL", "es", "confirmed"),
@@ -121,16 +137,17 @@ def test_excel_semicolons_bom_and_missing_lang_column(store: SubscriberStore) ->
 )
 def test_unreadable_files_name_the_line(store: SubscriberStore, fixture: str, message: str) -> None:
     with pytest.raises(ImportFileError) as info:
-        import_csv(store, CSV / fixture, confirmed=True, display="f.csv")
+        import_csv(store, CSV / fixture, confirmed=True, note="liaisons", display="f.csv")
     assert str(info.value) == message
     assert emails(store) == []
 
 
 def test_suppressed_addresses_are_never_reimported(store: SubscriberStore) -> None:
-    import_csv(store, CSV / "subscribers_good.csv", confirmed=True)
+    import_csv(store, CSV / "subscribers_good.csv", confirmed=True, note="liaisons")
     store.erase("ana.perez@inau.gub.uy")
     store.suppress("john.smith@gov.bb", "complaint")
-    report = import_csv(store, CSV / "subscribers_good.csv", confirmed=True, display="g.csv")
+    report = import_csv(store, CSV / "subscribers_good.csv", confirmed=True, note="liaisons",
+                        display="g.csv")
     assert [str(p) for p in report.problems] == [
         "g.csv:2: suppressed: an***@inau.gub.uy is on the suppression list (erasure); it is never "
         "mailed again",
@@ -156,7 +173,7 @@ def test_export_round_trips_through_import(store: SubscriberStore, settings: Set
     path = tmp_path / "export.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
     with pytest.raises(ImportFileError, match="unknown column 'status'"):
-        import_csv(other, path, confirmed=True)
+        import_csv(other, path, confirmed=True, note="liaisons")
     other.close()
 
 

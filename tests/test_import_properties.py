@@ -60,8 +60,7 @@ def _import(settings_: Settings, data: bytes, strict: bool) -> None:
                 assert str(problem).startswith(f"rows.csv:{problem.line}: ")
                 assert problem.line >= 2
         finally:
-            store.conn.execute("DELETE FROM subscribers")
-            store.conn.commit()
+            store.database.conn.execute("DELETE FROM subscribers")
             store.close()
 
 

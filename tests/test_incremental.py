@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
@@ -12,7 +13,6 @@ import newsletter.archive.writer
 from newsletter.archive.build import CACHE_FILE, build_site, manifest_path
 from newsletter.archive.pages import SiteRenderer
 from newsletter.archive.writer import MANIFEST
-from newsletter.cli.editorial import build_checks
 from newsletter.errors import BuildError
 from newsletter.settings import Settings
 
@@ -63,13 +63,36 @@ def test_a_no_change_rebuild_opens_no_cache(
     assert build_site(site_settings, today=TODAY).unchanged
 
 
+def test_settings_that_only_sending_reads_keep_the_archive(site_settings: Settings) -> None:
+    """[smtp], [delivery] (its rate, transport…), [ses], [deploy], [serve] and the secret do not
+    shape a page: changing them leaves the built site as it is. [site] does."""
+    site = build_site(site_settings, today=TODAY).output
+    before = tree(site)
+    sending = site_settings.replace(
+        smtp=dataclasses.replace(site_settings.smtp, host="relay.example.org", port=2525),
+        delivery=dataclasses.replace(site_settings.delivery, rate=14.0, transport="smtp"),
+        ses=dataclasses.replace(site_settings.ses, region="eu-west-1"),
+        deploy=dataclasses.replace(site_settings.deploy, bucket="elsewhere"),
+        serve=dataclasses.replace(site_settings.serve, port=9090),
+        email=dataclasses.replace(site_settings.email, secret="another-secret",
+                                  from_name="Someone else"),
+    )
+    report = build_site(sending, today=TODAY)
+    assert report.unchanged and tree(site) == before
+    retitled = sending.replace(site=dataclasses.replace(
+        site_settings.site, title={**site_settings.site.title, "en": "ANNAobserva, renamed"}))
+    report = build_site(retitled, today=TODAY)
+    assert not report.unchanged and "en/index.html" in report.written
+    assert "ANNAobserva, renamed" in (site / "en/index.html").read_text(encoding="utf-8")
+
+
 def test_warnings_are_repeated_by_a_no_change_rebuild(
     site_settings: Settings, site_project: Path
 ) -> None:
     _append(site_project / "issues/2011-03/es.md", "\nVéase [el sitio](http://example.org/).\n")
     _append(site_project / "issues/2011-03/en.md", "\nSee [the site](http://example.org/).\n")
-    first = build_site(site_settings, today=TODAY, checks=build_checks)
-    again = build_site(site_settings, today=TODAY, checks=build_checks)
+    first = build_site(site_settings, today=TODAY)
+    again = build_site(site_settings, today=TODAY)
     assert again.unchanged
     assert [str(w) for w in again.warnings] == [str(w) for w in first.warnings]
     assert any("http://example.org/ uses http://" in str(w) for w in again.warnings)

@@ -19,7 +19,7 @@ from pathlib import Path
 from newsletter.archive.build import build_site
 from newsletter.cli import main
 from newsletter.settings import load_settings
-from newsletter.tokens import sign
+from newsletter.tokens import Signer
 
 from .conftest import FIXTURES, copy_project
 from .plugins.webapp import FormSession, SubscriptionServer
@@ -100,11 +100,11 @@ def test_every_page_of_the_archive_and_the_subscription_pages_passes_the_nu_chec
         subscriber = store.get_by_email(FORM["email"])
     assert subscriber is not None
     for purpose in ("language", "unsubscribe"):
-        token = sign(server.settings.secret, purpose, subscriber.id)
+        token = Signer(server.settings.secret).sign(purpose, subscriber.id)
         reply = server.request("GET", f"{purpose}/{token}")
         pages.append(_save(folder, f"{purpose}.html", reply.text))
     pages.append(_save(folder, "unsubscribed.html", server.request(
-        "POST", f"unsubscribe/{sign(server.settings.secret, 'unsubscribe', subscriber.id)}",
+        "POST", f"unsubscribe/{Signer(server.settings.secret).sign('unsubscribe', subscriber.id)}",
         b"List-Unsubscribe=One-Click",
         {"Content-Type": "application/x-www-form-urlencoded"}).text))
     assert main(["--config", str(project / "newsletter.toml"), "subscribers", "coverage"]) == 0

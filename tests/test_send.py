@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
 import subprocess
 import sys
@@ -13,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
-from newsletter.content.issues import Corpus
-from newsletter.delivery.ledger import Ledger, MissingTranslation, resolve_language
-from newsletter.delivery.pacing import RateLimiter
+from newsletter.content import Corpus
+from newsletter.delivery import MissingTranslation, SendOptions, run_send
+from newsletter.delivery.ledger import Ledger, resolve_language
+from newsletter.delivery.pacing import SendPacer
 from newsletter.delivery.rehearsal import dry_run
-from newsletter.delivery.schedule import SendLock, SendRunning, due_issues
-from newsletter.delivery.sending import SendOptions, run_send
+from newsletter.delivery.schedule import DueKind, SendLock, SendRunning, due_issues
 from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings
 from newsletter.subscribers.store import SubscriberStore
@@ -31,8 +32,9 @@ def send(settings, issue_slug="2011-07", **options):
     store = SubscriberStore.open(settings)
     try:
         issue = load_issue(settings, issue_slug)
-        return run_send(settings, store, issue, editions(settings, issue),
-                        lambda: open_transport(settings), SendOptions(**options))
+        return run_send(store, Ledger.beside(store), issue, editions(settings, issue),
+                        lambda: open_transport(settings), settings.delivery,
+                        SendOptions(**options))
     finally:
         store.close()
 
@@ -70,8 +72,24 @@ def test_a_missing_translation_without_fallback_refuses_to_start(settings, store
         send(s)
     assert str(caught.value).startswith(
         "issue 2011-07 has no edition for fr: 1 subscriber, pt: 2 subscribers (it has es, en)")
-    assert Ledger(store.conn).campaign("2011-07") is None  # nothing frozen, nothing sent
+    assert Ledger.beside(store).campaign("2011-07") is None  # nothing frozen, nothing sent
     assert not settings.path("outbox").exists()
+
+
+def test_every_transport_takes_tags_and_says_its_quota(tmp_path: Path) -> None:
+    """The sender hands every transport the same call: tags and quota are in the protocol."""
+    from newsletter.mail.transports.outbox import OutboxTransport
+    from newsletter.mail.transports.ses import SesTransport
+    from newsletter.mail.transports.smtp import SmtpConfig, SmtpTransport
+
+    for kind in (OutboxTransport, SmtpTransport, SesTransport):
+        assert "tags" in inspect.signature(kind.send).parameters, kind
+        assert callable(kind.quota), kind
+    outbox = OutboxTransport(tmp_path / "box")
+    outbox.open()
+    assert outbox.quota() is None
+    assert outbox.send("a@example.org", b"Subject: x\r\n\r\nbody\r\n", {"issue": "2011-07"})
+    assert SmtpTransport(SmtpConfig(host="localhost", port=25)).quota() is None
 
 
 def test_resolve_language_follows_chains_and_stops_on_cycles() -> None:
@@ -87,14 +105,13 @@ def test_include_new_retry_rejected_and_cancel(settings, store) -> None:
     assert send(settings).already_complete is True  # new subscribers wait for --include-new
     summary = send(settings, include_new=True)
     assert (summary.sent, summary.audience) == (2, 5)
-    store.conn.execute("UPDATE deliveries SET state = 'rejected' WHERE id = 1")
-    store.conn.commit()
+    store.database.conn.execute("UPDATE deliveries SET state = 'rejected' WHERE id = 1")
     assert send(settings, retry_rejected=True).sent == 1
     add_subscribers(store, 2, start=5)
-    ledger = Ledger(store.conn)
+    ledger = Ledger.beside(store)
     ledger.add_new("2011-07", [], ["es", "en"], {})
     assert send(settings, "2011-05", limit=1).sent == 1
-    assert Ledger(store.conn).cancel("2011-05") == 6
+    assert Ledger.beside(store).cancel("2011-05") == 6
     with pytest.raises(Exception, match="was cancelled"):
         send(settings, "2011-05")
 
@@ -110,11 +127,12 @@ def test_unsubscribed_after_the_freeze_are_skipped(settings, store) -> None:
 def test_dry_run_renders_everything_and_writes_nothing(settings, store) -> None:
     add_subscribers(store, 8, langs=("es", "en", "pt", "en"))
     issue = load_issue(settings, "2011-07")
-    result = dry_run(settings, store, issue, editions(settings, issue))
+    result = dry_run(store, Ledger.beside(store), issue, editions(settings, issue),
+                     settings.delivery.fallback)
     assert (result.rendered, result.by_language) == (8, {"en": 4, "es": 4})
     assert result.by_state == {s: 1 for s in ("AR", "BR", "CA", "CL", "CO", "MX", "PE", "UY")}
     assert result.fallbacks == {("pt", "es"): 2}
-    assert Ledger(store.conn).campaign("2011-07") is None
+    assert Ledger.beside(store).campaign("2011-07") is None
     assert not settings.path("outbox").exists()
 
 
@@ -128,8 +146,8 @@ def test_send_to_is_a_test_in_every_language_kept_apart(project, settings, store
         "2011-07 [en] test to ed***@example.org: sent\n")
     messages = outbox_messages(settings.path("outbox"))
     assert [m["Subject"].startswith("[TEST] ") for m in messages] == [True, True]
-    assert Ledger(store.conn).campaign("2011-07") is None
-    assert store.conn.execute("SELECT recipient FROM test_sends").fetchall() == [
+    assert Ledger.beside(store).campaign("2011-07") is None
+    assert store.database.conn.execute("SELECT recipient FROM test_sends").fetchall() == [
         ("ed***@example.org",), ("ed***@example.org",)]
 
 
@@ -145,7 +163,7 @@ def test_rate_limiter_never_exceeds_the_rate_in_any_second() -> None:
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    limiter = RateLimiter(10, clock=lambda: now[0], sleep=sleep)
+    limiter = SendPacer(10, clock=lambda: now[0], sleep=sleep)
     times = []
     for _ in range(100):
         limiter.acquire()
@@ -165,37 +183,37 @@ def scheduled(settings, **changes):
 
 def test_due_sends_a_ready_issue_and_not_a_stale_one(settings, store) -> None:
     now = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
-    ledger = Ledger(store.conn)
+    ledger = Ledger.beside(store)
     fresh = scheduled(settings, send_at=now - dt.timedelta(hours=1))
-    assert [(d.issue.slug, d.due, d.reason) for d in due_issues(fresh, ledger, now, 7)] == [
-        ("2011-07", True, "due")]
+    assert [(d.issue.slug, d.kind, d.due, d.reason)
+            for d in due_issues(fresh, ledger, now, 7)] == [("2011-07", DueKind.DUE, True, "due")]
     stale = scheduled(settings, send_at=now - dt.timedelta(days=8))
     (decision,) = due_issues(stale, ledger, now, 7)
-    assert not decision.due and "more than 7 days old; not started automatically" in decision.reason
+    assert decision.kind is DueKind.TOO_OLD and not decision.due
+    assert "more than 7 days old; not started automatically" in decision.reason
     later = scheduled(settings, send_at=now + dt.timedelta(hours=1))
-    assert not due_issues(later, ledger, now, 7)[0].due
+    assert due_issues(later, ledger, now, 7)[0].kind is DueKind.SCHEDULED
     draft = scheduled(settings, send_at=now, status="draft")
-    assert due_issues(draft, ledger, now, 7)[0].reason == "still a draft"
+    (decision,) = due_issues(draft, ledger, now, 7)
+    assert (decision.kind, decision.due, decision.reason) == (DueKind.DRAFT, False, "still a draft")
 
 
 def test_the_lock_refuses_a_live_holder_and_takes_over_a_dead_one(settings, store) -> None:
-    lock = SendLock(store.conn, "2011-07", 600)
+    lock = SendLock(Ledger.beside(store), "2011-07", 600)
     lock.acquire()
     other = SubscriberStore.open(settings)
     try:
-        rival = SendLock(other.conn, "2011-05", 600)
+        rival = SendLock(Ledger.beside(other), "2011-05", 600)
         rival.pid = os.getppid()  # another live process on this host
-        store.conn.execute("UPDATE send_lock SET pid = ?", (os.getppid(),))
-        store.conn.commit()
+        store.database.conn.execute("UPDATE send_lock SET pid = ?", (os.getppid(),))
         rival.pid = os.getpid()
         with pytest.raises(SendRunning, match=r"a send of 2011-07 is already running \(pid"):
             rival.acquire()
         dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True).stdout.strip()
-        store.conn.execute("UPDATE send_lock SET pid = ?", (int(dead),))
-        store.conn.commit()
+        store.database.conn.execute("UPDATE send_lock SET pid = ?", (int(dead),))
         rival.acquire()  # the holder's pid is gone: taken over
-        assert other.conn.execute("SELECT issue, pid FROM send_lock").fetchone() == (
+        assert other.database.conn.execute("SELECT issue, pid FROM send_lock").fetchone() == (
             "2011-05", os.getpid())
     finally:
         other.close()
@@ -251,10 +269,9 @@ def test_send_needs_an_issue_or_due(project, capsys) -> None:
 def test_a_suppressed_address_is_left_out_of_the_audience(settings, store) -> None:
     add_subscribers(store, 4)
     # Suppressed without a status change (as a restored or hand-edited database might be).
-    store.conn.execute(
+    store.database.conn.execute(
         "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, NULL, 'manual', "
         "'2026-11-28T00:00:00Z')", (store.email_hash("reader000002@example.org"),))
-    store.conn.commit()
     summary = send(settings)
     assert (summary.audience, summary.sent) == (3, 3)
     assert "reader000002@example.org" not in {
@@ -264,14 +281,14 @@ def test_a_suppressed_address_is_left_out_of_the_audience(settings, store) -> No
 def test_erasure_removes_the_address_from_kept_notifications(settings, store) -> None:
     add_subscribers(store, 1)
     send(settings)
-    store.conn.execute(
+    db = store.database.conn
+    db.execute(
         "INSERT INTO delivery_events (received_at, kind, subscriber_id, raw) "
         "VALUES ('2026-11-28T00:00:00Z', 'bounce', 1, '{\"to\": \"reader000000@example.org\"}')")
-    store.conn.commit()
     store.erase("reader000000@example.org")
-    assert store.conn.execute("SELECT raw, subscriber_id FROM delivery_events").fetchall() == [
+    assert db.execute("SELECT raw, subscriber_id FROM delivery_events").fetchall() == [
         ('{"erased": true}', None)]
-    assert store.conn.execute("SELECT subscriber_id, state FROM deliveries").fetchall() == [
+    assert db.execute("SELECT subscriber_id, state FROM deliveries").fetchall() == [
         (None, "sent")]
 
 
@@ -315,19 +332,18 @@ def test_the_progress_bar_shows_the_counts(settings, store) -> None:
     console = Console(file=out, force_terminal=True, width=160, color_system=None)
     issue = load_issue(settings, "2011-07")
     with progress_bar(True, console) as progress:
-        run_send(settings, store, issue, editions(settings, issue),
-                 lambda: open_transport(settings), SendOptions(), progress)
+        run_send(store, Ledger.beside(store), issue, editions(settings, issue),
+                 lambda: open_transport(settings), settings.delivery, SendOptions(), progress)
     final = out.getvalue().rsplit("\r", 1)[-1]
     assert "5/5" in final
     assert "sent 5 · deferred 0 · rejected 0 · unknown 0" in final
 
 
 def test_a_run_whose_lock_was_taken_over_stops(settings, store) -> None:
-    lock = SendLock(store.conn, "2011-07", 600)
+    lock = SendLock(Ledger.beside(store), "2011-07", 600)
     lock.acquire()
     assert lock.beat(every=0) is True
-    store.conn.execute("UPDATE send_lock SET pid = pid + 1")
-    store.conn.commit()
+    store.database.conn.execute("UPDATE send_lock SET pid = pid + 1")
     assert lock.beat(every=0) is False
 
 

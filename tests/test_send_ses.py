@@ -10,8 +10,8 @@ from email.utils import parseaddr
 import boto3
 import pytest
 
+from newsletter.delivery import SendOptions, run_send
 from newsletter.delivery.ledger import Ledger
-from newsletter.delivery.sending import SendOptions, run_send
 from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings, SesSettings, Settings
 from newsletter.subscribers.store import SubscriberStore
@@ -49,8 +49,8 @@ def send(settings: Settings, count: int = 0, **options: object):
         if count:
             add_subscribers(store, count)
         issue = load_issue(settings, "2011-07")
-        return run_send(settings, store, issue, editions(settings, issue),
-                        lambda: open_transport(settings),
+        return run_send(store, Ledger.beside(store), issue, editions(settings, issue),
+                        lambda: open_transport(settings), settings.delivery,
                         SendOptions(retry_base_seconds=0.05, **options))  # type: ignore[arg-type]
     finally:
         store.close()
@@ -65,7 +65,7 @@ def test_a_full_send_through_ses(settings, moto) -> None:
     assert sorted(d for m in stored for d in m["destinations"]) == sorted(
         f"reader{n:06d}@example.org" for n in range(30))  # exactly one per recipient
     store = SubscriberStore.open(s)
-    ledger_ids = dict(store.conn.execute(
+    ledger_ids = dict(store.database.conn.execute(
         "SELECT s.email, d.provider_id FROM deliveries d "
         "JOIN subscribers s ON s.id = d.subscriber_id"
     ).fetchall())
@@ -107,7 +107,7 @@ def test_a_read_timeout_after_acceptance_lands_in_unknown(settings, moto) -> Non
     assert (summary.sent, summary.unknown) == (2, 1)
     assert len(moto_messages(moto)) == 3  # SES did accept the one we never heard back about
     store = SubscriberStore.open(settings)
-    assert Ledger(store.conn).counts("2011-07")["unknown"] == 1
+    assert Ledger.beside(store).counts("2011-07")["unknown"] == 1
     store.close()
 
 
@@ -122,8 +122,8 @@ def test_the_daily_quota_stops_the_run_cleanly(settings, moto) -> None:
     store = SubscriberStore.open(s)
     try:
         i = load_issue(s, issue)
-        summary = run_send(s, store, i, editions(s, i), lambda: open_transport(s),
-                           SendOptions(rate=1000))
+        summary = run_send(store, Ledger.beside(store), i, editions(s, i),
+                           lambda: open_transport(s), s.delivery, SendOptions(rate=1000))
     finally:
         store.close()
     assert summary.sent == 5 and summary.stopped_by == "quota"
@@ -131,9 +131,15 @@ def test_the_daily_quota_stops_the_run_cleanly(settings, moto) -> None:
 
 
 def test_the_rate_comes_from_the_quota_with_a_margin(settings, moto) -> None:
+    from newsletter.delivery import SendConfig
     from newsletter.delivery.sending import _transport_rate
 
     s = ses_settings(settings, moto, account_quota=True)
     transport = open_transport(s)
-    assert _transport_rate(s, transport, SendOptions()) == (0.9, 200)
-    assert _transport_rate(s, transport, SendOptions(rate=0.5)) == (0.5, 200)
+    assert _transport_rate(SendConfig.resolve(s.delivery, SendOptions()), transport) == (0.9, 200)
+    assert _transport_rate(SendConfig.resolve(s.delivery, SendOptions(rate=0.5)),
+                           transport) == (0.5, 200)
+    # Without the account's quota (a local emulator), the configured rate and no daily bound.
+    local = open_transport(ses_settings(settings, moto, account_quota=False))
+    assert _transport_rate(SendConfig.resolve(s.delivery, SendOptions(rate=0.5)),
+                           local) == (0.5, None)

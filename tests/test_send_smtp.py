@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
-from newsletter.delivery.sending import SendOptions, run_send
+from newsletter.delivery import SendOptions, run_send
+from newsletter.delivery.ledger import Ledger
 from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings, Settings, SmtpSettings
 from newsletter.subscribers.store import SubscriberStore
@@ -39,8 +40,8 @@ def send(settings: Settings, count: int = 0, **options: object):
         if count:
             add_subscribers(store, count)
         issue = load_issue(settings, "2011-07")
-        return run_send(settings, store, issue, editions(settings, issue),
-                        lambda: open_transport(settings),
+        return run_send(store, Ledger.beside(store), issue, editions(settings, issue),
+                        lambda: open_transport(settings), settings.delivery,
                         SendOptions(retry_base_seconds=0.05, **options))  # type: ignore[arg-type]
     finally:
         store.close()
@@ -83,7 +84,8 @@ def test_550_rejects_one_recipient_and_the_rest_are_sent(settings, smtp_server) 
     assert (summary.counts["sent"], summary.counts["rejected"]) == (4, 1)
     assert "reader000002@example.org" not in {r.rcpt_tos[0] for r in smtp_server.received}
     store = SubscriberStore.open(settings)
-    error = store.conn.execute("SELECT error FROM deliveries WHERE state = 'rejected'").fetchone()
+    error = store.database.conn.execute(
+        "SELECT error FROM deliveries WHERE state = 'rejected'").fetchone()
     store.close()
     assert error == ("RCPT TO: 550 5.1.1 mailbox unavailable",)
 
@@ -216,7 +218,7 @@ def test_ctrl_c_stops_after_the_messages_in_flight_and_resumes(project, settings
         assert err == ("Stopped: interrupted: the messages in flight were finished; run send "
                        "again to resume\n")
         store = SubscriberStore.open(settings)
-        counts = dict(store.conn.execute(
+        counts = dict(store.database.conn.execute(
             "SELECT state, count(*) FROM deliveries GROUP BY state").fetchall())
         store.close()
         assert counts.get("sending", 0) == 0 and counts.get("unknown", 0) == 0
@@ -236,7 +238,8 @@ def test_the_progress_callback_sees_every_answer(settings, smtp_server) -> None:
     add_subscribers(store, 12)
     s = smtp_settings(settings, smtp_server)
     issue = load_issue(s, "2011-07")
-    run_send(s, store, issue, editions(s, issue), lambda: open_transport(s), SendOptions(),
+    run_send(store, Ledger.beside(store), issue, editions(s, issue), lambda: open_transport(s),
+             s.delivery, SendOptions(),
              progress=lambda p: seen.append((p.total, p.sent, p.rejected, p.done)))
     store.close()
     assert seen[-1] == (12, 11, 1, 12)
@@ -250,6 +253,6 @@ def test_addresses_in_relay_errors_are_masked(settings, smtp_server) -> None:
     assert summary.errors == (
         ("RCPT TO: 550 5.1.1 <re***@example.org>: Recipient address rejected", 1),)
     store = SubscriberStore.open(settings)
-    errors = [e for (e,) in store.conn.execute("SELECT error FROM deliveries")]
+    errors = [e for (e,) in store.database.conn.execute("SELECT error FROM deliveries")]
     store.close()
     assert not any("reader000001" in e for e in errors)

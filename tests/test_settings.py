@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,21 @@ def test_a_missing_file_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_the_environment_secret_wins(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = load_settings(project / "newsletter.toml")
     monkeypatch.setenv("ANNAOBSERVA_SECRET", "from-env")
+    settings = load_settings(project / "newsletter.toml")
     assert settings.secret == "from-env"
     monkeypatch.delenv("ANNAOBSERVA_SECRET")
-    assert settings.secret == "demo-secret-change-me"
+    assert load_settings(project / "newsletter.toml").secret == "demo-secret-change-me"
+    # Read once, where the settings are loaded: a later change of the environment is not seen,
+    # and the secret never shows in the settings' repr (logs, cache keys).
+    assert settings.secret == "from-env"
+    assert "from-env" not in repr(settings)
+
+
+def test_the_subscription_url_ends_in_a_slash(project: Path) -> None:
+    toml = project / "newsletter.toml"
+    text = toml.read_text(encoding="utf-8")
+    for written in ("https://x.org/s", "https://x.org/s/", "https://x.org/s//"):
+        toml.write_text(re.sub(r'subscription_url = "[^"]*"', f'subscription_url = "{written}"',
+                               text), encoding="utf-8")
+        assert load_settings(toml).email.subscription_url == "https://x.org/s/"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from newsletter.tokens import sign
+from newsletter.tokens import Signer
 from tests.conftest import REPO
 from tests.plugins.servers import free_port, wait_for_http
 from tests.plugins.webapp import FormSession, Reply, SubscriptionServer
@@ -183,7 +183,7 @@ def test_no_enumeration_same_answer_for_new_pending_confirmed_and_suppressed(
 ) -> None:
     with subscription_server.store() as store:
         store.add(store.validate("confirmed@gov.uy", "UY", "es"), status="confirmed",
-                  source="admin")
+                  source="admin", note="designated by INAU")
         store.suppress("bounced@gov.uy", "bounce")
     answers = []
     for address in ("new@gov.uy", "new@gov.uy", "confirmed@gov.uy", "bounced@gov.uy"):
@@ -224,7 +224,7 @@ def test_get_on_the_confirm_link_changes_nothing_post_confirms(
 def test_tampered_tokens_get_a_clear_page(
     subscription_server: SubscriptionServer, purpose: str
 ) -> None:
-    good = sign(subscription_server.settings.secret, purpose, 1)
+    good = Signer(subscription_server.settings.secret).sign(purpose, 1)
     tampered = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
     for method in ("GET", "POST"):
         reply = subscription_server.request(method, f"{purpose}/{tampered}",
@@ -236,7 +236,7 @@ def test_tampered_tokens_get_a_clear_page(
 def test_a_token_for_another_purpose_is_refused(subscription_server: SubscriptionServer) -> None:
     with subscription_server.store() as store:
         s = store.add(store.validate("x@gov.uy", "UY", "en"), status="pending", source="admin")
-    unsubscribe_token = sign(subscription_server.settings.secret, "unsubscribe", s.id)
+    unsubscribe_token = Signer(subscription_server.settings.secret).sign("unsubscribe", s.id)
     assert subscription_server.request("POST", f"confirm/{unsubscribe_token}").status == 400
     assert status_of(subscription_server, "x@gov.uy") == "pending"
 
@@ -270,7 +270,7 @@ def confirmed(server: SubscriptionServer, address: str = "liaison@gov.uy", lang:
 
 def test_one_click_unsubscribe_rfc8058(subscription_server: SubscriptionServer) -> None:
     subscriber_id = confirmed(subscription_server)
-    token = sign(subscription_server.settings.secret, "unsubscribe", subscriber_id)
+    token = Signer(subscription_server.settings.secret).sign("unsubscribe", subscriber_id)
     page = subscription_server.request("GET", f"unsubscribe/{token}")
     assert (page.status, h1(page)) == (200, "Unsubscribe")
     assert status_of(subscription_server, "liaison@gov.uy") == "confirmed"  # GET changes nothing
@@ -291,7 +291,7 @@ def test_the_unsubscribe_button_posts_without_a_body(
     subscription_server: SubscriptionServer
 ) -> None:
     subscriber_id = confirmed(subscription_server, lang="es")
-    token = sign(subscription_server.settings.secret, "unsubscribe", subscriber_id)
+    token = Signer(subscription_server.settings.secret).sign("unsubscribe", subscriber_id)
     reply = subscription_server.request("POST", f"unsubscribe/{token}", b"")
     assert (reply.status, h1(reply)) == (200, "Baja confirmada")
     with subscription_server.store() as store:
@@ -302,13 +302,13 @@ def test_an_erased_subscriber_can_still_one_click(subscription_server: Subscript
     subscriber_id = confirmed(subscription_server)
     with subscription_server.store() as store:
         store.erase("liaison@gov.uy")
-    token = sign(subscription_server.settings.secret, "unsubscribe", subscriber_id)
+    token = Signer(subscription_server.settings.secret).sign("unsubscribe", subscriber_id)
     assert subscription_server.request("POST", f"unsubscribe/{token}", ONE_CLICK).status == 200
 
 
 def test_change_language(subscription_server: SubscriptionServer) -> None:
     subscriber_id = confirmed(subscription_server, lang="en")
-    token = sign(subscription_server.settings.secret, "language", subscriber_id)
+    token = Signer(subscription_server.settings.secret).sign("language", subscriber_id)
     page = subscription_server.request("GET", f"language/{token}")
     assert (page.status, h1(page)) == (200, "Change language")
     assert 'value="en" checked' in page.text and 'value="es">' in page.text

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsletter.content.issues import Corpus, Edition, Issue, Problem, load_issues, read_edition
+from newsletter.content import Corpus, Edition, Issue, Problem, load_corpus, read_edition
 from newsletter.errors import BuildError
 from newsletter.settings import Settings
 
@@ -47,6 +47,7 @@ CACHE_FILE = "build.sqlite"
 # use, so one shared file would lose the drafts' HTML at every public build, and the reverse.
 DRAFTS_CACHE_FILE = "build-drafts.sqlite"
 EDITION_PREFIX = "edition:"
+Checks = Callable[[Settings, Corpus, "BuildCache | None"], list[Problem]]
 
 
 @dataclass(frozen=True)
@@ -68,16 +69,14 @@ class BuildReport:
 
 # -- stage 1: load ---------------------------------------------------------------------------
 
-def load_corpus(settings: Settings, cache: BuildCache | None = None,
-                on_edition: Callable[[Edition], None] | None = None) -> Corpus:
+def _load(settings: Settings, cache: BuildCache,
+          on_edition: Callable[[Edition], None] | None = None) -> Corpus:
     """Every issue, with front matter parsed only for files whose bytes changed; `on_edition` is
     told about each edition as soon as it is read."""
-    from .cache import BuildCache  # here: a build whose inputs did not change never opens it
-
-    cache = cache or BuildCache(None)
     cache.prefetch(EDITION_PREFIX)
 
-    def cached_reader(path: Path, slug: str, lang: str, data: bytes, display: str):  # type: ignore[no-untyped-def]
+    def cached_reader(path: Path, slug: str, lang: str, data: bytes, display: str
+                      ) -> tuple[Edition | None, list[Problem]]:
         key = EDITION_PREFIX + hashlib.sha256(display.encode() + b"\0" + data).hexdigest()
         hit = cache.get(key)
         if hit is not None and hit[0] is not None and hit[0].path == path:
@@ -89,10 +88,19 @@ def load_corpus(settings: Settings, cache: BuildCache | None = None,
             on_edition(result[0])
         return result
 
-    return load_issues(
-        settings.path(settings.build.issues_dir), settings.site.languages, settings.root,
-        reader=cached_reader,
-    )
+    return load_corpus(settings, reader=cached_reader)
+
+
+# -- the checks a build runs by default --------------------------------------------------------
+
+def build_checks(settings: Settings, corpus: Corpus, cache: BuildCache | None = None
+                 ) -> list[Problem]:
+    """What a build refuses to publish past (its default checks): the content rules and the
+    gathered news drafts, each body's scan cached. Not the email budgets, which render every
+    email edition: `check` adds those."""
+    from newsletter.content import check_news_drafts, run_checks
+
+    return run_checks(settings, corpus, extra=[check_news_drafts], cache=cache)
 
 
 # -- the build ---------------------------------------------------------------------------------
@@ -150,13 +158,16 @@ def build_site(
     today: dt.date,
     drafts: bool = False,
     output: Path | None = None,
-    checks: Callable[[Settings, Corpus, BuildCache], list[Problem]] | None = None,
+    checks: Checks | None = build_checks,
     search: bool = True,
 ) -> BuildReport:
     """Build the archive into the output folder (default `_site/`), or raise BuildError.
 
-    `search=False` skips the search index (the previous one is kept, marked stale, and the next
-    build with `search=True` refreshes it): the preview shows the pages first."""
+    `checks` are the rules a build refuses to publish past (default `build_checks`; None: only
+    what loading the issues reports). `search=False` skips running the search indexer: each
+    language's previous index is kept (marked stale when its pages changed, and the next build
+    with `search=True` refreshes it): the preview shows the pages first.
+    """
     started = time.perf_counter()
     output = output or settings.path(settings.build.output_dir)
     manifest = manifest_path(settings, output)
@@ -191,7 +202,7 @@ def build_site(
 
         if not previous.get("files") and _many_editions(settings):
             converter.fork_early()  # a first build converts everything
-        corpus = load_corpus(settings, cache, on_edition=convert_if_published)
+        corpus = _load(settings, cache, on_edition=convert_if_published)
         converter.start()
         visible = [i for i in corpus.issues if i.is_visible(today, drafts)]
 

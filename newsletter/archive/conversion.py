@@ -20,8 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.content.issues import Edition, read_edition
-from newsletter.content.markup import Rendered, render_config_key, renderer_for
+from newsletter.content import Edition, Rendered, read_edition, render_config_key, renderer_for
 from newsletter.errors import BuildError
 
 from .cache import BuildCache

@@ -18,21 +18,23 @@ from typing import Any
 
 from jinja2 import Environment
 
-from newsletter.content.images import ImageError, image_attributes, image_size, size_of
-from newsletter.content.images import with_dimensions as with_image_sizes
-from newsletter.content.issues import Edition, Issue
-from newsletter.content.markup import Rendered, absolutize, label_footnotes
+from newsletter.content import (
+    Edition,
+    ImageError,
+    Issue,
+    Rendered,
+    absolutize,
+    image_attributes,
+    image_size,
+    label_footnotes,
+    size_of,
+    with_dimensions,
+)
 from newsletter.errors import BuildError
 from newsletter.settings import Settings
 from newsletter.states import MemberState
-from newsletter.templating import (
-    json_ld,
-    language_name,
-    read_wording,
-    trusted_html,
-    trusted_toc,
-)
-from newsletter.urls import SiteUrls
+from newsletter.templating import json_ld, native_language_name, trusted_html, trusted_toc
+from newsletter.urls import SiteUrls, SubscriptionUrls
 
 from .assets import Asset
 from .metadata import RASTER_TYPES, CardImage, link_preview, news_article
@@ -64,25 +66,21 @@ class PageLinks:
 
 
 def load_strings(templates_dir: Path, languages: Sequence[str]) -> dict[str, dict[str, str]]:
-    """The interface words per language from templates/strings.toml; every language needs them."""
-    path = templates_dir / "strings.toml"
-    raw = read_wording(path, "the interface words per language", BuildError)
-    missing = [lang for lang in languages if lang not in raw]
-    if missing:
-        raise BuildError(f"{path}: no [{missing[0]}] table: add the interface words for it")
-    keys = set(raw[languages[0]])
+    """The interface words per language (`wording.load_interface_words`), whose URL words
+    (`states_slug`, `topics_slug`) must be usable in a URL and differ from each other."""
+    from newsletter.wording import INTERFACE_FILE, load_interface_words
+
+    words = load_interface_words(templates_dir, languages)
+    path = templates_dir / INTERFACE_FILE
     for lang in languages:
-        lacking = sorted(keys - set(raw[lang]))
-        if lacking:
-            raise BuildError(f"{path}: [{lang}] has no {lacking[0]!r}")
-        sections = [raw[lang].get(key, "") for key in SECTION_KEYS.values()]
+        sections = [words[lang].get(key, "") for key in SECTION_KEYS.values()]
         for key, value in zip(SECTION_KEYS.values(), sections, strict=True):
             if not _SLUG_RE.match(str(value)):
                 raise BuildError(f"{path}: [{lang}] {key} = {value!r} is part of the URLs: use "
                                  "a-z, 0-9 and - only")
         if len(set(sections)) != len(sections):
             raise BuildError(f"{path}: [{lang}] the states and topics URLs need different words")
-    return {lang: raw[lang] for lang in languages}
+    return words
 
 
 class SiteRenderer:
@@ -100,10 +98,11 @@ class SiteRenderer:
         self.site = settings.site
         self.env = env
         self.urls = SiteUrls(settings.site.base_url)
+        self.subscription = SubscriptionUrls(settings.email.subscription_url)
         self.assets = assets
         self.strings = strings
         self.states = states
-        self._names = {lang: language_name(lang) for lang in settings.site.languages}
+        self._names = {lang: native_language_name(lang) for lang in settings.site.languages}
         self._sizes: dict[str, dict[str, tuple[int, int]]] = {}
 
     # -- links ------------------------------------------------------------------------------
@@ -200,7 +199,7 @@ class SiteRenderer:
             "feeds": self._feeds(lang),
             "feed_url": self.urls.url(self.urls.feed(lang)),
             "index_url": self.urls.url(self.urls.index(lang)),
-            "subscribe_url": f"{self.settings.email.subscription_url}{lang}/",
+            "subscribe_url": self.subscription.form(lang),
             "postal_address": self.site.postal_address,
             "asset": self._asset,
         }
@@ -271,7 +270,7 @@ class SiteRenderer:
             for rel, other in (("prev", older), ("next", newer)) if other is not None
         }
         sizes = self.image_sizes(issue)
-        body = label_footnotes(with_image_sizes(rendered.html, sizes),
+        body = label_footnotes(with_dimensions(rendered.html, sizes),
                                self.strings[lang]["footnotes"])
         card = self.card_image(lang, body, sizes)
         site_url = urls.absolute("index.html")

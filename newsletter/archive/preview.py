@@ -22,11 +22,15 @@ from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from newsletter.errors import NewsletterError, port_in_use
 from newsletter.settings import Settings
 from newsletter.urls import SiteUrls
+
+if TYPE_CHECKING:
+    from newsletter.content import Corpus
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +89,10 @@ class EmailPreviews:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def _corpus(self):  # type: ignore[no-untyped-def]
-        from newsletter.content.issues import load_issues
+    def _corpus(self) -> Corpus:
+        from newsletter.content import load_corpus
 
-        s = self.settings
-        return load_issues(s.path(s.build.issues_dir), s.site.languages, s.root)
+        return load_corpus(self.settings)
 
     def index(self) -> str:
         """An HTML list of every issue's email editions (drafts included: they are previews)."""
@@ -108,7 +111,7 @@ class EmailPreviews:
 
     def render(self, slug: str, lang: str, kind: str) -> tuple[str, str] | None:
         """(body, content type) of one edition's HTML or text, or None if there is none."""
-        from newsletter.mail.editions import render_email_preview
+        from newsletter.mail import render_email_preview
 
         issue = self._corpus().find(slug)
         if issue is None or lang not in issue.editions or kind not in ("html", "txt"):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsletter.content.issues import Issue
+from newsletter.content import Issue
 from newsletter.errors import BuildError
 from newsletter.settings import Settings
 

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from newsletter.content.issues import Issue
+from newsletter.content import Issue
 from newsletter.states import MemberState
 
 STATE, TAG = "state", "tag"

@@ -1,7 +1,12 @@
 """The command line: parses arguments, calls the library, turns its errors into `Error: …`.
 
 Each group of commands lives in its own module with a `register(subparsers)` function; a command
-is a function `(args, settings) -> exit code`. Only this package prints or exits.
+is a function `(args, settings) -> exit code`. Only this package prints or exits, and it decides
+nothing the library should: which checks a build runs, who may be added as confirmed, what a
+schedule decision means are the library's.
+
+May import: every subsystem, through its public names (`from newsletter.delivery import
+run_send`), and the kernel. Nothing imports it but `publish.py` and the `annaobserva` script.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from pathlib import Path
 from newsletter.errors import NewsletterError
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 
+# Each group imports what its commands need only when one of them runs: registering is cheap.
+from . import delivery, editorial, hosting, mail, subscribers
+
 Command = Callable[[argparse.Namespace, Settings], int]
 
 EXIT_OK = 0
@@ -23,20 +31,6 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool whose reader went away exits with
-
-
-def _modules() -> list[object]:
-    # Imported here so `--help` of one group never pays for another's imports at start-up.
-    from . import editorial
-
-    modules: list[object] = [editorial]
-    for name in ("mail", "subscribers", "delivery", "hosting"):
-        try:
-            modules.append(__import__(f"{__name__}.{name}", fromlist=["register"]))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return modules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _modules():
-        module.register(sub)  # type: ignore[attr-defined]
+    for group in (editorial, mail, subscribers, delivery, hosting):
+        group.register(sub)
     return parser
 
 

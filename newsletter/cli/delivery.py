@@ -7,17 +7,22 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from newsletter.content.issues import Issue
-from newsletter.errors import IssueError, IssueNotFound, NewsletterError
+from newsletter.addresses import mask_email
+from newsletter.errors import IssueError, NewsletterError
 from newsletter.settings import Settings
+
+if TYPE_CHECKING:
+    from newsletter.content import Issue
+    from newsletter.delivery import Ledger, Progress, SendSummary
+    from newsletter.mail import Transport
+    from newsletter.subscribers import SubscriberStore
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the `send`, `report` and `bounces` commands."""
     p = sub.add_parser(
         "send", help="deliver an issue to its confirmed subscribers, each in their language",
@@ -82,41 +87,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _find_issue(settings: Settings, ref: str) -> Issue:
-    from newsletter.archive.build import load_corpus
+    from newsletter.content import load_corpus
+    from newsletter.delivery import issue_to_send
 
-    corpus = load_corpus(settings)
-    issue = corpus.find(ref)
-    _refuse_errors(settings, corpus, issue.slug if issue else ref)
-    if issue is None:
-        hint = " (some issues have errors: run `publish.py check`)" if corpus.errors else ""
-        raise IssueNotFound(f"no issue {ref!r} under {settings.build.issues_dir}/{hint}")
-    return issue
-
-
-def _refuse_errors(settings: Settings, corpus: Any, slug: str) -> None:
-    """An issue with an edition that cannot be read is not sent (its readers would get another
-    language's edition): the error names each file and line."""
-    folder = f"{Path(settings.build.issues_dir).as_posix().rstrip('/')}/{slug}/"
-    errors = [p for p in corpus.errors if p.path.startswith(folder)]
-    if errors:
-        shown = "\n".join(str(p) for p in errors)
-        raise IssueError(f"issue {slug!r} has {len(errors)} error(s); nothing was sent:\n{shown}")
+    return issue_to_send(load_corpus(settings), ref)
 
 
 @contextmanager
-def progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[Any], None] | None]:
+def progress_bar(enabled: bool, console: Any = None
+                 ) -> Iterator[Callable[[Progress], None] | None]:
     """A rich progress bar on stderr fed by the send run's callback (None when disabled)."""
     if not enabled:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     console = console or Console(stderr=True)
     if not console.is_terminal:
         yield None
         return
-    bar = Progress(
+    bar = Bar(
         TextColumn("[bold]{task.description}"), BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TextColumn("sent {task.fields[sent]} · deferred {task.fields[deferred]} · "
@@ -126,10 +118,11 @@ def progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[Any],
     )
     task = None
 
-    def update(state: Any) -> None:
+    def update(state: Progress) -> None:
         nonlocal task
-        fields = dict(sent=state.sent, deferred=state.deferred, rejected=state.rejected,
-                      unknown=state.unknown, rate=state.rate)
+        fields: dict[str, Any] = dict(sent=state.sent, deferred=state.deferred,
+                                      rejected=state.rejected, unknown=state.unknown,
+                                      rate=state.rate)
         if task is None:
             task = bar.add_task("sending", total=state.total, **fields)
         bar.update(task, completed=state.done, **fields)
@@ -138,14 +131,18 @@ def progress_bar(enabled: bool, console: Any = None) -> Iterator[Callable[[Any],
         yield update
 
 
-def _open_store(settings: Settings) -> Any:
-    from newsletter.subscribers.store import SubscriberStore
+@contextmanager
+def _books(settings: Settings) -> Iterator[tuple[SubscriberStore, Ledger]]:
+    """The subscriber store and the send ledger beside it, open for one command."""
+    from newsletter.delivery import Ledger
+    from newsletter.subscribers import SubscriberStore
 
-    return SubscriberStore.open(settings)
+    with SubscriberStore.open(settings) as store:
+        yield store, Ledger.beside(store)
 
 
-def _transport_factory(settings: Settings, name: str | None) -> Callable[[], Any]:
-    from newsletter.mail.transports import open_transport
+def _transport_factory(settings: Settings, name: str | None) -> Callable[[], Transport]:
+    from newsletter.mail import open_transport
 
     return lambda: open_transport(settings, name)
 
@@ -156,55 +153,49 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
         raise NewsletterError("name an ISSUE to send, or --due for every issue that is due")
     if args.limit is not None and args.limit < 1:
         raise NewsletterError("--limit must be 1 or more")
-    store = _open_store(settings)
-    try:
+    with _books(settings) as (store, ledger):
         if args.due:
-            return _send_due(args, settings, store)
+            return _send_due(args, settings, store, ledger)
         issue = _find_issue(settings, args.issue)
         if args.cancel:
-            from newsletter.delivery.ledger import Ledger
-
-            if Ledger(store.conn).campaign(issue.slug) is None:
+            if ledger.campaign(issue.slug) is None:
                 raise NewsletterError(f"issue {issue.slug} has no campaign to cancel")
-            n = Ledger(store.conn).cancel(issue.slug)
+            n = ledger.cancel(issue.slug)
             print(f"{issue.slug}: campaign cancelled; {n} subscribers still owed it will not "
                   "receive it.")
             return EXIT_OK
         if args.to:
-            return _send_test(args, settings, store, issue)
+            return _send_test(args, settings, ledger, issue)
         if args.dry_run:
-            return _dry_run(args, settings, store, issue)
-        return _send_one(args, settings, store, issue)
-    finally:
-        store.close()
+            return _dry_run(args, settings, store, ledger, issue)
+        return _send_one(args, settings, store, ledger, issue)
 
 
-def _send_test(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue) -> int:
-    from newsletter.delivery.ledger import Ledger
-    from newsletter.delivery.rehearsal import send_test
-    from newsletter.mail.editions import render_email_editions
-    from newsletter.mail.message import mask_address
+def _send_test(args: argparse.Namespace, settings: Settings, ledger: Ledger, issue: Issue) -> int:
+    from newsletter.delivery import send_test
+    from newsletter.mail import render_email_editions
 
     editions = render_email_editions(settings, issue)
     transport = _transport_factory(settings, args.transport)()
     try:
-        results = send_test(settings, Ledger(store.conn), issue, editions, args.to, transport)
+        results = send_test(ledger, issue, editions, args.to, transport)
     finally:
         transport.close()
     failed = 0
     for lang, outcome, detail in results:
-        print(f"{issue.slug} [{lang}] test to {mask_address(args.to)}: {outcome}"
+        print(f"{issue.slug} [{lang}] test to {mask_email(args.to)}: {outcome}"
               + ("" if outcome == "sent" else f" ({detail})"))
         failed += outcome != "sent"
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def _dry_run(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue) -> int:
-    from newsletter.delivery.rehearsal import dry_run
-    from newsletter.mail.editions import render_email_editions
+def _dry_run(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
+             ledger: Ledger, issue: Issue) -> int:
+    from newsletter.delivery import dry_run
+    from newsletter.mail import render_email_editions
 
-    result = dry_run(settings, store, issue, render_email_editions(settings, issue),
-                     hold_unknown=args.hold_unknown)
+    result = dry_run(store, ledger, issue, render_email_editions(settings, issue),
+                     settings.delivery.fallback, hold_unknown=args.hold_unknown)
     print(f"{issue.slug}: dry run, nothing sent. {result.rendered} messages rendered"
           + (" (audience not frozen yet)." if result.new_campaign else " (still owed)."))
     print("By language: " + (", ".join(f"{k} {v}" for k, v in result.by_language.items())
@@ -216,11 +207,10 @@ def _dry_run(args: argparse.Namespace, settings: Settings, store: Any, issue: Is
     return EXIT_OK
 
 
-def _send_one(args: argparse.Namespace, settings: Settings, store: Any, issue: Issue,
-              quiet_if_running: bool = False) -> int:
-    from newsletter.delivery.schedule import SendRunning
-    from newsletter.delivery.sending import SendOptions, run_send
-    from newsletter.mail.editions import render_email_editions
+def _send_one(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
+              ledger: Ledger, issue: Issue, quiet_if_running: bool = False) -> int:
+    from newsletter.delivery import SendOptions, SendRunning, run_send
+    from newsletter.mail import render_email_editions
 
     options = SendOptions(limit=args.limit, hold_unknown=args.hold_unknown,
                           include_new=args.include_new, retry_rejected=args.retry_rejected,
@@ -228,8 +218,9 @@ def _send_one(args: argparse.Namespace, settings: Settings, store: Any, issue: I
     editions = render_email_editions(settings, issue)
     try:
         with progress_bar(not args.no_progress) as progress:
-            summary = run_send(settings, store, issue, editions,
-                               _transport_factory(settings, args.transport), options, progress)
+            summary = run_send(store, ledger, issue, editions,
+                               _transport_factory(settings, args.transport), settings.delivery,
+                               options, progress)
     except SendRunning as exc:
         if quiet_if_running:
             print(f"{issue.slug}: {exc}")
@@ -238,7 +229,7 @@ def _send_one(args: argparse.Namespace, settings: Settings, store: Any, issue: I
     return _print_summary(summary)
 
 
-def _print_summary(summary: Any) -> int:
+def _print_summary(summary: SendSummary) -> int:
     counts = summary.counts
     owed = counts["queued"] + counts["deferred"] + counts["sending"]
     if summary.already_complete:
@@ -272,43 +263,41 @@ def _print_summary(summary: Any) -> int:
     return EXIT_OK
 
 
-def _send_due(args: argparse.Namespace, settings: Settings, store: Any) -> int:
-    from newsletter.archive.build import load_corpus
-    from newsletter.delivery.ledger import Ledger
-    from newsletter.delivery.schedule import due_issues
+def _send_due(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
+              ledger: Ledger) -> int:
+    from newsletter.content import load_corpus
+    from newsletter.delivery import DueKind, check_readable, due_issues
 
     corpus = load_corpus(settings)
-    decisions = due_issues(corpus, Ledger(store.conn), dt.datetime.now(dt.UTC),
+    decisions = due_issues(corpus, ledger, dt.datetime.now(dt.UTC),
                            settings.delivery.due_window_days)
     code = EXIT_OK
     due = [d for d in decisions if d.due]
     if not args.quiet:
         for decision in decisions:
-            if not decision.due and "days old" in decision.reason:
+            if decision.kind is DueKind.TOO_OLD:  # the one an operator must act on
                 print(f"{decision.issue.slug}: {decision.reason}")
         if not due:
             print("No issue is due.")
     for decision in due:
         try:
-            _refuse_errors(settings, corpus, decision.issue.slug)
+            check_readable(corpus, decision.issue.slug)
         except IssueError as exc:
             print(f"Error: {exc}", file=sys.stderr)
             code = EXIT_ERROR
             continue
-        code = max(code, _send_one(args, settings, store, decision.issue, quiet_if_running=True))
+        code = max(code, _send_one(args, settings, store, ledger, decision.issue,
+                                   quiet_if_running=True))
     return code
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Print an issue's delivery figures (a table, or CSV)."""
-    from newsletter.delivery.report import delivery_report
+    from newsletter.delivery import delivery_report
 
     issue = _find_issue(settings, args.issue)
-    store = _open_store(settings)
-    try:
-        report = delivery_report(store.conn, issue.slug)
-    finally:
-        store.close()
+    with _books(settings) as (_store, ledger):
+        report = delivery_report(ledger, issue.slug)
     if args.csv:
         sys.stdout.write(report.csv())
         return EXIT_OK
@@ -342,14 +331,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
     """Apply the SES notifications waiting in an SQS queue."""
-    from newsletter.delivery.bounces import process_queue
+    from newsletter.delivery import process_queue
 
-    store = _open_store(settings)
-    try:
-        result = process_queue(settings, store, args.queue_url,
+    with _books(settings) as (store, ledger):
+        result = process_queue(settings, store, ledger, args.queue_url,
                                endpoint_url=args.endpoint_url or settings.ses.endpoint_url or None)
-    finally:
-        store.close()
     print(f"Applied {result.applied} notifications: {result.permanent} permanent bounces, "
           f"{result.transient} transient, {result.complaints} complaints, "
           f"{result.suppressed} addresses suppressed, {result.other} other events"

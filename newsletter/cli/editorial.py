@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from newsletter.archive.build import BuildReport, build_site, load_corpus
-from newsletter.content.issues import Corpus, Problem
+from newsletter.archive import BuildReport, build_site
+from newsletter.content import load_corpus
 from newsletter.errors import CheckFailed
 from newsletter.settings import Settings
 
 if TYPE_CHECKING:
-    from newsletter.archive.cache import BuildCache
-
-ProblemSource = Callable[[Settings, Corpus], list[Problem]]
+    from newsletter.archive import PreviewServer
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the editorial commands."""
     p = sub.add_parser("new", help="scaffold the next issue in every configured language",
                        description="Create issues/<slug>/<lang>.md for every configured language, "
@@ -74,29 +71,9 @@ def _today(args: argparse.Namespace) -> dt.date:
     return getattr(args, "today", None) or getattr(args, "date", None) or dt.date.today()
 
 
-def problem_sources(email: bool = True) -> list[ProblemSource]:
-    """The checks beyond the content rules: gathered news drafts and (slower) email budgets."""
-    from newsletter.content.news_drafts import (
-        check_news_drafts,  # not via gather: it imports urllib's HTTP client
-    )
-
-    if not email:
-        return [check_news_drafts]  # a build does not pay for importing the email stack
-    from newsletter.mail.editions import email_problems
-
-    return [check_news_drafts, email_problems]
-
-
-def build_checks(settings: Settings, corpus: Corpus, cache: BuildCache) -> list[Problem]:
-    """The checks a build refuses to publish past (all but the slow email budgets), cached."""
-    from newsletter.content.check import run_checks
-
-    return run_checks(settings, corpus, extra=problem_sources(email=False), cache=cache)
-
-
 def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
     """Scaffold the next issue."""
-    from newsletter.content.scaffold import scaffold_issue
+    from newsletter.content import scaffold_issue
 
     corpus = load_corpus(settings)
     files = scaffold_issue(settings, corpus, args.date or dt.date.today(), args.slug)
@@ -108,11 +85,14 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Report every problem; exit 1 if any is an error."""
-    corpus = load_corpus(settings)
-    from newsletter.content.check import run_checks
+    from newsletter.archive import build_checks
 
-    problems = list(corpus.problems)
-    problems += run_checks(settings, corpus, extra=problem_sources(email=not args.no_email))
+    corpus = load_corpus(settings)
+    problems = list(corpus.problems) + build_checks(settings, corpus)
+    if not args.no_email:
+        from newsletter.mail import email_problems  # the slow part: every email edition
+
+        problems += email_problems(settings, corpus)
     problems = sorted(set(problems))
     for problem in problems:
         print(problem)
@@ -159,8 +139,7 @@ def _report_search(report: BuildReport) -> None:
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     """Build the site."""
-    report = build_site(settings, today=_today(args), drafts=args.drafts, output=args.output,
-                        checks=build_checks)
+    report = build_site(settings, today=_today(args), drafts=args.drafts, output=args.output)
     _report_build(report, settings)
     print(f"Open {_shown(report.output, settings)}/index.html, or run `python publish.py preview`.")
     return 0
@@ -168,7 +147,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     """Serve with live reload until Ctrl-C."""
-    from newsletter.archive.preview import serve_forever
+    from newsletter.archive import serve_forever
 
     server = make_preview(settings, args.host, args.port, args.drafts)
     print(f"Serving {_shown(server.site_dir, settings)}/ at {server.url} (Ctrl-C stops).")
@@ -180,16 +159,17 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: float = 0.3):  # type: ignore[no-untyped-def]
+def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: float = 0.3
+                 ) -> PreviewServer:
     """A PreviewServer building like `build` (drafts go to a separate folder)."""
-    from newsletter.archive.preview import EmailPreviews, PreviewServer
+    from newsletter.archive import EmailPreviews, PreviewServer
 
     output = settings.path(settings.build.cache_dir) / "preview-site" if drafts else None
 
     def build(search: bool = False) -> Path:
         """Pages first (search=False); the watcher then refreshes the search index apart."""
         report = build_site(settings, today=dt.date.today(), drafts=drafts, output=output,
-                            checks=build_checks, search=search)
+                            search=search)
         return report.output
 
     return PreviewServer(settings, build, host=host, port=port, poll_interval=poll,
@@ -198,13 +178,10 @@ def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: f
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Build the samples and deliver the latest issue to the demo subscribers' outbox."""
-    report = build_site(settings, today=dt.date.today(), checks=build_checks)
+    from newsletter.delivery import deliver_demo
+
+    report = build_site(settings, today=dt.date.today())
     _report_build(report, settings)
-    try:
-        from newsletter.delivery.demo import deliver_demo
-    except ImportError:
-        print(f"Open {_shown(report.output, settings)}/index.html in a browser.")
-        return 0
     for line in deliver_demo(settings):
         print(line)
     print(f"Look at: {_shown(report.output, settings)}/index.html (the archive) and "

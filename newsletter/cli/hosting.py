@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsletter.errors import IssueNotFound
 from newsletter.settings import Settings
 
 if TYPE_CHECKING:
-    from newsletter.archive.deploy import DeployReport
+    from newsletter.archive import DeployReport
 
-# The partner feed list's default name (content.news_drafts.FEEDS_FILE; not imported so that
+# The partner feed list's default name (`newsletter.content.FEEDS_FILE`; not imported so that
 # registering the commands stays cheap for every other command; a test keeps them equal).
 FEEDS_FILE = "feeds.toml"
 
@@ -83,7 +82,7 @@ def _date(value: str) -> dt.date:
 
 def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
     """Deploy the site and say what changed."""
-    from newsletter.archive.deploy import deploy_site
+    from newsletter.archive import deploy_site
 
     report = deploy_site(settings, delete=args.delete, dry_run=args.dry_run)
     _print_deploy(report)
@@ -127,24 +126,23 @@ def _print_deploy(report: DeployReport) -> None:
 
 def run_gather(args: argparse.Namespace, settings: Settings) -> int:
     """Gather partner news into the issue's drafts; exit 1 if every feed failed."""
-    from newsletter.content.gather import GatherError, default_since, gather_news, load_feed_list
-    from newsletter.content.issues import load_issues
-    from newsletter.content.news_drafts import write_news_drafts
+    from newsletter.content import (
+        GatherError,
+        default_since,
+        gather_news,
+        load_corpus,
+        load_feed_list,
+        write_news_drafts,
+    )
 
     feeds_path = (
         settings.path(args.feeds) if not Path(args.feeds).is_absolute() else Path(args.feeds)
     )
     feeds = load_feed_list(feeds_path)
-    corpus = load_issues(
-        settings.path(settings.build.issues_dir), settings.site.languages, settings.root
-    )
+    corpus = load_corpus(settings)
     if not corpus.issues:
         raise GatherError("there is no issue to gather for: run `publish.py new` first")
-    issue = corpus.find(args.issue) if args.issue else corpus.issues[0]
-    if issue is None:
-        raise IssueNotFound(
-            f"no issue {args.issue!r} (give a folder name under issues/ or a number)"
-        )
+    issue = corpus.get(args.issue) if args.issue else corpus.issues[0]
     since = args.since or default_since(corpus, issue)
     gathered = gather_news(feeds, since)
     for outcome in gathered.outcomes:

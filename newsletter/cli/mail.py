@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from newsletter.errors import IssueNotFound, NewsletterError
+from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
 
 
@@ -13,7 +14,7 @@ class OutputError(NewsletterError):
     """The message could not be written where asked."""
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the `email` command."""
     p = sub.add_parser(
         "email",
@@ -33,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def cmd_email(args: argparse.Namespace, settings: Settings) -> int:
     """Render one email edition and write it for the sample subscriber."""
-    from newsletter.archive.build import load_corpus
-    from newsletter.mail.editions import render_email_edition, sample_recipient
+    from newsletter.content import load_corpus
+    from newsletter.mail import render_email_edition, sample_recipient
 
     lang = args.lang or settings.site.default_language
     if lang not in settings.site.languages:
@@ -42,11 +43,7 @@ def cmd_email(args: argparse.Namespace, settings: Settings) -> int:
             f"--lang {lang}: not one of the configured languages "
             f"({', '.join(settings.site.languages)})"
         )
-    corpus = load_corpus(settings)
-    issue = corpus.find(args.issue)
-    if issue is None:
-        hint = " (some issues have errors: run `publish.py check`)" if corpus.errors else ""
-        raise IssueNotFound(f"no issue {args.issue!r} under {settings.build.issues_dir}/{hint}")
+    issue = load_corpus(settings).get(args.issue)
     edition = render_email_edition(settings, issue, lang)
     message = edition.message_for(sample_recipient(settings, lang),
                                   subject_prefix=args.subject_prefix)

@@ -302,8 +302,10 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
-def html_to_text(fragment: str) -> str:
-    """An HTML fragment as one line of plain text (entities decoded, whitespace collapsed)."""
+def html_to_line(fragment: str) -> str:
+    """A feed's HTML fragment as one line of plain text (entities decoded, whitespace collapsed);
+    not the email's plain-text alternative, which keeps blocks and links
+    (`newsletter.mail.plaintext.html_to_text`)."""
     parser = _TextExtractor()
     parser.feed(fragment)
     parser.close()
@@ -323,7 +325,7 @@ def shorten(text: str, limit: int) -> str:
 def _detail_text(entry: Any, key: str) -> str:
     # Always read as HTML: RSS titles are plain text by the letter of the format, but partners
     # put markup in them, and feedparser passes it through when it guesses "text/plain".
-    return html_to_text(entry.get(key, "") or "")
+    return html_to_line(entry.get(key, "") or "")
 
 
 def normalize_link(link: str) -> str:
@@ -402,7 +404,7 @@ def parse_feed(
             continue
         summary = _detail_text(entry, "summary")
         if not summary and entry.get("content"):
-            summary = html_to_text(entry["content"][0].get("value", ""))
+            summary = html_to_line(entry["content"][0].get("value", ""))
         title = _detail_text(entry, "title") or shorten(summary, 80) or link
         items.append(
             NewsItem(

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsletter.errors import IssueNotFound
+from newsletter.settings import Settings
+
 FRONT_MATTER_KEYS = {
     "number": "required",
     "title": "required",
@@ -174,6 +177,7 @@ class Corpus:
 
     issues: tuple[Issue, ...]
     problems: tuple[Problem, ...]
+    folder: str = "issues"  # the issues folder as the editor sees it, for messages
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -186,6 +190,20 @@ class Corpus:
             if issue.slug == ref or str(issue.number) == ref.lstrip("#"):
                 return issue
         return None
+
+    def errors_of(self, slug: str) -> tuple[Problem, ...]:
+        """The errors met reading one issue's folder (an edition that could not be read)."""
+        folder = f"{self.folder.rstrip('/')}/{slug}/"
+        return tuple(p for p in self.errors if p.path.startswith(folder))
+
+    def get(self, ref: str) -> Issue:
+        """An issue by slug or by number; IssueNotFound names the folder searched."""
+        issue = self.find(ref)
+        if issue is None:
+            # An issue that failed to load is not in the corpus: say so, it may be the one.
+            hint = " (some issues have errors: run `publish.py check`)" if self.errors else ""
+            raise IssueNotFound(f"no issue {ref!r} under {self.folder}/{hint}")
+        return issue
 
 
 def source_hash(data: bytes) -> str:
@@ -433,9 +451,10 @@ def load_issues(
     root = root or issues_dir.parent
     problems: list[Problem] = []
     issues: list[Issue] = []
+    folder_shown = display_path(issues_dir, root)
     if not issues_dir.is_dir():
-        missing = Problem(display_path(issues_dir, root), 1, "the issues folder does not exist")
-        return Corpus((), (missing,))
+        missing = Problem(folder_shown, 1, "the issues folder does not exist")
+        return Corpus((), (missing,), folder_shown)
     for folder in sorted(p for p in issues_dir.iterdir() if p.is_dir()):
         slug = folder.name
         shown = display_path(folder, root)
@@ -477,7 +496,14 @@ def load_issues(
         if ordered:
             issues.append(Issue(slug=slug, folder=folder, editions=ordered))
     issues.sort(key=lambda i: (i.date, i.number, i.slug), reverse=True)
-    return Corpus(tuple(issues), tuple(problems))
+    return Corpus(tuple(issues), tuple(problems), folder_shown)
+
+
+def load_corpus(settings: Settings, reader: EditionReader | None = None) -> Corpus:
+    """Every issue under `[build] issues_dir` in the configured languages: what every command
+    reads (`reader` as in `load_issues`; the build passes its caching one)."""
+    return load_issues(settings.path(settings.build.issues_dir), settings.site.languages,
+                       settings.root, reader=reader)
 
 
 def display_path(path: Path, root: Path) -> str:

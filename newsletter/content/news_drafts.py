@@ -71,8 +71,9 @@ def _md_url(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
-def language_name(code: str, in_lang: str) -> str:
-    """A language's name in another language (Babel), e.g. pt in es → portugués."""
+def language_name_in(code: str, in_lang: str) -> str:
+    """A language's name in another language (Babel), e.g. pt in es → portugués (not its name in
+    itself: that is `newsletter.templating.native_language_name`)."""
     from babel import Locale, UnknownLocaleError
 
     try:
@@ -104,7 +105,7 @@ def render_news_draft(gathered: Gathered, lang: str, feeds_file: str = FEEDS_FIL
             if item.language != lang:
                 meta += (
                     " · *"
-                    + words["original"].format(language=language_name(item.language, lang))
+                    + words["original"].format(language=language_name_in(item.language, lang))
                     + "*"
                 )
             lines.append(f"- [{_md_text(item.title)}]({_md_url(item.link)}) — {meta}")

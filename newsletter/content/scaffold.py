@@ -8,9 +8,9 @@ from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined, UndefinedError
 
-from newsletter.archive.pages import load_strings
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
+from newsletter.wording import load_interface_words
 
 from .issues import SLUG_RE, Corpus
 
@@ -62,7 +62,8 @@ def scaffold_issue(
     if folder.exists():
         raise IssueExists(f"{folder} already exists: choose another --slug")
     number = max((i.number for i in corpus.issues), default=0) + 1
-    strings = load_strings(settings.path(settings.build.templates_dir), settings.site.languages)
+    templates_dir = settings.path(settings.build.templates_dir)
+    strings = load_interface_words(templates_dir, settings.site.languages)
     environment = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
     template = environment.from_string(SCAFFOLD)
     try:

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
-from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from newsletter.addresses import mask_email
 from newsletter.errors import NewsletterError
-from newsletter.mail.message import mask_address
 from newsletter.settings import Settings
+from newsletter.subscribers import SubscriberStore
 
-from .ledger import utc_stamp
+from .ledger import Ledger
 
 logger = logging.getLogger(__name__)
 
@@ -87,52 +86,37 @@ def parse_notification(body: str) -> Notification:
 
 
 def apply_notification(
-    store: Any, queue_message_id: str, notification: Notification, raw: str,
-    transient_limit: int,
+    store: SubscriberStore, ledger: Ledger, queue_message_id: str, notification: Notification,
+    raw: str, transient_limit: int,
 ) -> str:
     """Record one notification and suppress as it says, in one transaction; return what it did.
 
     Returns "duplicate" when this queue message was applied before, else "suppressed",
     "counted" or "recorded".
     """
-    conn: sqlite3.Connection = store.conn
-    row = conn.execute(
-        "SELECT id, subscriber_id FROM deliveries WHERE provider_id = ? LIMIT 1",
-        (notification.ses_message_id,),
-    ).fetchone()
-    delivery_id, subscriber_id = row if row else (None, None)
-    if subscriber_id is None and notification.recipients:
-        found = store.get_by_email(notification.recipients[0])
-        subscriber_id = found.id if found else None
-    try:
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO delivery_events (queue_message_id, received_at, kind, subtype, "
-            "provider_id, delivery_id, subscriber_id, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (queue_message_id, utc_stamp(), notification.kind, notification.subtype,
-             notification.ses_message_id, delivery_id, subscriber_id, raw),
-        )
-        if cur.rowcount == 0:
-            conn.rollback()
+    if ledger.database is not store.database:
+        raise ValueError("the ledger must be the one beside the store (Ledger.beside)")
+    with ledger.database.transaction():
+        delivery_id, subscriber_id = ledger.delivery_for(notification.ses_message_id)
+        if subscriber_id is None and notification.recipients:
+            found = store.get_by_email(notification.recipients[0])
+            subscriber_id = found.id if found else None
+        if not ledger.record_event(queue_message_id, notification.kind, notification.subtype,
+                                   notification.ses_message_id, delivery_id, subscriber_id, raw):
             return "duplicate"
         outcome = "recorded"
         for address in notification.recipients:
-            reason = _suppression_reason(conn, notification, subscriber_id, transient_limit)
+            reason = _suppression_reason(ledger, notification, subscriber_id, transient_limit)
             if reason:
-                store.suppress(address, reason)  # commits the event with it
-                logger.info("%s: %s", mask_address(address), reason)
+                store.suppress(address, reason)  # in this transaction, with the event
+                logger.info("%s: %s", mask_email(address), reason)
                 outcome = "suppressed"
             else:
                 outcome = "counted" if notification.kind == "bounce" else outcome
-    except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
-        raise
-    if conn.in_transaction:
-        conn.commit()
     return outcome
 
 
-def _suppression_reason(conn: sqlite3.Connection, n: Notification, subscriber_id: int | None,
+def _suppression_reason(ledger: Ledger, n: Notification, subscriber_id: int | None,
                         transient_limit: int) -> str:
     if n.kind == "complaint":
         return "complaint (the recipient marked the newsletter as spam)"
@@ -142,16 +126,13 @@ def _suppression_reason(conn: sqlite3.Connection, n: Notification, subscriber_id
         return "bounce: permanent"
     if subscriber_id is None:
         return ""
-    count = conn.execute(
-        "SELECT count(*) FROM delivery_events WHERE subscriber_id = ? AND kind = 'bounce' "
-        "AND subtype != 'Permanent'", (subscriber_id,),
-    ).fetchone()[0]
+    count = ledger.transient_bounces(subscriber_id)
     return f"bounce: {count} transient bounces" if count >= transient_limit else ""
 
 
 def process_queue(
-    settings: Settings, store: Any, queue_url: str, endpoint_url: str | None = None,
-    wait_seconds: int = 1,
+    settings: Settings, store: SubscriberStore, ledger: Ledger, queue_url: str,
+    endpoint_url: str | None = None, wait_seconds: int = 1,
 ) -> BounceResult:
     """Drain the queue: apply each notification, delete it once applied; keep malformed ones."""
     sqs = boto3.session.Session().client("sqs", region_name=settings.ses.region,
@@ -175,7 +156,8 @@ def process_queue(
                 logger.warning("queue message %s left in the queue: %s", queue_id, exc)
                 counts["malformed"] += 1
                 continue
-            outcome = apply_notification(store, queue_id, notification, message["Body"], limit)
+            outcome = apply_notification(store, ledger, queue_id, notification, message["Body"],
+                                         limit)
             if outcome == "duplicate":
                 counts["duplicates"] += 1
             else:

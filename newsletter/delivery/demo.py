@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from newsletter.content.issues import load_issues
-from newsletter.mail.editions import render_email_editions
-from newsletter.mail.transports import open_transport
+from newsletter.content import load_corpus
+from newsletter.mail import open_transport, render_email_editions
 from newsletter.settings import Settings
-from newsletter.subscribers.importer import import_csv
-from newsletter.subscribers.store import SubscriberStore
+from newsletter.subscribers import SubscriberStore, import_csv
 
-from .sending import SendOptions, run_send
+from .ledger import Ledger
+from .options import SendOptions
+from .sending import run_send
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +21,7 @@ DEMO_CSV = "subscribers/demo.csv"
 
 def deliver_demo(settings: Settings) -> list[str]:
     """Import the fake example.org liaisons (confirmed) and send them the latest ready issue."""
-    corpus = load_issues(settings.path(settings.build.issues_dir), settings.site.languages,
-                         settings.root)
+    corpus = load_corpus(settings)
     # The same rule as the archive: ready and dated today or earlier.
     ready = [issue for issue in corpus.issues if issue.is_visible(dt.date.today())]
     if not ready:
@@ -32,8 +31,10 @@ def deliver_demo(settings: Settings) -> list[str]:
     try:
         report = import_csv(store, settings.path(DEMO_CSV), confirmed=True, note="demo",
                             display=DEMO_CSV)
-        summary = run_send(settings, store, latest, render_email_editions(settings, latest),
-                           lambda: open_transport(settings, "outbox"), SendOptions())
+        summary = run_send(store, Ledger.beside(store), latest,
+                           render_email_editions(settings, latest),
+                           lambda: open_transport(settings, "outbox"), settings.delivery,
+                           SendOptions())
     finally:
         store.close()
     lines = [f"Demo subscribers: {report.imported} imported from {DEMO_CSV}"

@@ -6,6 +6,11 @@ with the edition language each subscriber gets) in one transaction. A row moves
 the transport is called and updated after it answers. After a crash the rows left in `sending`
 become `unknown`, and by default go out again with the same Message-ID (at-least-once, the
 duplicates bounded by the messages that were in flight).
+
+`Ledger` owns every statement on the delivery tables (`campaigns`, `deliveries`, `test_sends`,
+`send_lock`, `delivery_events`): the send, the schedule's lock, the rehearsals, the bounces and the
+report all go through it. It shares the subscriber store's database (`Ledger.beside(store)`), so a
+freeze reads the subscribers and writes the deliveries in one transaction.
 """
 
 from __future__ import annotations
@@ -14,71 +19,18 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
-import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 
-from newsletter.errors import NewsletterError
-from newsletter.subscribers.records import stamp
+from newsletter.subscribers import Database, Subscriber, SubscriberStore, stamp
+
+from .records import Campaign, LedgerError, LockHolder, MissingTranslation, Outcome, Pending
 
 logger = logging.getLogger(__name__)
 
 STATES = ("queued", "sending", "sent", "deferred", "rejected", "unknown", "skipped", "cancelled")
 # States that still owe the subscriber a message.
 OPEN_STATES = ("queued", "sending", "deferred", "unknown")
-
-class LedgerError(NewsletterError):
-    """The ledger cannot do what was asked (no campaign, a cancelled one)."""
-
-
-class MissingTranslation(NewsletterError):
-    """Subscribers chose a language the issue lacks and no fallback covers."""
-
-
-@dataclass(frozen=True)
-class Campaign:
-    """One issue's delivery: when its audience was frozen and whether it is over."""
-
-    issue: str
-    frozen_at: str
-    audience: int
-    completed_at: str | None
-    cancelled_at: str | None
-
-
-@dataclass(frozen=True)
-class AudienceMember:
-    """One subscriber as the freeze sees them."""
-
-    subscriber_id: int
-    email: str
-    lang: str
-    member_state: str
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A row that is due to be sent, joined to the subscriber's current address."""
-
-    delivery_id: int
-    subscriber_id: int
-    email: str
-    name: str
-    edition_lang: str
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the transport answered for one row."""
-
-    delivery_id: int
-    state: str  # sent | deferred | rejected | unknown | queued (not attempted)
-    provider_id: str | None = None
-    error: str = ""
-    next_attempt: float = 0.0
 
 
 def utc_stamp(moment: dt.datetime | None = None) -> str:
@@ -101,16 +53,23 @@ def resolve_language(
 
 
 class Ledger:
-    """The deliveries of every campaign, on the subscribers' database connection."""
+    """The deliveries of every campaign, in the subscribers' database."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._conn = database.conn
+
+    @classmethod
+    def beside(cls, store: SubscriberStore) -> Ledger:
+        """The ledger in the store's own database, on its connection (a freeze reads the
+        subscribers and writes the deliveries in one transaction)."""
+        return cls(store.database)
 
     # -- campaigns ---------------------------------------------------------------------------
 
     def campaign(self, issue: str) -> Campaign | None:
         """The campaign of an issue, if its audience was ever frozen."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT issue, frozen_at, audience, completed_at, cancelled_at FROM campaigns "
             "WHERE issue = ?", (issue,),
         ).fetchone()
@@ -119,67 +78,55 @@ class Ledger:
     def freeze(
         self,
         issue: str,
-        audience: Iterable[AudienceMember],
+        audience: Iterable[Subscriber],
         available: Sequence[str],
         fallback: Mapping[str, str],
         now: dt.datetime | None = None,
-        commit: bool = True,
     ) -> int:
         """Create the campaign and its rows in one transaction; return the audience size.
 
         MissingTranslation (nothing written) if some subscribers' language has no edition and no
-        fallback leads to one. With `commit=False` the transaction is left open (a dry run rolls
-        it back).
+        fallback leads to one. Inside a rehearsal (`Database.rolled_back`) nothing stays.
         """
         stamp = utc_stamp(now)
         salt = secrets.token_hex(16)
-        self._begin()
-        try:
-            self.conn.execute(
+        with self.database.transaction():
+            self._conn.execute(
                 "INSERT INTO campaigns (issue, salt, frozen_at, audience) VALUES (?, ?, ?, 0)",
                 (issue, salt, stamp),
             )
             count = self._insert_rows(issue, salt, audience, available, fallback, stamp)
-            self.conn.execute("UPDATE campaigns SET audience = ? WHERE issue = ?", (count, issue))
-        except BaseException:
-            self.conn.rollback()
-            raise
-        if commit:
-            self.conn.commit()
+            self._conn.execute("UPDATE campaigns SET audience = ? WHERE issue = ?", (count, issue))
         logger.info("froze the audience of %s: %d subscribers", issue, count)
         return count
 
     def add_new(
         self,
         issue: str,
-        audience: Iterable[AudienceMember],
+        audience: Iterable[Subscriber],
         available: Sequence[str],
         fallback: Mapping[str, str],
         now: dt.datetime | None = None,
     ) -> int:
         """`--include-new`: add subscribers confirmed since the freeze; return how many."""
         stamp = utc_stamp(now)
-        salt = self.conn.execute("SELECT salt FROM campaigns WHERE issue = ?", (issue,)).fetchone()
+        salt = self._conn.execute(
+            "SELECT salt FROM campaigns WHERE issue = ?", (issue,)).fetchone()
         if salt is None:
             raise LedgerError(f"issue {issue} has no campaign yet")
-        self._begin()
-        try:
+        with self.database.transaction():
             added = self._insert_rows(issue, salt[0], audience, available, fallback, stamp)
-            self.conn.execute(
+            self._conn.execute(
                 "UPDATE campaigns SET audience = audience + ?, completed_at = NULL WHERE issue = ?",
                 (added, issue),
             )
-        except BaseException:
-            self.conn.rollback()
-            raise
-        self.conn.commit()
         return added
 
     def _insert_rows(
         self,
         issue: str,
         salt: str,
-        audience: Iterable[AudienceMember],
+        audience: Iterable[Subscriber],
         available: Sequence[str],
         fallback: Mapping[str, str],
         stamp: str,
@@ -197,11 +144,10 @@ class Ledger:
                     continue
                 address = member.email.strip().casefold()
                 key = hashlib.sha256(f"{salt}:{address}".encode()).hexdigest()
-                yield (issue, member.subscriber_id, key, member.lang, edition, member.member_state,
-                       stamp)
+                yield (issue, member.id, key, member.lang, edition, member.state, stamp)
 
-        before = self.conn.total_changes
-        self.conn.executemany(
+        before = self._conn.total_changes
+        self._conn.executemany(
             "INSERT OR IGNORE INTO deliveries (issue, subscriber_id, address_key, lang, "
             "edition_lang, member_state, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
             rows(),
@@ -214,31 +160,18 @@ class Ledger:
                 "write the translation or add a [delivery.fallback] entry, e.g. "
                 f"{sorted(missing)[0]} = \"{available[0]}\""
             )
-        return self.conn.total_changes - before
-
-    def _begin(self) -> None:
-        if not self.conn.in_transaction:
-            self.conn.execute("BEGIN IMMEDIATE")
-
-    @contextmanager
-    def rolled_back(self) -> Iterator[None]:
-        """Everything written inside is undone (for `--dry-run`)."""
-        try:
-            yield
-        finally:
-            if self.conn.in_transaction:
-                self.conn.rollback()
+        return self._conn.total_changes - before
 
     def cancel(self, issue: str, now: dt.datetime | None = None) -> int:
         """End a campaign: the rows still owed become `cancelled`; return how many."""
         stamp = utc_stamp(now)
-        with self.conn:
-            cur = self.conn.execute(
+        with self.database.transaction():
+            cur = self._conn.execute(
                 "UPDATE deliveries SET state = 'cancelled', updated_at = ? "
                 "WHERE issue = ? AND state IN ('queued', 'deferred', 'unknown', 'sending')",
                 (stamp, issue),
             )
-            self.conn.execute(
+            self._conn.execute(
                 "UPDATE campaigns SET cancelled_at = ? WHERE issue = ?", (stamp, issue)
             )
         return cur.rowcount
@@ -247,8 +180,8 @@ class Ledger:
 
     def recover(self, issue: str, now: dt.datetime | None = None) -> int:
         """Rows a dead run left in `sending` become `unknown`; return how many."""
-        with self.conn:
-            cur = self.conn.execute(
+        with self.database.transaction():
+            cur = self._conn.execute(
                 "UPDATE deliveries SET state = 'unknown', error = 'the run stopped while sending', "
                 "updated_at = ? WHERE issue = ? AND state = 'sending'",
                 (utc_stamp(now), issue),
@@ -259,14 +192,14 @@ class Ledger:
 
     def requeue(self, issue: str, state: str, now: dt.datetime | None = None) -> int:
         """Put every row of one state (unknown, rejected) back in the queue; return how many."""
-        with self.conn:
-            cur = self.conn.execute(
+        with self.database.transaction():
+            cur = self._conn.execute(
                 "UPDATE deliveries SET state = 'queued', attempts = 0, next_attempt = 0, "
                 "updated_at = ? WHERE issue = ? AND state = ?",
                 (utc_stamp(now), issue, state),
             )
             if cur.rowcount:
-                self.conn.execute(
+                self._conn.execute(
                     "UPDATE campaigns SET completed_at = NULL WHERE issue = ?", (issue,)
                 )
         return cur.rowcount
@@ -277,7 +210,7 @@ class Ledger:
         Rows whose subscriber left since the freeze (unsubscribed, bounced, erased) become
         `skipped` here, so nobody is mailed after saying stop.
         """
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             "SELECT d.id, d.subscriber_id, s.email, s.name, d.edition_lang, d.attempts, s.status "
             "FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id "
             "WHERE d.issue = ? AND d.id > ? AND (d.state = 'queued' OR "
@@ -293,8 +226,8 @@ class Ledger:
                 pending.append(Pending(delivery_id, subscriber_id, email, name, edition_lang,
                                        attempts))
         if gone:
-            with self.conn:
-                self.conn.executemany(
+            with self.database.transaction():
+                self._conn.executemany(
                     "UPDATE deliveries SET state = 'skipped', error = 'no longer subscribed', "
                     "updated_at = ? WHERE id = ?",
                     [(utc_stamp(), i) for i in gone],
@@ -303,7 +236,7 @@ class Ledger:
 
     def next_retry(self, issue: str) -> float | None:
         """When the earliest deferred row is due again (None if nothing is deferred)."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT min(next_attempt) FROM deliveries WHERE issue = ? AND state = 'deferred'",
             (issue,),
         ).fetchone()
@@ -320,9 +253,9 @@ class Ledger:
     def settle(self, outcomes: Sequence[Outcome], claims: Sequence[int]) -> None:
         """Record answers and claim the next rows in one commit (a send's hot path)."""
         stamp = utc_stamp()
-        with self.conn:
+        with self.database.transaction():
             if outcomes:
-                self.conn.executemany(
+                self._conn.executemany(
                     "UPDATE deliveries SET state = ?, provider_id = coalesce(?, provider_id), "
                     "error = ?, next_attempt = ?, updated_at = ?, "
                     "attempts = attempts - (CASE WHEN ? = 'queued' THEN 1 ELSE 0 END) "
@@ -331,7 +264,7 @@ class Ledger:
                       o.delivery_id) for o in outcomes],
                 )
             if claims:
-                self.conn.executemany(
+                self._conn.executemany(
                     "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, "
                     "updated_at = ? WHERE id = ?",
                     [(stamp, i) for i in claims],
@@ -340,14 +273,14 @@ class Ledger:
     def finish_if_complete(self, issue: str, now: dt.datetime | None = None) -> bool:
         """Mark the campaign complete when no row is still owed; return whether it is."""
         placeholders = ", ".join("?" for _ in OPEN_STATES)
-        row = self.conn.execute(
+        row = self._conn.execute(
             f"SELECT 1 FROM deliveries WHERE issue = ? AND state IN ({placeholders}) LIMIT 1",
             (issue, *OPEN_STATES),
         ).fetchone()
         if row is not None:
             return False
-        with self.conn:
-            self.conn.execute(
+        with self.database.transaction():
+            self._conn.execute(
                 "UPDATE campaigns SET completed_at = coalesce(completed_at, ?) WHERE issue = ?",
                 (utc_stamp(now), issue),
             )
@@ -356,7 +289,7 @@ class Ledger:
     def counts(self, issue: str) -> dict[str, int]:
         """How many rows are in each state."""
         counts = dict.fromkeys(STATES, 0)
-        for state, n in self.conn.execute(
+        for state, n in self._conn.execute(
             "SELECT state, count(*) FROM deliveries WHERE issue = ? GROUP BY state", (issue,)
         ):
             counts[state] = n
@@ -366,7 +299,7 @@ class Ledger:
         """(subscriber language, edition sent) → rows, where they differ."""
         return {
             (lang, edition): n
-            for lang, edition, n in self.conn.execute(
+            for lang, edition, n in self._conn.execute(
                 "SELECT lang, edition_lang, count(*) FROM deliveries WHERE issue = ? "
                 "AND lang != edition_lang GROUP BY lang, edition_lang ORDER BY lang",
                 (issue,),
@@ -377,9 +310,132 @@ class Ledger:
         self, issue: str, lang: str, masked: str, outcome: str, provider_id: str | None, error: str
     ) -> None:
         """Keep a `--to` test send apart from the campaign."""
-        with self.conn:
-            self.conn.execute(
+        with self.database.transaction():
+            self._conn.execute(
                 "INSERT INTO test_sends (issue, lang, recipient, outcome, provider_id, error, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (issue, lang, masked, outcome, provider_id, error, utc_stamp()),
             )
+
+    def owed(self, issue: str, states: Sequence[str], batch: int = 500
+             ) -> Iterator[tuple[int, str, str, str, str]]:
+        """(subscriber id, address, name, edition language, member state) of the rows in
+        `states` whose subscriber is still confirmed, in row order, streamed (for a dry run)."""
+        marks = ", ".join("?" for _ in states)
+        cursor = self._conn.execute(
+            "SELECT d.subscriber_id, s.email, s.name, d.edition_lang, d.member_state "
+            "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+            f"WHERE d.issue = ? AND d.state IN ({marks}) AND s.status = 'confirmed' ORDER BY d.id",
+            (issue, *states),
+        )
+        try:
+            while chunk := cursor.fetchmany(batch):
+                yield from chunk
+        finally:
+            cursor.close()
+
+    # -- the send lock -------------------------------------------------------------------------
+
+    def lock_holder(self, name: str) -> LockHolder | None:
+        """Who holds the lock of that name, if anybody."""
+        row = self._conn.execute(
+            "SELECT issue, host, pid, acquired_at, heartbeat FROM send_lock WHERE name = ?",
+            (name,),
+        ).fetchone()
+        return LockHolder(*row) if row else None
+
+    def hold_lock(self, name: str, holder: LockHolder) -> None:
+        """Write `holder` as the lock's holder (the caller decided, in its transaction)."""
+        with self.database.transaction():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO send_lock (name, issue, host, pid, acquired_at, heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (name, holder.issue, holder.host, holder.pid, holder.acquired_at,
+                 holder.heartbeat),
+            )
+
+    def beat_lock(self, name: str, issue: str, host: str, pid: int, now: float) -> bool:
+        """Refresh the holder's heartbeat; False if another process holds the lock now."""
+        with self.database.transaction():
+            cur = self._conn.execute(
+                "UPDATE send_lock SET heartbeat = ?, issue = ? WHERE name = ? AND pid = ? "
+                "AND host = ?",
+                (now, issue, name, pid, host),
+            )
+        return cur.rowcount == 1
+
+    def release_lock(self, name: str, host: str, pid: int) -> None:
+        """Give the lock up, if that process still holds it."""
+        with self.database.transaction():
+            self._conn.execute(
+                "DELETE FROM send_lock WHERE name = ? AND pid = ? AND host = ?", (name, pid, host)
+            )
+
+    # -- provider notifications (bounces, complaints) ------------------------------------------
+
+    def delivery_for(self, provider_id: str) -> tuple[int | None, int | None]:
+        """(delivery id, subscriber id) of the message the provider knows by that id."""
+        row = self._conn.execute(
+            "SELECT id, subscriber_id FROM deliveries WHERE provider_id = ? LIMIT 1",
+            (provider_id,),
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def record_event(
+        self, queue_message_id: str, kind: str, subtype: str, provider_id: str,
+        delivery_id: int | None, subscriber_id: int | None, raw: str,
+    ) -> bool:
+        """Keep one notification, raw; False when that queue message was recorded before."""
+        with self.database.transaction():
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO delivery_events (queue_message_id, received_at, kind, "
+                "subtype, provider_id, delivery_id, subscriber_id, raw) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (queue_message_id, utc_stamp(), kind, subtype, provider_id, delivery_id,
+                 subscriber_id, raw),
+            )
+        return cur.rowcount == 1
+
+    def transient_bounces(self, subscriber_id: int) -> int:
+        """How many bounces other than permanent ones a subscriber has had."""
+        return int(self._conn.execute(
+            "SELECT count(*) FROM delivery_events WHERE subscriber_id = ? AND kind = 'bounce' "
+            "AND subtype != 'Permanent'", (subscriber_id,),
+        ).fetchone()[0])
+
+    # -- the report ----------------------------------------------------------------------------
+
+    def figures(self, issue: str) -> list[tuple[str, str, str, int, int, int, int, int, int, int]]:
+        """Per (language, edition sent, member state): audience, sent, rejected, unknown, owed,
+        permanent bounces and complaints, in that order."""
+        rows = self._conn.execute(
+            """
+            SELECT d.lang, d.edition_lang, d.member_state, count(*),
+                   sum(d.state = 'sent'), sum(d.state = 'rejected'), sum(d.state = 'unknown'),
+                   sum(d.state IN ('queued', 'deferred', 'sending')),
+                   sum(EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id
+                               AND e.kind = 'bounce' AND e.subtype = 'Permanent')),
+                   sum(EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id
+                               AND e.kind = 'complaint'))
+            FROM deliveries d WHERE d.issue = ?
+            GROUP BY d.lang, d.edition_lang, d.member_state
+            ORDER BY d.lang, d.edition_lang, d.member_state
+            """,
+            (issue,),
+        ).fetchall()
+        return [(lang, edition, state, *(int(n) for n in counts))
+                for lang, edition, state, *counts in rows]
+
+    def errors(self, issue: str, limit: int = 20) -> list[tuple[str, str, int]]:
+        """(state, error, rows) of the failed or deferred rows, the commonest first."""
+        return [(state, error, int(n)) for state, error, n in self._conn.execute(
+            "SELECT state, error, count(*) FROM deliveries WHERE issue = ? AND error != '' "
+            "AND state IN ('rejected', 'unknown', 'deferred') GROUP BY state, error "
+            "ORDER BY count(*) DESC, state, error LIMIT ?",
+            (issue, limit),
+        )]
+
+    def test_send_count(self, issue: str) -> int:
+        """How many `--to` test sends an issue has had."""
+        return int(self._conn.execute(
+            "SELECT count(*) FROM test_sends WHERE issue = ?", (issue,)).fetchone()[0])

@@ -20,8 +20,9 @@ LATENCY_ALLOWANCE = 0.15
 MAX_WORKERS = 32
 
 
-class RateLimiter:
-    """A token bucket of depth one plus a sliding one-second window; safe across threads."""
+class SendPacer:
+    """Spaces a send's messages to its rate: a token bucket of depth one plus a sliding
+    one-second window; safe across threads."""
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:

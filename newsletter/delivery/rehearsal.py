@@ -12,19 +12,18 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from newsletter.content.issues import Issue
-from newsletter.mail.editions import EmailEdition, Recipient
-from newsletter.mail.message import mask_address
-from newsletter.mail.transports import OutcomeUnknown, Rejected, RetryLater, Transport
-from newsletter.settings import Settings
+from newsletter.addresses import mask_email
+from newsletter.content import Issue
+from newsletter.mail import EmailEdition, OutcomeUnknown, Recipient, Rejected, RetryLater, Transport
+from newsletter.subscribers import SubscriberStore
 
 from .ledger import Ledger
-from .sending import BATCH, audience, check_ready, masked_error
+from .sending import BATCH, check_ready, masked_error
 
 
 def send_test(
-    settings: Settings, ledger: Ledger, issue: Issue, editions: Mapping[str, EmailEdition],
-    address: str, transport: Transport, now: dt.datetime | None = None,
+    ledger: Ledger, issue: Issue, editions: Mapping[str, EmailEdition], address: str,
+    transport: Transport, now: dt.datetime | None = None,
 ) -> list[tuple[str, str, str]]:
     """`--to ADDRESS`: a `[TEST]` message per language, kept apart; [(lang, outcome, detail)]."""
     results: list[tuple[str, str, str]] = []
@@ -36,7 +35,7 @@ def send_test(
             outcome, detail = "sent", str(provider_id)
         except (RetryLater, Rejected, OutcomeUnknown) as exc:
             provider_id, outcome, detail = None, type(exc).__name__.lower(), masked_error(exc)
-        ledger.record_test_send(issue.slug, lang, mask_address(address), outcome, provider_id,
+        ledger.record_test_send(issue.slug, lang, mask_email(address), outcome, provider_id,
                                 "" if outcome == "sent" else detail)
         results.append((lang, outcome, detail))
     return results
@@ -54,33 +53,25 @@ class DryRun:
     new_campaign: bool
 
 
-def dry_run(settings: Settings, store: object, issue: Issue,
-            editions: Mapping[str, EmailEdition], hold_unknown: bool = False) -> DryRun:
+def dry_run(store: SubscriberStore, ledger: Ledger, issue: Issue,
+            editions: Mapping[str, EmailEdition], fallback: Mapping[str, str],
+            hold_unknown: bool = False) -> DryRun:
     """Freeze (or read) the audience and render every message, then undo it all: nothing is sent."""
     check_ready(issue)
-    ledger = Ledger(store.conn)  # type: ignore[attr-defined]
     states = ("queued", "deferred") + (() if hold_unknown else ("unknown", "sending"))
     by_lang: Counter[str] = Counter()
     by_state: Counter[str] = Counter()
     rendered = 0
-    with ledger.rolled_back():
+    with ledger.database.rolled_back():
         new = ledger.campaign(issue.slug) is None
         if new:
-            ledger.freeze(issue.slug, audience(store), list(issue.editions),
-                          settings.delivery.fallback, commit=False)
-        marks = ", ".join("?" for _ in states)
-        rows = ledger.conn.execute(
-            "SELECT d.subscriber_id, s.email, s.name, d.edition_lang, d.member_state "
-            "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
-            f"WHERE d.issue = ? AND d.state IN ({marks}) AND s.status = 'confirmed' ORDER BY d.id",
-            (issue.slug, *states),
-        )
-        while chunk := rows.fetchmany(BATCH):
-            for subscriber_id, email, name, lang, member_state in chunk:
-                editions[lang].message_for(Recipient(subscriber_id, email, name, lang))
-                rendered += 1
-                by_lang[lang] += 1
-                by_state[member_state] += 1
+            ledger.freeze(issue.slug, store.audience(), list(issue.editions), fallback)
+        for subscriber_id, email, name, lang, member_state in ledger.owed(issue.slug, states,
+                                                                           BATCH):
+            editions[lang].message_for(Recipient(subscriber_id, email, name, lang))
+            rendered += 1
+            by_lang[lang] += 1
+            by_state[member_state] += 1
         fallbacks = ledger.fallbacks(issue.slug)
     return DryRun(issue.slug, dict(sorted(by_lang.items())), dict(sorted(by_state.items())),
                   fallbacks, rendered, new)

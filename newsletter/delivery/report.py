@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from dataclasses import dataclass
 
-from .ledger import Campaign, Ledger, LedgerError
+from .ledger import Ledger
+from .records import Campaign, LedgerError
 
 BOUNCE_THRESHOLD = 0.01
 COMPLAINT_THRESHOLD = 0.001
@@ -84,36 +84,14 @@ class DeliveryReport:
         return out.getvalue()
 
 
-def delivery_report(conn: sqlite3.Connection, issue: str) -> DeliveryReport:
+def delivery_report(ledger: Ledger, issue: str) -> DeliveryReport:
     """Count one issue's campaign from the ledger and the SES events."""
-    campaign = Ledger(conn).campaign(issue)
+    campaign = ledger.campaign(issue)
     if campaign is None:
         raise LedgerError(f"issue {issue} has not been sent yet (no campaign in the ledger)")
-    rows = conn.execute(
-        """
-        SELECT d.lang, d.edition_lang, d.member_state, count(*),
-               sum(d.state = 'sent'), sum(d.state = 'rejected'), sum(d.state = 'unknown'),
-               sum(d.state IN ('queued', 'deferred', 'sending')),
-               sum(EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id
-                           AND e.kind = 'bounce' AND e.subtype = 'Permanent')),
-               sum(EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id
-                           AND e.kind = 'complaint'))
-        FROM deliveries d WHERE d.issue = ?
-        GROUP BY d.lang, d.edition_lang, d.member_state
-        ORDER BY d.lang, d.edition_lang, d.member_state
-        """,
-        (issue,),
-    ).fetchall()
-    errors = conn.execute(
-        "SELECT state, error, count(*) FROM deliveries WHERE issue = ? AND error != '' "
-        "AND state IN ('rejected', 'unknown', 'deferred') GROUP BY state, error "
-        "ORDER BY count(*) DESC, state, error LIMIT 20",
-        (issue,),
-    ).fetchall()
-    tests = conn.execute("SELECT count(*) FROM test_sends WHERE issue = ?", (issue,)).fetchone()[0]
     return DeliveryReport(
         campaign=campaign,
-        rows=tuple(ReportRow(*(int(v) if i >= 3 else v for i, v in enumerate(r))) for r in rows),
-        errors=tuple((s, e, n) for s, e, n in errors),
-        test_sends=int(tests),
+        rows=tuple(ReportRow(*row) for row in ledger.figures(issue)),
+        errors=tuple(ledger.errors(issue)),
+        test_sends=ledger.test_send_count(issue),
     )

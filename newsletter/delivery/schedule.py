@@ -2,25 +2,26 @@
 
 An issue is due when its `send_at` has passed, it is `ready`, and its campaign is neither complete
 nor cancelled. One whose `send_at` is older than the window (default 7 days) is not *started*
-automatically: a restored backup must not mail an old issue again. The lock is a row in the
-database; a holder that died (its pid gone on this host, or no heartbeat within the timeout) is
-taken over.
+automatically: a restored backup must not mail an old issue again. Each decision says which of
+these it is (`DueKind`) and why, in words. The lock is a row in the ledger; a holder that died
+(its pid gone on this host, or no heartbeat within the timeout) is taken over.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import os
 import socket
-import sqlite3
 import time
 from dataclasses import dataclass
 
-from newsletter.content.issues import Corpus, Issue
+from newsletter.content import Corpus, Issue
 from newsletter.errors import NewsletterError
 
 from .ledger import Ledger, utc_stamp
+from .records import LockHolder
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +32,35 @@ class SendRunning(NewsletterError):
     """Another `send` holds the lock and is alive."""
 
 
+class DueKind(enum.Enum):
+    """What `send --due` decided about one scheduled issue."""
+
+    DUE = "due"  # its send_at has passed: start it
+    RESUMING = "resuming"  # its campaign started and is not finished: go on
+    SCHEDULED = "scheduled"  # send_at is still ahead
+    DRAFT = "draft"  # not ready
+    CANCELLED = "cancelled"
+    SENT = "sent"  # its campaign is complete
+    TOO_OLD = "too old"  # send_at is older than the window: never started automatically
+
+    @property
+    def sends(self) -> bool:
+        """Whether `send --due` sends the issue now."""
+        return self in (DueKind.DUE, DueKind.RESUMING)
+
+
 @dataclass(frozen=True)
 class DueIssue:
-    """An issue `send --due` looked at, and what it decided."""
+    """An issue `send --due` looked at, what it decided, and why in words."""
 
     issue: Issue
-    due: bool
+    kind: DueKind
     reason: str
+
+    @property
+    def due(self) -> bool:
+        """Whether it is sent now."""
+        return self.kind.sends
 
 
 def due_issues(
@@ -45,28 +68,28 @@ def due_issues(
 ) -> list[DueIssue]:
     """Every scheduled issue with the decision `--due` takes for it, oldest `send_at` first."""
     decisions: list[DueIssue] = []
-    scheduled = sorted((i for i in corpus.issues if i.send_at is not None),
-                       key=lambda i: (i.send_at, i.slug))  # type: ignore[arg-type, return-value]
-    for issue in scheduled:
-        send_at = issue.send_at
-        assert send_at is not None
+    scheduled = [(i.send_at, i.slug, i) for i in corpus.issues if i.send_at is not None]
+    for send_at, _slug, issue in sorted(scheduled, key=lambda item: (item[0], item[1])):
         campaign = ledger.campaign(issue.slug)
         if send_at > now:
-            decisions.append(DueIssue(issue, False, f"scheduled for {send_at.isoformat()}"))
+            decisions.append(DueIssue(issue, DueKind.SCHEDULED,
+                                      f"scheduled for {send_at.isoformat()}"))
         elif issue.status != "ready":
-            decisions.append(DueIssue(issue, False, "still a draft"))
+            decisions.append(DueIssue(issue, DueKind.DRAFT, "still a draft"))
         elif campaign is not None and campaign.cancelled_at:
-            decisions.append(DueIssue(issue, False, "cancelled"))
+            decisions.append(DueIssue(issue, DueKind.CANCELLED, "cancelled"))
         elif campaign is not None and campaign.completed_at:
-            decisions.append(DueIssue(issue, False, "already sent"))
+            decisions.append(DueIssue(issue, DueKind.SENT, "already sent"))
         elif campaign is None and send_at < now - dt.timedelta(days=window_days):
             decisions.append(DueIssue(
-                issue, False,
+                issue, DueKind.TOO_OLD,
                 f"send_at {send_at.isoformat()} is more than {window_days} days old; not started "
                 f"automatically (send it by hand with `publish.py send {issue.slug}`)",
             ))
+        elif campaign is not None:
+            decisions.append(DueIssue(issue, DueKind.RESUMING, "resuming"))
         else:
-            decisions.append(DueIssue(issue, True, "resuming" if campaign else "due"))
+            decisions.append(DueIssue(issue, DueKind.DUE, "due"))
     return decisions
 
 
@@ -83,8 +106,8 @@ def _pid_alive(pid: int) -> bool:
 class SendLock:
     """The single row that says who is sending; `with SendLock(...)` holds it."""
 
-    def __init__(self, conn: sqlite3.Connection, issue: str, timeout_seconds: float) -> None:
-        self.conn = conn
+    def __init__(self, ledger: Ledger, issue: str, timeout_seconds: float) -> None:
+        self.ledger = ledger
         self.issue = issue
         self.timeout = timeout_seconds
         self.host = socket.gethostname()
@@ -94,34 +117,21 @@ class SendLock:
     def acquire(self) -> None:
         """Take the lock, or raise SendRunning naming the live holder."""
         now = time.time()
-        self.conn.commit()
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = self.conn.execute(
-                "SELECT issue, host, pid, acquired_at, heartbeat FROM send_lock WHERE name = ?",
-                (LOCK_NAME,),
-            ).fetchone()
-            if row is not None:
-                issue, host, pid, acquired_at, heartbeat = row
-                ours = host == self.host and pid == self.pid
-                dead = host == self.host and not _pid_alive(pid)
-                stale = now - heartbeat > self.timeout
+        with self.ledger.database.transaction():  # read and write under one write lock
+            holder = self.ledger.lock_holder(LOCK_NAME)
+            if holder is not None:
+                ours = holder.host == self.host and holder.pid == self.pid
+                dead = holder.host == self.host and not _pid_alive(holder.pid)
+                stale = now - holder.heartbeat > self.timeout
                 if not (ours or dead or stale):
                     raise SendRunning(
-                        f"a send of {issue} is already running (pid {pid} on {host}, since "
-                        f"{acquired_at}); this run does nothing"
+                        f"a send of {holder.issue} is already running (pid {holder.pid} on "
+                        f"{holder.host}, since {holder.acquired_at}); this run does nothing"
                     )
-                logger.warning("taking over the send lock from pid %s on %s (%s)", pid, host,
-                               "dead" if dead else "no heartbeat" if stale else "ours")
-            self.conn.execute(
-                "INSERT OR REPLACE INTO send_lock (name, issue, host, pid, acquired_at, heartbeat) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (LOCK_NAME, self.issue, self.host, self.pid, utc_stamp(), now),
-            )
-        except BaseException:
-            self.conn.rollback()
-            raise
-        self.conn.commit()
+                logger.warning("taking over the send lock from pid %s on %s (%s)", holder.pid,
+                               holder.host, "dead" if dead else "no heartbeat" if stale else "ours")
+            self.ledger.hold_lock(LOCK_NAME, LockHolder(self.issue, self.host, self.pid,
+                                                        utc_stamp(), now))
         self._last_beat = now
 
     def beat(self, every: float = 5.0) -> bool:
@@ -129,22 +139,12 @@ class SendLock:
         now = time.time()
         if now - self._last_beat < every:
             return True
-        with self.conn:
-            cur = self.conn.execute(
-                "UPDATE send_lock SET heartbeat = ?, issue = ? WHERE name = ? AND pid = ? "
-                "AND host = ?",
-                (now, self.issue, LOCK_NAME, self.pid, self.host),
-            )
         self._last_beat = now
-        return cur.rowcount == 1
+        return self.ledger.beat_lock(LOCK_NAME, self.issue, self.host, self.pid, now)
 
     def release(self) -> None:
         """Give the lock up (only if we still hold it)."""
-        with self.conn:
-            self.conn.execute(
-                "DELETE FROM send_lock WHERE name = ? AND pid = ? AND host = ?",
-                (LOCK_NAME, self.pid, self.host),
-            )
+        self.ledger.release_lock(LOCK_NAME, self.host, self.pid)
 
     def __enter__(self) -> SendLock:
         self.acquire()

@@ -1,11 +1,12 @@
 """The send run: ledger rows out through a transport, paced by a token bucket, a few at a time.
 
-The stages of `run_send`: take the send lock → freeze the audience (or resume the campaign:
-in-flight rows of a dead run become `unknown` and, by default, go again) → open the transport and
-read its quota → loop: claim a handful of due rows (committed as `sending`), let a small pool of
-workers render each message and send it when the rate allows, record each answer → mark the
-campaign complete when nothing is owed. A burst of errors in a row, a transport that says stop,
-the daily quota or Ctrl-C end the run cleanly after the messages in flight; running again resumes.
+The stages of `run_send`: settle the run's configuration (the command's options over `[delivery]`,
+once) → take the send lock → freeze the audience (or resume the campaign: in-flight rows of a dead
+run become `unknown` and, by default, go again) → open the transport and read its quota → loop:
+claim a handful of due rows (committed as `sending`), let a small pool of workers render each
+message and send it when the rate allows, record each answer → mark the campaign complete when
+nothing is owed. A burst of errors in a row, a transport that says stop, the daily quota or Ctrl-C
+end the run cleanly after the messages in flight; running again resumes.
 """
 
 from __future__ import annotations
@@ -24,21 +25,25 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from newsletter.content.issues import Issue
-from newsletter.errors import NewsletterError
-from newsletter.mail.editions import EmailEdition, Recipient
-from newsletter.mail.message import mask_address
-from newsletter.mail.transports import (
+from newsletter.addresses import mask_email
+from newsletter.content import Corpus, Issue
+from newsletter.errors import IssueError, NewsletterError
+from newsletter.mail import (
+    EmailEdition,
     OutcomeUnknown,
+    Recipient,
     Rejected,
     RetryLater,
     StopEverything,
     Transport,
 )
-from newsletter.settings import Settings
+from newsletter.settings import DeliverySettings
+from newsletter.subscribers import SubscriberStore
 
-from .ledger import AudienceMember, Ledger, Outcome, Pending
-from .pacing import RateLimiter, worker_count
+from .ledger import Ledger
+from .options import SendConfig, SendOptions
+from .pacing import SendPacer, worker_count
+from .records import Outcome, Pending
 from .schedule import SendLock
 
 logger = logging.getLogger(__name__)
@@ -53,24 +58,11 @@ _ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[A-Za-z0-9.-]+")
 
 def masked_error(exc: BaseException) -> str:
     """A transport's error text with any address in it masked (it is stored and printed)."""
-    return _ADDRESS_RE.sub(lambda m: mask_address(m.group(0)), str(exc))
+    return _ADDRESS_RE.sub(lambda m: mask_email(m.group(0)), str(exc))
 
 
 class SendRefused(NewsletterError):
     """The issue cannot be sent as asked (a draft, a cancelled campaign)."""
-
-
-@dataclass(frozen=True)
-class SendOptions:
-    """What the operator asked for on the command line."""
-
-    limit: int | None = None
-    hold_unknown: bool = False
-    include_new: bool = False
-    retry_rejected: bool = False
-    workers: int | None = None
-    rate: float | None = None
-    retry_base_seconds: float = 5.0
 
 
 @dataclass
@@ -121,14 +113,21 @@ class SendSummary:
     max_in_flight: int = 0
 
 
-def audience(store: object) -> Iterator[AudienceMember]:
-    """Confirmed, not suppressed subscribers, streamed from the store."""
-    conn = store.conn  # type: ignore[attr-defined]
-    # The per-address check normalises each address (~80 µs); skip it when nothing is suppressed.
-    check = conn.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None
-    for s in store.iter_confirmed():  # type: ignore[attr-defined]
-        if not (check and store.is_suppressed(s.email)):  # type: ignore[attr-defined]
-            yield AudienceMember(s.id, s.email, s.lang, s.state)
+def check_readable(corpus: Corpus, slug: str) -> None:
+    """Refuse to send an issue with an edition that cannot be read (its readers would get another
+    language's edition); the error names each file and line."""
+    errors = corpus.errors_of(slug)
+    if errors:
+        shown = "\n".join(str(p) for p in errors)
+        raise IssueError(f"issue {slug!r} has {len(errors)} error(s); nothing was sent:\n{shown}")
+
+
+def issue_to_send(corpus: Corpus, ref: str) -> Issue:
+    """The issue `send` delivers, by slug or number: IssueNotFound if there is none, IssueError
+    if one of its editions cannot be read."""
+    found = corpus.find(ref)
+    check_readable(corpus, found.slug if found else ref)
+    return corpus.get(ref)
 
 
 def check_ready(issue: Issue) -> None:
@@ -140,37 +139,33 @@ def check_ready(issue: Issue) -> None:
 
 
 def prepare_campaign(
-    settings: Settings, store: object, ledger: Ledger, issue: Issue, options: SendOptions
+    config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue
 ) -> tuple[int, int, bool]:
     """Freeze or resume the campaign; return (rows added, unknown rows requeued, was complete)."""
     available = list(issue.editions)
-    fallback = settings.delivery.fallback
     campaign = ledger.campaign(issue.slug)
     if campaign is not None and campaign.cancelled_at:
         raise SendRefused(f"the campaign of {issue.slug} was cancelled on {campaign.cancelled_at}")
     if campaign is None:
-        return ledger.freeze(issue.slug, audience(store), available, fallback), 0, False
+        return ledger.freeze(issue.slug, store.audience(), available, config.fallback), 0, False
     was_complete = campaign.completed_at is not None
     ledger.recover(issue.slug)
     added = 0
-    if options.include_new:
-        added = ledger.add_new(issue.slug, audience(store), available, fallback)
-    if options.retry_rejected:
+    if config.include_new:
+        added = ledger.add_new(issue.slug, store.audience(), available, config.fallback)
+    if config.retry_rejected:
         added += ledger.requeue(issue.slug, "rejected")
-    resent = 0 if options.hold_unknown else ledger.requeue(issue.slug, "unknown")
+    resent = 0 if config.hold_unknown else ledger.requeue(issue.slug, "unknown")
     return added, resent, was_complete and not added and not resent
 
 
-def _transport_rate(settings: Settings, transport: Transport, options: SendOptions
-                    ) -> tuple[float, int | None]:
+def _transport_rate(config: SendConfig, transport: Transport) -> tuple[float, int | None]:
     """(messages per second, messages left in today's quota) for this run."""
-    rate = options.rate if options.rate is not None else settings.delivery.rate
-    quota_of = getattr(transport, "quota", None)
-    if quota_of is None or not settings.ses.account_quota:
-        return rate, None
-    quota = quota_of()
-    quota_rate = quota.max_rate * settings.ses.quota_margin
-    return (min(rate, quota_rate) if rate > 0 else quota_rate), quota.remaining_today
+    quota = transport.quota()
+    if quota is None:
+        return config.rate, None
+    usable = quota.usable_rate
+    return (min(config.rate, usable) if config.rate > 0 else usable), quota.remaining_today
 
 
 class _TransportPool:
@@ -204,11 +199,11 @@ class _Worker:
     """Renders one row's message, waits for the rate, sends it, and says what happened."""
 
     def __init__(self, slug: str, editions: Mapping[str, EmailEdition], pool: _TransportPool,
-                 limiter: RateLimiter, max_attempts: int, retry_base: float) -> None:
+                 pacer: SendPacer, max_attempts: int, retry_base: float) -> None:
         self.slug = slug
         self.editions = editions
         self.pool = pool
-        self.limiter = limiter
+        self.pacer = pacer
         self.max_attempts = max_attempts
         self.retry_base = retry_base
 
@@ -227,13 +222,10 @@ class _Worker:
         except StopEverything as exc:
             return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)  # account-wide
         try:
-            self.limiter.acquire()
-            if getattr(transport, "supports_tags", False):
-                tags = {"issue": self.slug, "lang": row.edition_lang,
-                        "subscriber": str(row.subscriber_id)}
-                provider_id = transport.send(row.email, message, tags=tags)  # type: ignore[call-arg]
-            else:
-                provider_id = transport.send(row.email, message)
+            self.pacer.acquire()
+            tags = {"issue": self.slug, "lang": row.edition_lang,
+                    "subscriber": str(row.subscriber_id)}
+            provider_id = transport.send(row.email, message, tags)
             return Outcome(row.delivery_id, "sent", provider_id=provider_id), ""
         except RetryLater as exc:
             if attempt >= self.max_attempts:
@@ -254,21 +246,27 @@ class _Worker:
 
 
 def run_send(
-    settings: Settings,
-    store: object,
+    store: SubscriberStore,
+    ledger: Ledger,
     issue: Issue,
     editions: Mapping[str, EmailEdition],
     transport_factory: TransportFactory,
-    options: SendOptions = SendOptions(),
+    delivery: DeliverySettings,
+    options: SendOptions | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> SendSummary:
-    """Deliver one issue to its campaign's rows; resumable, rate-limited, crash-safe."""
+    """Deliver one issue to its campaign's rows; resumable, rate-limited, crash-safe.
+
+    `ledger` must be the one beside `store` (`Ledger.beside(store)`): a freeze reads the one and
+    writes the other in one transaction.
+    """
+    if ledger.database is not store.database:
+        raise ValueError("the ledger must be the one beside the store (Ledger.beside)")
+    config = SendConfig.resolve(delivery, options or SendOptions())
     check_ready(issue)
-    conn = store.conn  # type: ignore[attr-defined]
-    ledger = Ledger(conn)
     started = time.monotonic()
-    with SendLock(conn, issue.slug, settings.delivery.lock_timeout_seconds) as lock:
-        added, resent, was_complete = prepare_campaign(settings, store, ledger, issue, options)
+    with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
+        added, resent, was_complete = prepare_campaign(config, store, ledger, issue)
         campaign = ledger.campaign(issue.slug)
         assert campaign is not None
         if was_complete:
@@ -278,8 +276,8 @@ def run_send(
         first = transport_factory()
         pool = _TransportPool(transport_factory, first)
         try:
-            rate, remaining = _transport_rate(settings, first, options)
-            run = _Run(settings, ledger, issue.slug, editions, pool, rate, options, lock, progress)
+            rate, remaining = _transport_rate(config, first)
+            run = _Run(config, ledger, issue.slug, editions, pool, rate, lock, progress)
             run.loop(remaining)
         finally:
             pool.close()
@@ -300,19 +298,18 @@ def run_send(
 class _Run:
     """The loop of one run: keep the workers busy, record answers, stop when told."""
 
-    def __init__(self, settings: Settings, ledger: Ledger, slug: str,
+    def __init__(self, config: SendConfig, ledger: Ledger, slug: str,
                  editions: Mapping[str, EmailEdition], pool: _TransportPool, rate: float,
-                 options: SendOptions, lock: SendLock,
-                 progress: Callable[[Progress], None] | None) -> None:
+                 lock: SendLock, progress: Callable[[Progress], None] | None) -> None:
         self.ledger = ledger
         self.slug = slug
-        self.workers = worker_count(options.workers or settings.delivery.workers, rate)
+        self.workers = worker_count(config.workers, rate)
         self.window = self.workers * 2
-        self.limiter = RateLimiter(rate)
-        self.worker = _Worker(slug, editions, pool, self.limiter, settings.delivery.max_attempts,
-                              options.retry_base_seconds)
-        self.limit = options.limit
-        self.error_burst = max(1, settings.delivery.error_burst)
+        self.pacer = SendPacer(rate)
+        self.worker = _Worker(slug, editions, pool, self.pacer, config.max_attempts,
+                              config.retry_base_seconds)
+        self.limit = config.limit
+        self.error_burst = config.error_burst
         self.lock = lock
         self.progress = progress
         self.tally: Counter[str] = Counter()
@@ -321,7 +318,8 @@ class _Run:
         self.stopped_by = ""
         self._in_a_row = 0
         self._unrecorded: list[Outcome] = []
-        self.answers: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
+        self.answers: queue.SimpleQueue[tuple[int, tuple[Outcome, str] | BaseException]] = \
+            queue.SimpleQueue()
         counts = ledger.counts(slug)
         self.state = Progress(total=counts["queued"] + counts["deferred"])
         self._last_report = 0.0
@@ -441,7 +439,7 @@ class _Run:
 
     def _collect(self, inflight: set[int], timeout: float | None) -> None:
         """Take the answers that arrived (waiting up to `timeout` for the first one)."""
-        answers = []
+        answers: list[tuple[int, tuple[Outcome, str] | BaseException]] = []
         try:
             answers.append(self.answers.get(timeout=timeout))
             while True:

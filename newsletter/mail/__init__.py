@@ -1,5 +1,53 @@
-"""Email: each edition rendered once per language, personalised cheaply, sent through a transport.
+"""Mail: each email edition rendered once per language, personalised cheaply, sent by a transport.
 
-Owns the email editions, the MIME message, the plain-text alternative and the transports (outbox,
-SMTP, SES). Imports `content` and the kernel; knows nothing of subscribers or the ledger.
+Owns the email editions (`render_email_editions`, `EmailEdition`: the sender, the subscription
+links and a `Signer` are all an edition keeps), the MIME message (`Sender`, `build_message`), the
+plain-text alternative, the email checks (`email_problems`) and the transports behind one
+protocol (`Transport`: outbox, SMTP, SES; `open_transport`). Knows nothing of subscribers or the
+ledger: a recipient is an id, an address, a name and a language.
+
+May import: `content` and the kernel. Other subsystems import these public names, never its
+modules.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from newsletter.exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .editions import (
+        EmailEdition,
+        Recipient,
+        email_problems,
+        render_email_edition,
+        render_email_editions,
+        render_email_preview,
+        sample_recipient,
+    )
+    from .message import Sender, build_message
+    from .transports import (
+        OutcomeUnknown,
+        Quota,
+        Rejected,
+        RetryLater,
+        StopEverything,
+        Transport,
+        TransportError,
+        open_transport,
+    )
+
+__all__ = [
+    "EmailEdition", "OutcomeUnknown", "Quota", "Recipient", "Rejected", "RetryLater", "Sender",
+    "StopEverything", "Transport", "TransportError", "build_message", "email_problems",
+    "open_transport", "render_email_edition", "render_email_editions", "render_email_preview",
+    "sample_recipient",
+]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".editions": ("EmailEdition", "Recipient", "email_problems", "render_email_edition",
+                  "render_email_editions", "render_email_preview", "sample_recipient"),
+    ".message": ("Sender", "build_message"),
+    ".transports": ("OutcomeUnknown", "Quota", "Rejected", "RetryLater", "StopEverything",
+                    "Transport", "TransportError", "open_transport"),
+})

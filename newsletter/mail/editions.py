@@ -4,14 +4,14 @@ The stages, once per issue and language (`render_email_edition`):
 Markdown → absolute URLs → Jinja (`email.html`, `email.txt`) → premailer inlines `email.css` →
 the plain-text alternative from the same body → the MIME layout, encoded once
 (`message.compile_message`). Per subscriber (`EmailEdition.message_for`), only two signed tokens
-(unsubscribe, change language) go into the gaps and four headers are formatted.
+(unsubscribe, change language) go into the gaps and four headers are formatted. An edition keeps
+what those need and nothing else: the sender, the subscription URLs and the signer made once
+from the secret.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -22,22 +22,36 @@ import jinja2
 from babel import Locale, UnknownLocaleError
 from premailer import Premailer
 
-from newsletter import tokens
-from newsletter.content.images import ImageError, image_size, with_dimensions
-from newsletter.content.issues import Corpus, Issue, Problem, display_path
-from newsletter.content.markup import Rendered, absolutize, label_footnotes, renderer_for
+from newsletter.content import (
+    Corpus,
+    ImageError,
+    Issue,
+    Problem,
+    Rendered,
+    absolutize,
+    display_path,
+    image_size,
+    label_footnotes,
+    renderer_for,
+    with_dimensions,
+)
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
-from newsletter.templating import language_name, localized_date, make_environment, trusted_html
-from newsletter.urls import SiteUrls
+from newsletter.templating import (
+    localized_date,
+    make_environment,
+    native_language_name,
+    trusted_html,
+)
+from newsletter.tokens import Signer
+from newsletter.urls import SiteUrls, SubscriptionUrls
 
 from .message import (
     MessageTemplate,
+    Sender,
     check_header_value,
     compile_message,
     format_address,
-    list_unsubscribe_value,
-    message_domain,
 )
 from .plaintext import html_to_text
 from .wording import load_email_strings
@@ -83,7 +97,9 @@ class EmailEdition:
     subject: str
     html: str  # premailer's output, with UNSUBSCRIBE_SLOT and LANGUAGE_SLOT not yet filled
     text: str
-    settings: Settings = field(repr=False, compare=False)
+    sender: Sender
+    links: SubscriptionUrls
+    signer: Signer = field(repr=False, compare=False)
     source: str = ""
     _templates: dict[str, MessageTemplate] = field(
         default_factory=dict, repr=False, compare=False
@@ -91,10 +107,9 @@ class EmailEdition:
 
     def tokens_for(self, recipient: Recipient) -> dict[str, str]:
         """The signed tokens that fill this recipient's links."""
-        secret = self.settings.secret
         return {
-            UNSUBSCRIBE_SLOT: tokens.sign(secret, "unsubscribe", recipient.id),
-            LANGUAGE_SLOT: tokens.sign(secret, "language", recipient.id),
+            UNSUBSCRIBE_SLOT: self.signer.sign("unsubscribe", recipient.id),
+            LANGUAGE_SLOT: self.signer.sign("language", recipient.id),
         }
 
     def personalise(self, recipient: Recipient) -> tuple[str, str]:
@@ -108,10 +123,9 @@ class EmailEdition:
 
     def message_id_for(self, recipient: Recipient) -> str:
         """A Message-ID that is the same for (issue, language, subscriber) on every (re)send."""
-        key = self.settings.secret.encode()
         raw = f"{self.slug}\x00{self.lang}\x00{recipient.id}".encode()
-        digest = hmac.new(key, raw, hashlib.sha256).hexdigest()[:24]
-        return f"<annaobserva.{self.slug}.{self.lang}.{digest}@{message_domain(self.settings)}>"
+        digest = self.signer.digest(raw)[:24]
+        return f"<annaobserva.{self.slug}.{self.lang}.{digest}@{self.sender.domain}>"
 
     def message_for(
         self,
@@ -122,14 +136,13 @@ class EmailEdition:
     ) -> bytes:
         """The complete message for one recipient: RFC 5322 bytes with CRLF, ready to send."""
         values = self.tokens_for(recipient)
-        unsubscribe_url = f"{self.settings.email.subscription_url}unsubscribe/"
+        token = values[UNSUBSCRIBE_SLOT]
         return self._template(subject_prefix).render(
             to=format_address(recipient.email, recipient.name),
             date=now or dt.datetime.now(dt.UTC),
             message_id=self.message_id_for(recipient),
-            list_unsubscribe=list_unsubscribe_value(
-                self.settings, unsubscribe_url + values[UNSUBSCRIBE_SLOT], values[UNSUBSCRIBE_SLOT]
-            ),
+            list_unsubscribe=self.sender.list_unsubscribe(
+                self.links.link("unsubscribe", token), token),
             values=values,
         )
 
@@ -148,7 +161,7 @@ class EmailEdition:
         template = self._templates.get(subject_prefix)
         if template is None:
             template = compile_message(
-                self.settings,
+                self.sender,
                 subject=f"{subject_prefix}{self.subject}",
                 html=self.html,
                 text=self.text,
@@ -208,7 +221,7 @@ def _context(settings: Settings, issue: Issue, lang: str) -> dict[str, Any]:
     words = load_email_strings(settings.path(settings.build.templates_dir), lang)
     number = words["number"].format(number=edition.number)
     site_title = settings.site.title[lang]
-    subscription = settings.email.subscription_url
+    links = SubscriptionUrls(settings.email.subscription_url)
     return {
         "lang": lang,
         "dir": text_direction(lang),
@@ -222,21 +235,26 @@ def _context(settings: Settings, issue: Issue, lang: str) -> dict[str, Any]:
         "summary": edition.summary,
         "view_url": urls.absolute(SiteUrls.issue(lang, issue.slug)),
         "other_languages": [
-            {"lang": other, "name": language_name(other),
+            {"lang": other, "name": native_language_name(other),
              "url": urls.absolute(SiteUrls.issue(other, issue.slug))}
             for other in issue.editions
             if other != lang
         ],
         "words": words,
-        "unsubscribe_url": f"{subscription}unsubscribe/{UNSUBSCRIBE_SLOT}",
-        "language_url": f"{subscription}language/{LANGUAGE_SLOT}",
+        "unsubscribe_url": links.link("unsubscribe", UNSUBSCRIBE_SLOT),
+        "language_url": links.link("language", LANGUAGE_SLOT),
         "postal_address": settings.site.postal_address,
         "publisher": settings.site.publisher,
     }
 
 
-def render_email_edition(settings: Settings, issue: Issue, lang: str) -> EmailEdition:
-    """Render one issue in one language for email: the expensive work, done once."""
+def render_email_edition(
+    settings: Settings, issue: Issue, lang: str, signer: Signer | None = None
+) -> EmailEdition:
+    """Render one issue in one language for email: the expensive work, done once.
+
+    `signer` signs its subscriber links (default: one made from the settings' secret).
+    """
     if lang not in issue.editions:
         raise EditionNotFound(
             f"issue {issue.slug} has no {lang!r} edition (it has {', '.join(issue.editions)})"
@@ -277,7 +295,9 @@ def render_email_edition(settings: Settings, issue: Issue, lang: str) -> EmailEd
     logger.info("rendered the %s email edition of %s", lang, issue.slug)
     return EmailEdition(
         slug=issue.slug, lang=lang, subject=context["subject"], html=inlined, text=text,
-        settings=settings, source=source,
+        sender=Sender.from_settings(settings.email),
+        links=SubscriptionUrls(settings.email.subscription_url),
+        signer=signer or Signer(settings.secret), source=source,
     )
 
 
@@ -296,9 +316,12 @@ def _image_sizes(issue: Issue, urls: SiteUrls) -> dict[str, tuple[int, int]]:
     return sizes
 
 
-def render_email_editions(settings: Settings, issue: Issue) -> dict[str, EmailEdition]:
-    """Every language of an issue, rendered once each, in configured order."""
-    return {lang: render_email_edition(settings, issue, lang) for lang in issue.editions}
+def render_email_editions(
+    settings: Settings, issue: Issue, signer: Signer | None = None
+) -> dict[str, EmailEdition]:
+    """Every language of an issue, rendered once each, in configured order, sharing one signer."""
+    signer = signer or Signer(settings.secret)
+    return {lang: render_email_edition(settings, issue, lang, signer) for lang in issue.editions}
 
 
 def render_email_preview(settings: Settings, issue: Issue, lang: str) -> tuple[str, str]:
@@ -331,6 +354,7 @@ def email_problems(
     """
     wanted = set(slugs) if slugs is not None else None
     budget = settings.email.html_budget_bytes
+    signer = Signer(settings.secret)
     problems: list[Problem] = []
     for issue in corpus.issues:
         if wanted is not None and issue.slug not in wanted:
@@ -338,7 +362,7 @@ def email_problems(
         for lang, source_edition in issue.editions.items():
             source = display_path(source_edition.path, settings.root)
             try:
-                edition = render_email_edition(settings, issue, lang)
+                edition = render_email_edition(settings, issue, lang, signer)
             except NewsletterError as exc:
                 problems.append(Problem(source, 0, f"email edition: {exc}"))
                 continue

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-from newsletter.addresses import mask_email as mask_address
+from newsletter.addresses import mask_email
 from newsletter.errors import NewsletterError
-from newsletter.settings import Settings
+from newsletter.settings import EmailSettings
 
 logger = logging.getLogger(__name__)
 
@@ -58,31 +58,45 @@ def format_address(email: str, name: str = "") -> str:
         raise InvalidRecipient("a recipient address contains a forbidden character")
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain:
-        raise InvalidRecipient(f"not an email address: {mask_address(email)}")
+        raise InvalidRecipient(f"not an email address: {mask_email(email)}")
     if not local.isascii():
         raise InvalidRecipient(
-            f"{mask_address(email)}: a non-ASCII mailbox name needs SMTPUTF8, "
+            f"{mask_email(email)}: a non-ASCII mailbox name needs SMTPUTF8, "
             "which is not supported"
         )
     if not domain.isascii():
         try:
             domain = domain.encode("idna").decode("ascii")
         except UnicodeError:
-            raise InvalidRecipient(f"{mask_address(email)}: the domain is not valid") from None
+            raise InvalidRecipient(f"{mask_email(email)}: the domain is not valid") from None
     return formataddr((name, f"{local}@{domain}"), charset="utf-8")
 
 
-def message_domain(settings: Settings) -> str:
-    """The domain on the right of every Message-ID: the sender's own."""
-    return settings.email.from_address.rpartition("@")[2] or "localhost"
+@dataclass(frozen=True)
+class Sender:
+    """Who every message is from, and where replies and unsubscribe mails go (`[email]`)."""
 
+    from_name: str
+    from_address: str
+    reply_to: str
+    list_id: str
+    unsubscribe_mailto: str
 
-def list_unsubscribe_value(
-    settings: Settings, url: str, token: str | None = None
-) -> tuple[str, str]:
-    """The List-Unsubscribe items: the HTTPS one-click URL and a mailto: (RFC 2369, RFC 8058)."""
-    subject = f"unsubscribe%20{token}" if token else "unsubscribe"
-    return f"<{url}>", f"<mailto:{settings.email.unsubscribe_mailto}?subject={subject}>"
+    @classmethod
+    def from_settings(cls, email: EmailSettings) -> Sender:
+        """The sender `[email]` configures."""
+        return cls(email.from_name, email.from_address, email.reply_to, email.list_id,
+                   email.unsubscribe_mailto)
+
+    @property
+    def domain(self) -> str:
+        """The domain on the right of every Message-ID: the sender's own."""
+        return self.from_address.rpartition("@")[2] or "localhost"
+
+    def list_unsubscribe(self, url: str, token: str | None = None) -> tuple[str, str]:
+        """The List-Unsubscribe items: the HTTPS one-click URL and a mailto: (RFC 2369, 8058)."""
+        subject = f"unsubscribe%20{token}" if token else "unsubscribe"
+        return f"<{url}>", f"<mailto:{self.unsubscribe_mailto}?subject={subject}>"
 
 
 def _fold(name: str, value: str) -> bytes:
@@ -183,7 +197,7 @@ class MessageTemplate:
 
 
 def compile_message(
-    settings: Settings,
+    sender: Sender,
     *,
     subject: str,
     html: str,
@@ -194,13 +208,12 @@ def compile_message(
     where: str = "",
 ) -> MessageTemplate:
     """Lay out a `multipart/alternative` message (text first, then HTML) with gaps for `slots`."""
-    email = settings.email
     check_header_value("subject", subject, where)
     fixed: list[tuple[str, str]] = [
-        ("From", formataddr((email.from_name, email.from_address), charset="utf-8")),
-        ("Reply-To", email.reply_to),
+        ("From", formataddr((sender.from_name, sender.from_address), charset="utf-8")),
+        ("Reply-To", sender.reply_to),
         ("Subject", subject),
-        ("List-Id", email.list_id),
+        ("List-Id", sender.list_id),
         ("Content-Language", lang),
         # Keeps Exchange out-of-office replies from a whole ministry away from the list.
         ("X-Auto-Response-Suppress", "OOF, AutoReply"),
@@ -246,7 +259,7 @@ def _merge(chunks: list[Chunk]) -> tuple[Chunk, ...]:
 
 
 def build_message(
-    settings: Settings,
+    sender: Sender,
     *,
     to: str,
     subject: str,
@@ -266,15 +279,14 @@ def build_message(
     subject names `unsubscribe_token` when given) and List-Unsubscribe-Post for one-click.
     """
     template = compile_message(
-        settings, subject=subject, html=html, text=text, lang=lang, extra_headers=extra_headers
+        sender, subject=subject, html=html, text=text, lang=lang, extra_headers=extra_headers
     )
     return template.render(
         to=format_address(to, to_name),
         date=now or dt.datetime.now(dt.UTC),
         message_id=check_header_value("Message-ID", message_id),
         list_unsubscribe=(
-            list_unsubscribe_value(settings, unsubscribe_url, unsubscribe_token)
-            if unsubscribe_url
+            sender.list_unsubscribe(unsubscribe_url, unsubscribe_token) if unsubscribe_url
             else None
         ),
     )

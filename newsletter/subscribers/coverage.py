@@ -1,8 +1,9 @@
 """Member-state coverage: which OAS member states receive the newsletter, in which languages.
 
-`coverage_table()` counts confirmed subscribers per state and language; `render_text()` and
-`render_html()` turn it into the CLI table and the operator's HTML report (with a bar chart);
-`write_report()` writes that report into `[subscribers] reports_dir` — never into the public site.
+`coverage_table()` counts confirmed subscribers per state and language; `coverage_text()` and
+`coverage_html()` turn it into the CLI table and the operator's HTML report (with a bar chart);
+`write_coverage_report()` writes that report into `[subscribers] reports_dir` — never into the
+public site.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def coverage_table(store: SubscriberStore, names: str = "en") -> Coverage:
     return Coverage(store.languages, rows)
 
 
-def render_text(coverage: Coverage) -> str:
+def coverage_text(coverage: Coverage) -> str:
     """The coverage as a fixed-width table; states without subscribers are marked `—  none`."""
     width = max((len(s.name) for s in coverage.states), default=5)
     langs = "".join(f"{lang:>6}" for lang in coverage.languages)
@@ -93,7 +94,7 @@ def render_text(coverage: Coverage) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_html(settings: Settings, coverage: Coverage, now: dt.datetime) -> str:
+def coverage_html(settings: Settings, coverage: Coverage, now: dt.datetime) -> str:
     """The operator's coverage report: a table and a bar chart drawn with CSS."""
     env = make_environment(settings.path(settings.build.templates_dir))
     scale = coverage.max_total or 1
@@ -105,7 +106,7 @@ def render_html(settings: Settings, coverage: Coverage, now: dt.datetime) -> str
     )
 
 
-def write_report(settings: Settings, html: str) -> Path:
+def write_coverage_report(settings: Settings, html: str) -> Path:
     """Write the report atomically into the reports folder; return its path."""
     folder = settings.path(settings.subscribers.reports_dir)
     folder.mkdir(parents=True, exist_ok=True)

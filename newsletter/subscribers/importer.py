@@ -4,7 +4,8 @@ Columns are found by header (any order, any case): `email` and `state` are requi
 `organisation` (or `organization`) and `lang` are optional (a missing `lang` column means the
 default language). Excel's BOM and semicolon-separated files are accepted. Each bad row becomes a
 `RowProblem` (`FILE:line: reason`); the good rows are imported in one transaction — or none of
-them with `strict`, and none ever with `dry_run`.
+them with `strict`, and none ever with `dry_run`. Rows imported as confirmed need the consent
+note that says who designated them, as every confirmed subscriber the store adds does.
 """
 
 from __future__ import annotations
@@ -20,12 +21,8 @@ from typing import BinaryIO, TextIO
 from newsletter.addresses import InvalidAddress
 from newsletter.errors import NewsletterError
 
-from .store import (
-    DuplicateSubscriber,
-    SubscriberError,
-    SubscriberStore,
-    SuppressedAddress,
-)
+from .records import ConsentMissing, DuplicateSubscriber, SubscriberError, SuppressedAddress
+from .store import SubscriberStore
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +39,10 @@ EXPORT_COLUMNS = (
 
 class ImportFileError(NewsletterError):
     """The CSV file as a whole cannot be read (missing, not UTF-8, bad header)."""
+
+
+CONSENT_NOTE = ('--confirmed needs --note saying who designated these subscribers (their consent '
+                'record), e.g. --note "list from the liaisons, 2026"')
 
 
 class ImportRejected(NewsletterError):
@@ -159,42 +160,32 @@ def import_csv(
     """Import a CSV file into the store; the report lists each bad row and what was imported."""
     display = display or str(path)
     status = "confirmed" if confirmed else "pending"
+    if confirmed and not note.strip():
+        raise ConsentMissing(CONSENT_NOTE)
     report = ImportReport(dry_run=dry_run)
-    conn = store.conn
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         raise ImportFileError(f"{display}: file not found") from None
     except IsADirectoryError:
         raise ImportFileError(f"{display}: is a folder, not a CSV file") from None
-    with stream:
-        conn.commit()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            before = conn.execute("SELECT coalesce(max(id), 0) FROM subscribers").fetchone()[0]
-            for row in read_rows(stream, display):
-                problem = _import_row(store, row, status, note, before,
-                                      default_lang or store.languages[0])
-                if problem:
-                    report.problems.append(RowProblem(display, row.line, problem))
-                else:
-                    report.imported += 1
-            if dry_run or (strict and report.problems):
-                conn.execute("ROLLBACK")
+    database = store.database
+    with stream, (database.rolled_back() if dry_run else database.transaction()):
+        before = store.last_id()
+        for row in read_rows(stream, display):
+            problem = _import_row(store, row, status, note.strip(), before,
+                                  default_lang or store.languages[0])
+            if problem:
+                report.problems.append(RowProblem(display, row.line, problem))
             else:
-                conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    if strict and report.problems and not dry_run:
-        raise ImportRejected(
-            f"{display}: {len(report.problems)} bad row(s); nothing imported (--strict)",
-            report.problems,
-        )
+                report.imported += 1
+        if strict and report.problems and not dry_run:
+            raise ImportRejected(  # inside the transaction: nothing is imported
+                f"{display}: {len(report.problems)} bad row(s); nothing imported (--strict)",
+                report.problems,
+            )
     if not dry_run and not confirmed and report.imported:
-        last = conn.execute("SELECT coalesce(max(id), 0) FROM subscribers").fetchone()[0]
-        report.pending_ids = (before + 1, last)
+        report.pending_ids = (before + 1, store.last_id())
     logger.info("imported %d row(s) from %s, %d bad", report.imported, display,
                 len(report.problems))
     return report
@@ -203,7 +194,7 @@ def import_csv(
 def _import_row(
     store: SubscriberStore, row: _Row, status: str, note: str, before: int, default_lang: str
 ) -> str:
-    """Insert one row inside the open transaction; return the problem, or '' when imported."""
+    """Add one row inside the import's transaction; return the problem, or '' when imported."""
     values = row.values
     if "__error__" in values:
         return values["__error__"]
@@ -216,7 +207,7 @@ def _import_row(
     except (SubscriberError, InvalidAddress) as exc:
         return str(exc)
     try:
-        store._insert(candidate, status=status, source="import", note=note, ip=None)
+        store.insert(candidate, status=status, source="import", note=note)
     except DuplicateSubscriber:
         existing = store.get_by_email(candidate.email)
         if existing is not None and existing.id > before:

@@ -13,10 +13,13 @@ Tables that reference `subscribers(id)` say `ON DELETE SET NULL` or `ON DELETE C
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-Migration = str | Callable[[sqlite3.Connection], None]
+if TYPE_CHECKING:  # the commands read STATUSES at start-up: they need not import sqlite3
+    import sqlite3
+
+    Migration = str | Callable[[sqlite3.Connection], None]
 
 # What the subscribers table's CHECK constraints allow.
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained")

@@ -2,14 +2,12 @@
 
 `Subscriber` is one row of `subscribers` (see `newsletter.subscribers.store` for the rules of its
 statuses), `StatusEvent` one row of the append-only `subscriber_events`, `NewSubscriber` what a
-sign-up form or an import asks for. The helpers turn rows into records and times into the stamps
-the tables store.
+sign-up form or an import asks for. `subscriber_from_row` turns a row into a record fast.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +34,10 @@ class DuplicateSubscriber(SubscriberError):
 
 class SuppressedAddress(SubscriberError):
     """The address is on the suppression list (bounce, complaint or erasure)."""
+
+
+class ConsentMissing(SubscriberError):
+    """A subscriber added as confirmed has no note saying who designated them."""
 
 
 class SubscriberNotFound(SubscriberError):
@@ -95,19 +97,13 @@ class NewSubscriber:
     lang: str
 
 
-COLUMNS = (
-    "id, email, name, organisation, state, lang, status, source, note, requested_at, "
-    "confirmed_at, request_ip, confirm_ip, updated_at"
-)
-
-
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Subscriber))
 
 
 def subscriber_from_row(
     cursor: sqlite3.Cursor, row: tuple[object, ...], new: Callable[..., Subscriber] = object.__new__
 ) -> Subscriber:
-    """A Subscriber from a row of `COLUMNS`, built without the frozen __init__.
+    """A Subscriber from a row of the store's columns, built without the frozen __init__.
 
     A send streams every confirmed row through here; filling `__dict__` at once costs about
     half of the frozen dataclass's field-by-field `object.__setattr__`. Equal to `Subscriber(*row)`.
@@ -117,17 +113,8 @@ def subscriber_from_row(
     return subscriber
 
 
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware (the store's default clock)."""
-    return dt.datetime.now(dt.UTC)
-
-
-def stamp(moment: dt.datetime) -> str:
-    """An ISO 8601 UTC timestamp, to the second: how the tables store times."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def status_for_reason(reason: str) -> str:
+    """The status a suppression reason leaves a subscriber in: complained, bounced, unsubscribed."""
     lowered = reason.lower()
     if "complain" in lowered:
         return "complained"

@@ -6,7 +6,12 @@ row in `subscriber_events`. The suppression list holds addresses that must never
 it is keyed by a salted hash, so an erased address leaves no trace but still cannot be re-imported.
 
 Invariant kept by `suppress()`: a suppressed address is never `confirmed`, so `iter_confirmed()`
-streams a plain indexed query.
+streams a plain indexed query. A subscriber added as `confirmed` (an import, an operator) needs a
+consent note saying who designated them; one who confirms through the link has the event instead.
+
+The store owns every statement on the subscriber tables (`subscribers`, `subscriber_events`,
+`suppressions`, `store_meta`); every change is one `Database.transaction()`, which a caller may
+open around several (an import, a bounce's event and its suppression) to commit them together.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from newsletter.addresses import InvalidAddress, mask_email, normalise_email
 from newsletter.settings import Settings
 from newsletter.states import MemberState, load_member_states
 
-from .database import SOURCES, STATUSES, open_database  # noqa: F401 - re-exported
-from .records import (  # noqa: F401 - the errors and records are re-exported
-    COLUMNS,
+from .database import Database, StoreError, open_database, stamp, utc_now
+from .migrations import SOURCES, STATUSES
+from .records import (
+    ConsentMissing,
     DuplicateSubscriber,
     NewSubscriber,
     NotPending,
@@ -35,13 +41,19 @@ from .records import (  # noqa: F401 - the errors and records are re-exported
     SuppressedAddress,
     UnknownLanguage,
     UnknownState,
-    stamp,
     status_for_reason,
     subscriber_from_row,
-    utc_now,
 )
 
 logger = logging.getLogger(__name__)
+
+# The columns of a `Subscriber`, in its fields' order.
+COLUMNS = (
+    "id, email, name, organisation, state, lang, status, source, note, requested_at, "
+    "confirmed_at, request_ip, confirm_ip, updated_at"
+)
+CONSENT_NOTE = ('--confirmed needs --note saying who designated this subscriber (their consent '
+                'record), e.g. --note "designated by INAU"')
 
 
 class SubscriberStore:
@@ -49,16 +61,17 @@ class SubscriberStore:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        database: Database,
         languages: Sequence[str],
         states: Mapping[str, MemberState],
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
-        self.conn = conn
+        self.database = database
+        self._conn = database.conn
         self.languages = tuple(languages)
         self.states = states
         self.clock = clock
-        row = conn.execute("SELECT value FROM store_meta WHERE key = 'salt'").fetchone()
+        row = self._conn.execute("SELECT value FROM store_meta WHERE key = 'salt'").fetchone()
         self._salt: str = row[0]
 
     @classmethod
@@ -66,19 +79,24 @@ class SubscriberStore:
         cls, settings: Settings, clock: Callable[[], dt.datetime] = utc_now
     ) -> SubscriberStore:
         """The store at `[subscribers] database`, migrated, with languages and member states."""
-        conn = open_database(settings.path(settings.subscribers.database))
-        states = load_member_states(settings.path(settings.subscribers.member_states))
-        return cls(conn, settings.site.languages, states, clock)
+        return cls.at(settings.path(settings.subscribers.database), settings, clock)
 
     @classmethod
-    def at(cls, path: Path, settings: Settings) -> SubscriberStore:
-        """A store in another file (tests and benchmarks), with the settings' reference data."""
+    def at(
+        cls, path: Path, settings: Settings, clock: Callable[[], dt.datetime] = utc_now
+    ) -> SubscriberStore:
+        """The store in the file at `path`, with the settings' languages and member states."""
         states = load_member_states(settings.path(settings.subscribers.member_states))
-        return cls(open_database(path), settings.site.languages, states)
+        database = open_database(path)
+        try:
+            return cls(database, settings.site.languages, states, clock)
+        except sqlite3.Error:
+            database.close()
+            raise
 
     def close(self) -> None:
         """Close the connection."""
-        self.conn.close()
+        self.database.close()
 
     def __enter__(self) -> SubscriberStore:
         return self
@@ -111,10 +129,17 @@ class SubscriberStore:
 
     def get(self, subscriber_id: int) -> Subscriber | None:
         """The subscriber with that id, or None."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             f"SELECT {COLUMNS} FROM subscribers WHERE id = ?", (subscriber_id,)
         ).fetchone()
         return Subscriber(*row) if row else None
+
+    def _existing(self, subscriber_id: int) -> Subscriber:
+        """The subscriber with that id; SubscriberNotFound if there is none."""
+        subscriber = self.get(subscriber_id)
+        if subscriber is None:
+            raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
+        return subscriber
 
     def get_by_email(self, email: str) -> Subscriber | None:
         """The subscriber with that address (case-insensitively), or None."""
@@ -122,7 +147,7 @@ class SubscriberStore:
             address = normalise_email(email)
         except InvalidAddress:
             address = email.strip()
-        row = self.conn.execute(
+        row = self._conn.execute(
             f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (address,)
         ).fetchone()
         return Subscriber(*row) if row else None
@@ -130,11 +155,11 @@ class SubscriberStore:
     def iter_confirmed(self, lang: str | None = None) -> Iterator[Subscriber]:
         """Confirmed subscribers in id order, streamed from a cursor (suppressed ones excluded)."""
         if lang is None:
-            cursor = self.conn.execute(
+            cursor = self._conn.execute(
                 f"SELECT {COLUMNS} FROM subscribers WHERE status = 'confirmed' ORDER BY id"
             )
         else:
-            cursor = self.conn.execute(
+            cursor = self._conn.execute(
                 f"SELECT {COLUMNS} FROM subscribers WHERE status = 'confirmed' AND lang = ? "
                 "ORDER BY id",
                 (lang,),
@@ -145,6 +170,19 @@ class SubscriberStore:
         finally:
             cursor.close()
 
+    def audience(self) -> Iterator[Subscriber]:
+        """Who receives an issue: confirmed subscribers not on the suppression list, streamed."""
+        # The per-address check normalises each address (~80 µs); skip it when nothing is
+        # suppressed.
+        check = self._conn.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None
+        for subscriber in self.iter_confirmed():
+            if not (check and self.is_suppressed(subscriber.email)):
+                yield subscriber
+
+    def last_id(self) -> int:
+        """The highest subscriber id so far (0 for an empty store): what an import adds above."""
+        return int(self._conn.execute("SELECT coalesce(max(id), 0) FROM subscribers").fetchone()[0])
+
     def iter_subscribers(self, status: str | None = None) -> Iterator[Subscriber]:
         """Every subscriber (or those of one status) in id order, streamed."""
         if status is not None and status not in STATUSES:
@@ -154,7 +192,7 @@ class SubscriberStore:
         if status:
             sql += " WHERE status = ?"
             params = (status,)
-        cursor = self.conn.execute(sql + " ORDER BY id", params)
+        cursor = self._conn.execute(sql + " ORDER BY id", params)
         try:
             while rows := cursor.fetchmany(1000):
                 for row in rows:
@@ -164,7 +202,7 @@ class SubscriberStore:
 
     def events(self, subscriber_id: int) -> list[StatusEvent]:
         """A subscriber's status history, oldest first."""
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             "SELECT subscriber_id, at, old_status, new_status, reason, source, ip "
             "FROM subscriber_events WHERE subscriber_id = ? ORDER BY id",
             (subscriber_id,),
@@ -174,7 +212,7 @@ class SubscriberStore:
     def count_by_status(self) -> dict[str, dict[str, int]]:
         """{status: {lang: count}} for every status (zeros included)."""
         counts = {status: {lang: 0 for lang in self.languages} for status in STATUSES}
-        for status, lang, n in self.conn.execute(
+        for status, lang, n in self._conn.execute(
             "SELECT status, lang, count(*) FROM subscribers GROUP BY status, lang"
         ):
             counts[status][lang] = n
@@ -182,12 +220,12 @@ class SubscriberStore:
 
     def suppression_count(self) -> int:
         """How many addresses are suppressed."""
-        return int(self.conn.execute("SELECT count(*) FROM suppressions").fetchone()[0])
+        return int(self._conn.execute("SELECT count(*) FROM suppressions").fetchone()[0])
 
     def confirmed_by_state(self) -> dict[str, dict[str, int]]:
         """{state: {lang: confirmed count}} for every member state (zeros included)."""
         table = {code: {lang: 0 for lang in self.languages} for code in self.states}
-        for state, lang, n in self.conn.execute(
+        for state, lang, n in self._conn.execute(
             "SELECT state, lang, count(*) FROM subscribers WHERE status = 'confirmed' "
             "GROUP BY state, lang"
         ):
@@ -209,14 +247,14 @@ class SubscriberStore:
 
     def is_suppressed(self, email: str) -> bool:
         """Whether the address must never be mailed again."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT 1 FROM suppressions WHERE email_hash = ?", (self.email_hash(email),)
         ).fetchone()
         return row is not None
 
     def suppression_reason(self, email: str, normalised: bool = False) -> str | None:
         """Why the address is suppressed, or None."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT reason FROM suppressions WHERE email_hash = ?",
             (self.email_hash(email, normalised),),
         ).fetchone()
@@ -225,8 +263,8 @@ class SubscriberStore:
     def suppress(self, email: str, reason: str) -> None:
         """Put an address on the suppression list (bounce/complaint/erasure); stop mailing it."""
         now = stamp(self.clock())
-        with self.conn:
-            self.conn.execute(
+        with self.database.transaction():
+            self._conn.execute(
                 "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (email_hash) DO NOTHING",
                 (self.email_hash(email), email.strip(), reason, now),
@@ -247,18 +285,25 @@ class SubscriberStore:
         note: str = "",
         ip: str | None = None,
     ) -> Subscriber:
-        """Store a new subscriber; DuplicateSubscriber or SuppressedAddress if it cannot be."""
-        with self.conn:
-            subscriber = self._insert(candidate, status=status, source=source, note=note, ip=ip)
+        """Store a new subscriber; DuplicateSubscriber or SuppressedAddress if it cannot be, and
+        ConsentMissing for one added as confirmed without a note saying who designated them."""
+        with self.database.transaction():
+            subscriber = self.insert(candidate, status=status, source=source, note=note, ip=ip)
         logger.info("added %s as %s (%s)", subscriber.masked, status, source)
         return subscriber
 
-    def _insert(
-        self, c: NewSubscriber, *, status: str, source: str, note: str, ip: str | None
+    def insert(
+        self, c: NewSubscriber, *, status: str, source: str, note: str, ip: str | None = None
     ) -> Subscriber:
-        """Insert inside the caller's transaction."""
+        """`add()` inside a transaction the caller holds open (an import adds thousands in one):
+        the same rules, no transaction of its own. It checks everything before it writes, so a
+        refused row leaves nothing behind and the caller may go on."""
+        if not self.database.in_transaction:
+            raise StoreError("SubscriberStore.insert() needs the caller's transaction: use add()")
         if status not in ("pending", "confirmed"):
             raise SubscriberError(f"a new subscriber is pending or confirmed, not {status!r}")
+        if status == "confirmed" and not note.strip():
+            raise ConsentMissing(CONSENT_NOTE)
         if source not in SOURCES:
             raise SubscriberError(f"unknown source {source!r} (use one of {', '.join(SOURCES)})")
         reason = self.suppression_reason(c.email, normalised=True)
@@ -270,7 +315,7 @@ class SubscriberStore:
         now = stamp(self.clock())
         confirmed_at = now if status == "confirmed" else None
         try:
-            cursor = self.conn.execute(
+            cursor = self._conn.execute(
                 "INSERT INTO subscribers (email, name, organisation, state, lang, status, source, "
                 "note, requested_at, confirmed_at, request_ip, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -288,7 +333,7 @@ class SubscriberStore:
         self, subscriber_id: int, old: str | None, new: str, reason: str, source: str,
         ip: str | None, at: str,
     ) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO subscriber_events (subscriber_id, at, old_status, new_status, reason, "
             "source, ip) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (subscriber_id, at, old, new, reason, source, ip),
@@ -299,13 +344,13 @@ class SubscriberStore:
     ) -> None:
         """Set a status and append its event, inside the caller's transaction."""
         if status == "confirmed":
-            self.conn.execute(
+            self._conn.execute(
                 "UPDATE subscribers SET status = ?, confirmed_at = ?, confirm_ip = ?, "
                 "updated_at = ? WHERE id = ?",
                 (status, now, ip, now, s.id),
             )
         else:
-            self.conn.execute(
+            self._conn.execute(
                 "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
                 (status, now, s.id),
             )
@@ -317,7 +362,7 @@ class SubscriberStore:
         """Change a subscriber's status and append the event (no-op if it is already that)."""
         if status not in STATUSES:
             raise SubscriberError(f"unknown status {status!r} (use one of {', '.join(STATUSES)})")
-        with self.conn:
+        with self.database.transaction():
             subscriber = self.get(subscriber_id)
             if subscriber is None:
                 raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
@@ -331,18 +376,18 @@ class SubscriberStore:
         pending again; confirmed, bounced, complained or suppressed → nobody (the form answers the
         same either way, so it reveals nothing).
         """
-        with self.conn:
+        with self.database.transaction():
             if self.is_suppressed(candidate.email):
                 logger.info("form sign-up for suppressed %s ignored", mask_email(candidate.email))
                 return None
             existing = self.get_by_email(candidate.email)
             if existing is None:
-                return self._insert(candidate, status="pending", source="form", note="", ip=ip)
+                return self.insert(candidate, status="pending", source="form", note="", ip=ip)
             if existing.status == "pending":
                 return existing
             if existing.status == "unsubscribed":
                 now = stamp(self.clock())
-                self.conn.execute(
+                self._conn.execute(
                     "UPDATE subscribers SET lang = ?, source = 'form', requested_at = ?, "
                     "request_ip = ? WHERE id = ?",
                     (candidate.lang, now, ip, existing.id),
@@ -354,7 +399,7 @@ class SubscriberStore:
 
     def confirm(self, subscriber_id: int, ip: str | None) -> Subscriber:
         """Turn a pending subscription into a confirmed one (idempotent for confirmed)."""
-        with self.conn:
+        with self.database.transaction():
             subscriber = self.get(subscriber_id)
             if subscriber is None:
                 raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
@@ -367,13 +412,13 @@ class SubscriberStore:
             self._change(subscriber, "confirmed", "confirmed by the link in the email", "form",
                          ip, stamp(self.clock()))
         logger.info("confirmed %s", subscriber.masked)
-        return self.get(subscriber_id)  # type: ignore[return-value]
+        return self._existing(subscriber_id)
 
     def unsubscribe(
         self, subscriber_id: int, source: str, ip: str | None = None
     ) -> Subscriber | None:
         """Stop mailing a subscriber (idempotent); None if they were erased."""
-        with self.conn:
+        with self.database.transaction():
             subscriber = self.get(subscriber_id)
             if subscriber is None:
                 return None
@@ -389,19 +434,19 @@ class SubscriberStore:
             raise UnknownLanguage(
                 f"unknown language {lang!r} (use one of {', '.join(self.languages)})"
             )
-        with self.conn:
+        with self.database.transaction():
             subscriber = self.get(subscriber_id)
             if subscriber is None:
                 raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
             if subscriber.lang != lang:
                 now = stamp(self.clock())
-                self.conn.execute(
+                self._conn.execute(
                     "UPDATE subscribers SET lang = ?, updated_at = ? WHERE id = ?",
                     (lang, now, subscriber_id),
                 )
                 self._event(subscriber_id, subscriber.status, subscriber.status,
                             f"language {subscriber.lang} → {lang}", source, None, now)
-        return self.get(subscriber_id)  # type: ignore[return-value]
+        return self._existing(subscriber_id)
 
     def erase(self, email: str) -> bool:
         """Delete an address and its history; keep only its salted hash, suppressed for good.
@@ -409,11 +454,11 @@ class SubscriberStore:
         Returns whether a subscriber had that address (the hash is suppressed either way).
         """
         now = stamp(self.clock())
-        with self.conn:
+        with self.database.transaction():
             existing = self.get_by_email(email)
             if existing is not None:
-                self.conn.execute("DELETE FROM subscribers WHERE id = ?", (existing.id,))
-            self.conn.execute(
+                self._conn.execute("DELETE FROM subscribers WHERE id = ?", (existing.id,))
+            self._conn.execute(
                 "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, NULL, "
                 "'erasure', ?) ON CONFLICT (email_hash) DO UPDATE SET email = NULL, "
                 "reason = 'erasure', at = excluded.at",

@@ -21,18 +21,19 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from newsletter.addresses import normalise_email
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
-from newsletter.subscribers.store import NewSubscriber, Subscriber, SubscriberStore, normalise_email
-from newsletter.templating import language_name, make_environment
-from newsletter.tokens import TokenExpired, TokenInvalid, verify
-from newsletter.wording import load_strings
+from newsletter.subscribers import NewSubscriber, Subscriber, SubscriberStore
+from newsletter.templating import make_environment, native_language_name
+from newsletter.tokens import Signer, TokenExpired, TokenInvalid
+from newsletter.urls import SiteUrls, SubscriptionUrls
+from newsletter.wording import load_subscription_words
 
 from .http import Request, Response, negotiate, redirect
 from .mailer import BackgroundMailer
-from .security import CSRF_COOKIE, CSRF_FIELD, CsrfGuard, RateLimiter
+from .security import CSRF_COOKIE, CSRF_FIELD, AttemptLimiter, CsrfGuard
 
 logger = logging.getLogger(__name__)
 
@@ -51,22 +52,23 @@ class SubscriptionApp:
     """A WSGI application over the subscriber store (one SQLite connection per thread)."""
 
     def __init__(self, settings: Settings, mailer: BackgroundMailer | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: AttemptLimiter | None = None) -> None:
         self.settings = settings
         self.languages = settings.site.languages
         self.default_lang = settings.site.default_language
-        self.base_url = settings.email.subscription_url.rstrip("/") + "/"
-        self.base_path = urlsplit(self.base_url).path or "/"
-        self.secure_cookies = self.base_url.startswith("https://")
+        self.links = SubscriptionUrls(settings.email.subscription_url)
+        self.archive = SiteUrls(settings.site.base_url)
+        self.base_path = self.links.path
+        self.secure_cookies = self.links.base.startswith("https://")
         templates = settings.path(settings.build.templates_dir)
         self.templates = templates
         self.env = make_environment(templates)
-        self.strings = load_strings(templates, self.languages)
-        self.secret = settings.secret
+        self.strings = load_subscription_words(templates, self.languages)
+        self.signer = Signer(settings.secret)
         self.token_max_age = settings.email.token_max_age_days * 86400
-        self.csrf = CsrfGuard(self.secret)
-        self.limiter = limiter or RateLimiter(settings.serve.rate_limit_per_hour, 3600.0)
-        self.mailer = mailer or BackgroundMailer(settings)
+        self.csrf = CsrfGuard(settings.secret)
+        self.limiter = limiter or AttemptLimiter(settings.serve.rate_limit_per_hour, 3600.0)
+        self.mailer = mailer or BackgroundMailer(settings, self.signer)
         self._local = threading.local()
         self._stores: list[SubscriberStore] = []
         self._stores_lock = threading.Lock()
@@ -160,13 +162,12 @@ class SubscriptionApp:
     def render(self, template: str, lang: str, status: int = 200, **context: Any) -> Response:
         """A page in `lang`, with the layout's common context."""
         t = self.strings[lang]
-        base = self.settings.site.base_url.rstrip("/") + "/"
         html = self.env.get_template(f"subscribe/{template}").render(
             lang=lang,
             t=t,
             site_title=self.settings.site.title[lang],
             site_description=self.settings.site.description[lang],
-            archive_url=f"{base}{lang}/",
+            archive_url=self.archive.absolute(SiteUrls.index(lang)),
             postal_address=self.settings.site.postal_address,
             stylesheets=[self.url("static/style.css"), self.url("static/subscribe.css")],
             switcher=context.pop("switcher", []),
@@ -214,9 +215,9 @@ class SubscriptionApp:
             errors=errors or {},
             states=sorted(((s.name(lang), s.code) for s in self.states.values()),
                           key=lambda item: collation_key(item[0])),
-            languages=[(code, language_name(code)) for code in self.languages],
+            languages=[(code, native_language_name(code)) for code in self.languages],
             switcher=[
-                {"lang": code, "name": language_name(code), "href": self.url(f"{code}/"),
+                {"lang": code, "name": native_language_name(code), "href": self.url(f"{code}/"),
                  "current": code == lang}
                 for code in self.languages
             ],
@@ -283,7 +284,7 @@ class SubscriptionApp:
     def subscriber_for(self, purpose: str, token: str, max_age: int | None = None,
                        ) -> Subscriber | None:
         """The subscriber a token names (None if erased); TokenInvalid/TokenExpired otherwise."""
-        subscriber_id = verify(self.secret, purpose, token, max_age=max_age)
+        subscriber_id = self.signer.verify(purpose, token, max_age=max_age)
         return self.store().get(subscriber_id)
 
     def invalid(self, request: Request, status: int = 400) -> Response:
@@ -364,7 +365,7 @@ class SubscriptionApp:
     def unsubscribe(self, request: Request, token: str) -> Response:
         """POST on an unsubscribe link (button or RFC 8058 one-click): stop at once, 200."""
         try:
-            subscriber_id = verify(self.secret, "unsubscribe", token)
+            subscriber_id = self.signer.verify("unsubscribe", token)
         except NewsletterError:
             return self.invalid(request)
         one_click = request.body.strip() == ONE_CLICK_BODY
@@ -385,7 +386,7 @@ class SubscriptionApp:
         return self.render(
             "language.html", subscriber.lang, status, action=self.url(f"language/{token}"),
             current=subscriber.lang,
-            languages=[(code, language_name(code)) for code in self.languages],
+            languages=[(code, native_language_name(code)) for code in self.languages],
         )
 
     def change_language(self, request: Request, token: str) -> Response:

@@ -12,10 +12,10 @@ import queue
 import threading
 
 from newsletter.errors import NewsletterError
-from newsletter.mail.transports import Transport, open_transport
+from newsletter.mail import Transport, open_transport
 from newsletter.settings import Settings
-from newsletter.subscribers.confirmations import send_confirmation
-from newsletter.subscribers.store import Subscriber
+from newsletter.subscribers import Subscriber, send_confirmation
+from newsletter.tokens import Signer
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +25,9 @@ _STOP = None
 class BackgroundMailer:
     """A queue of subscribers to mail, and the thread that renders and sends each message."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, signer: Signer) -> None:
         self.settings = settings
+        self.signer = signer
         self._queue: queue.Queue[Subscriber | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="confirmation-mailer", daemon=True)
         self._transport: Transport | None = None
@@ -61,7 +62,7 @@ class BackgroundMailer:
         try:
             if self._transport is None:
                 self._transport = open_transport(self.settings)
-            send_confirmation(self.settings, self._transport, subscriber)
+            send_confirmation(self.settings, self.signer, self._transport, subscriber)
         except (NewsletterError, OSError) as exc:
             logger.warning("confirmation email to %s failed: %s", subscriber.masked,
                            type(exc).__name__)

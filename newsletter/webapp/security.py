@@ -1,4 +1,5 @@
-"""The subscribe form's defences: a signed double-submit CSRF token and a per-IP rate limit."""
+"""The subscribe form's defences: a signed double-submit CSRF token and a per-address limit on
+attempts (not the send's pacing, which is `newsletter.delivery.pacing.SendPacer`)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ class CsrfGuard:
         return isinstance(signed, str) and secrets.compare_digest(signed, cookie_value)
 
 
-class RateLimiter:
+class AttemptLimiter:
     """At most `limit` attempts per client address in any sliding window of `window` seconds."""
 
     def __init__(

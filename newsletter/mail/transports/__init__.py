@@ -1,56 +1,26 @@
-"""Delivery transports behind one small interface (like Django's mail backends).
+"""Delivery transports behind one small interface (`protocol.Transport`): outbox, SMTP, SES.
 
-A transport is opened once per run, sends one message's bytes to one recipient and returns the
-provider's message id, and is closed. Its failures are sorted into four exceptions, because the
-sender's ledger treats each differently:
-
-- `RetryLater`: not accepted this time (throttled, 4xx): the row is deferred and retried;
-- `Rejected`: refused for this recipient for good (5xx, MessageRejected): the row is rejected;
-- `OutcomeUnknown`: the provider may have accepted it (timeout after DATA, 5xx from SES): unknown;
-- `StopEverything`: no message can go (account paused, bad credentials): the run stops.
+`open_transport()` builds the one `[delivery] transport` names, importing only its module (boto3
+costs a command that mails through SMTP nothing).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
 
+from .protocol import (
+    OutcomeUnknown,
+    Quota,
+    Rejected,
+    RetryLater,
+    StopEverything,
+    Transport,
+    TransportError,
+)
 
-class TransportError(NewsletterError):
-    """Base class of a transport's per-message failures."""
-
-
-class RetryLater(TransportError):
-    """The provider did not accept the message this time; try again later."""
-
-
-class Rejected(TransportError):
-    """The provider refused the message for this recipient."""
-
-
-class OutcomeUnknown(TransportError):
-    """The provider may or may not have accepted the message."""
-
-
-class StopEverything(TransportError):
-    """Nothing can be sent until an operator acts (the message says what to do)."""
-
-
-class Transport(Protocol):
-    """What the sender needs from a delivery backend."""
-
-    name: str
-
-    def open(self) -> None:
-        """Connect (idempotent)."""
-
-    def send(self, recipient: str, message: bytes) -> str:
-        """Deliver one message to one recipient; return the provider's message id."""
-
-    def close(self) -> None:
-        """Disconnect (idempotent)."""
+__all__ = ["OutcomeUnknown", "Quota", "Rejected", "RetryLater", "StopEverything", "Transport",
+           "TransportError", "open_transport"]
 
 
 def open_transport(settings: Settings, name: str | None = None) -> Transport:
@@ -62,11 +32,11 @@ def open_transport(settings: Settings, name: str | None = None) -> Transport:
 
         transport = OutboxTransport(settings.path(settings.delivery.outbox_dir))
     elif name == "smtp":
-        from .smtp import SmtpTransport  # type: ignore[import-not-found]
+        from .smtp import SmtpTransport
 
         transport = SmtpTransport.from_settings(settings)
     elif name == "ses":
-        from .ses import SesTransport  # type: ignore[import-not-found]
+        from .ses import SesTransport
 
         transport = SesTransport.from_settings(settings)
     else:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import mailbox
+from collections.abc import Mapping
 from pathlib import Path
 
-from . import Rejected
+from .protocol import Quota, Rejected
 
 
 class OutboxTransport:
@@ -23,8 +24,10 @@ class OutboxTransport:
         if self._box is None:
             self._box = mailbox.Maildir(str(self.folder), create=True)
 
-    def send(self, recipient: str, message: bytes) -> str:
-        """Store the message; its Maildir key is the provider message id."""
+    def send(
+        self, recipient: str, message: bytes, tags: Mapping[str, str] | None = None
+    ) -> str:
+        """Store the message (tags are not kept); its Maildir key is the provider message id."""
         if self._box is None:
             self.open()
         assert self._box is not None
@@ -33,6 +36,10 @@ class OutboxTransport:
         # Delivered-To records the envelope recipient, as a local delivery agent would.
         key = self._box.add(b"Delivered-To: " + recipient.encode("utf-8") + b"\r\n" + message)
         return "outbox-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+    def quota(self) -> Quota | None:
+        """A folder has no sending limits."""
+        return None
 
     def close(self) -> None:
         """Nothing to release (the Maildir is written file by file)."""

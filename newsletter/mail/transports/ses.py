@@ -27,7 +27,7 @@ from botocore.exceptions import (
 
 from newsletter.settings import Settings
 
-from . import OutcomeUnknown, Rejected, RetryLater, StopEverything
+from .protocol import OutcomeUnknown, Quota, Rejected, RetryLater, StopEverything
 
 logger = logging.getLogger(__name__)
 
@@ -52,20 +52,9 @@ class SesConfig:
     configuration_set: str = ""
     timeout: float = 10.0
     pool: int = 10
-
-
-@dataclass(frozen=True)
-class Quota:
-    """The account's sending limits, as SES reports them."""
-
-    max_rate: float  # messages per second
-    max_24h: float
-    sent_24h: float
-
-    @property
-    def remaining_today(self) -> int:
-        """How many more messages the rolling 24-hour quota allows now."""
-        return max(0, int(self.max_24h - self.sent_24h))
+    # false only for a local SES emulator (moto) whose quota (1/s, 200/day) is fictitious
+    account_quota: bool = True
+    quota_margin: float = 0.9  # the share of the account's rate a send takes
 
 
 def _client_config(timeout: float, pool: int) -> Config:
@@ -86,7 +75,6 @@ class SesTransport:
     """Sends raw MIME messages through Amazon SES v2 `SendEmail`."""
 
     name = "ses"
-    supports_tags = True
 
     def __init__(self, config: SesConfig) -> None:
         self.config = config
@@ -100,6 +88,7 @@ class SesTransport:
             from_address=settings.email.from_address, region=ses.region,
             endpoint_url=ses.endpoint_url, configuration_set=ses.configuration_set,
             timeout=ses.timeout, pool=max(settings.delivery.workers, 1),
+            account_quota=ses.account_quota, quota_margin=ses.quota_margin,
         ))
 
     def _new_client(self, service: str) -> Any:
@@ -115,8 +104,11 @@ class SesTransport:
         if self._client is None:
             self._client = self._new_client("sesv2")
 
-    def quota(self) -> Quota:
-        """The account's rate and 24-hour quota (SES v1 `GetSendQuota`)."""
+    def quota(self) -> Quota | None:
+        """The account's rate and 24-hour quota (SES v1 `GetSendQuota`), with the configured
+        margin; None when `[ses] account_quota` is off."""
+        if not self.config.account_quota:
+            return None
         client = self._new_client("ses")
         try:
             answer = client.get_send_quota()
@@ -132,6 +124,7 @@ class SesTransport:
             max_rate=float(answer["MaxSendRate"]),
             max_24h=float(answer["Max24HourSend"]),
             sent_24h=float(answer["SentLast24Hours"]),
+            margin=self.config.quota_margin,
         )
 
     def send(

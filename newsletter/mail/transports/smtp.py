@@ -10,12 +10,13 @@ import logging
 import os
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from newsletter.mail.message import mask_address
+from newsletter.addresses import mask_email
 from newsletter.settings import Settings
 
-from . import OutcomeUnknown, Rejected, RetryLater, StopEverything
+from .protocol import OutcomeUnknown, Quota, Rejected, RetryLater, StopEverything
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +123,11 @@ class SmtpTransport:
                 pass
         self._conn = None
 
-    def send(self, recipient: str, message: bytes) -> str:
-        """Deliver one message; return the relay's queue reply as the provider message id."""
+    def send(
+        self, recipient: str, message: bytes, tags: Mapping[str, str] | None = None
+    ) -> str:
+        """Deliver one message (SMTP has no tags); return the relay's queue reply as the provider
+        message id."""
         try:
             return self._transaction(recipient, message)
         except _Reconnect:
@@ -171,7 +175,7 @@ class SmtpTransport:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
             logger.warning("SMTP %s: connection lost after DATA for %s", self.where,
-                           mask_address(recipient))
+                           mask_email(recipient))
             raise OutcomeUnknown(
                 f"SMTP {self.where}: connection lost after DATA ({exc or type(exc).__name__})"
             ) from None
@@ -183,6 +187,10 @@ class SmtpTransport:
                 self._conn.rset()
         except (smtplib.SMTPException, OSError):
             self._drop()
+
+    def quota(self) -> Quota | None:
+        """A relay says no when it must (4xx, retried later); it publishes no limits."""
+        return None
 
     def close(self) -> None:
         """Say QUIT and disconnect (idempotent)."""
