@@ -105,3 +105,22 @@ def test_the_search_index_is_served_as_the_deploy_types_it(site: StaticSite) -> 
                            ("wasm.en.pagefind", "application/octet-stream")):
         with urllib.request.urlopen(f"{site.url}pagefind/en/{name}") as answer:  # noqa: S310
             assert answer.headers["Content-Type"] == expected, name
+
+
+def test_after_edits_the_index_finds_the_new_words(  # type: ignore[no-untyped-def]
+    site_settings: Settings, site_project: Path, serve_site: Callable[..., StaticSite], page
+) -> None:
+    """Updates index the pages as they now are, each edit's words still there after the next."""
+    site = build_site(site_settings, today=TODAY).output
+    for slug, word in (("2011-06", "zanahoria"), ("2011-03", "berenjena")):
+        path = site_project / f"issues/{slug}/es.md"
+        path.write_text(path.read_text(encoding="utf-8") + f"\nUna {word} inesperada.\n",
+                        encoding="utf-8")
+        report = build_site(site_settings, today=TODAY)
+        assert report.search is not None and report.search.refreshed == ("es",)
+    served = serve_site(site)
+    for slug, word in (("2011-06", "zanahoria"), ("2011-03", "berenjena")):
+        page.goto(f"{served.url}es/")
+        results = _search(page, word)
+        links = results.locator(".search-list li a")
+        assert links.count() == 1 and links.first.get_attribute("href") == f"/es/{slug}/", word

@@ -239,7 +239,8 @@ def build_site(
         # 4. Render and write each page as its HTML arrives, index the issue pages for search
         # (in the background while the rest renders); swap the new site in.
         with StagedSite(output, previous, manifest) as staged, \
-                SearchIndex(staged, previous.get("search", {}), enabled=search) as index:
+                SearchIndex(staged, previous.get("search", {}), enabled=search,
+                            mirror=manifest.with_suffix(".search-pages")) as index:
             render_site(settings, visible, converter, staged, templates_dir, site,
                         on_pages=index.start)
             pages_seconds = time.perf_counter() - started

@@ -82,13 +82,14 @@ def language_key(engine: str, lang: str, pages: Sequence[tuple[str, str]]) -> st
 
 @dataclass(frozen=True)
 class _Launch:
-    """One language to index: its pages, the kept ones to link into the staging folder first,
-    and where Pagefind writes the bundle."""
+    """One language to index: the folder Pagefind reads and its pages there, the links to bring
+    up to date in that folder first, and where Pagefind writes the bundle."""
 
     lang: str
     key: str
+    root: Path
     pages: tuple[str, ...]
-    links: tuple[tuple[Path, Path], ...]  # (the kept page, its place in the staging folder)
+    links: tuple[tuple[Path, Path], ...]  # (the page as staged or kept, its link under root)
     output: Path
 
 
@@ -96,8 +97,10 @@ class SearchIndex:
     """The search stage of one build (see the module docstring)."""
 
     def __init__(self, staged: StagedSite, previous: Mapping[str, str | None],
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, mirror: Path | None = None) -> None:
         self.staged = staged
+        # Where an update's pages are gathered for Pagefind, kept from build to build (see _plan).
+        self.mirror = mirror or staged.site.with_name(f".{staged.site.name}.search-pages")
         self.previous = previous
         self.enabled = enabled
         self.keys: dict[str, str | None] = {}
@@ -108,7 +111,6 @@ class SearchIndex:
         self._stale: list[str] = []
         self._pages = 0
         self._started = 0.0
-        self._linked: list[Path] = []
         self._starter: threading.Thread | None = None
         self._failure: Exception | None = None
 
@@ -132,9 +134,6 @@ class SearchIndex:
                 process.communicate()  # reaps it and closes its pipe
             process.wait()
         self._running = []
-        for link in self._linked:
-            link.unlink(missing_ok=True)
-        self._linked = []
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
@@ -167,33 +166,33 @@ class SearchIndex:
             self._starter.start()
 
     def _plan(self, lang: str, key: str, pages: Sequence[str]) -> _Launch:
-        """What indexing one language takes: Pagefind reads one folder, the staging folder, where
-        this build wrote its changed pages; the unchanged ones join them as hard links (never
-        published: the commit moves only what the build wrote). It reads exactly these pages, by
-        name (the other pages being written meanwhile are not for it)."""
+        """What indexing one language takes. Pagefind reads one folder and exactly the pages it is
+        given by name (not the other pages being written meanwhile). A first build gives it the
+        staging folder, where every page is. An update wrote only the changed pages there, so it
+        gathers the language's pages as hard links in a folder of its own beside the site's
+        manifest, kept from build to build: a link is replaced only when its page changed, so an
+        edit costs a few links rather than a folder per page."""
         import tempfile
 
         if self._work is None:
             site = self.staged.site
             self._work = Path(tempfile.mkdtemp(prefix=f".{site.name}.search-", dir=site.parent))
         staging = self.staged.staging
-        links = [(found, staging / page) for page in pages
-                 for found in [self.staged.location(page)] if found != staging / page]
+        if all(self.staged.location(page) == staging / page for page in pages):
+            root, links = staging, ()
+        else:
+            root = self.mirror
+            links = tuple((self.staged.location(page), root / page) for page in pages)
         self._pages += len(pages)
-        return _Launch(lang, key, tuple(sorted(pages)), tuple(links),
+        return _Launch(lang, key, root, tuple(sorted(pages)), links,
                        self._work / f"bundle-{lang}")
 
     def _launch_all(self, launches: Sequence[_Launch]) -> None:
         try:
             for launch in launches:
                 for found, target in launch.links:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        os.link(found, target)
-                    except OSError:  # another file system, or no hard links: copy
-                        target.write_bytes(found.read_bytes())
-                    self._linked.append(target)
-                command = [str(pagefind_binary()), "--site", str(self.staged.staging),
+                    _link(found, target)
+                command = [str(pagefind_binary()), "--site", str(launch.root),
                            "--glob", "{" + ",".join(launch.pages) + "}",
                            "--output-path", str(launch.output), "--silent"]
                 logger.info("indexing %d %s pages for search", len(launch.pages), launch.lang)
@@ -229,3 +228,21 @@ class SearchIndex:
         seconds = time.perf_counter() - self._started if self._refreshed else 0.0
         return SearchReport(tuple(self._refreshed), tuple(self._kept), tuple(self._stale),
                             self._pages, seconds)
+
+
+def _link(found: Path, target: Path) -> None:
+    """Make `target` a hard link to `found` unless it already is one (a copy where the two are on
+    different file systems)."""
+    try:
+        if os.path.samefile(found, target):
+            return
+    except OSError:
+        pass  # not there yet
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fresh = target.with_name(target.name + ".new")
+    fresh.unlink(missing_ok=True)
+    try:
+        os.link(found, fresh)
+    except OSError:
+        fresh.write_bytes(found.read_bytes())
+    os.replace(fresh, target)
