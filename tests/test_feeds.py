@@ -42,13 +42,18 @@ def test_items_have_permalink_guids_rfc822_dates_and_full_absolute_content(site,
     assert self_link.get("rel") == "self" and self_link.get("href") == f"{BASE}/{lang}/feed.xml"
     items = channel.findall("item")
     assert len(items) == 2
+    # The moment it was sent (send_at); without send_at, the date at noon where the newsletter
+    # lives ([site] timezone, UTC-3): the same day for every reader in the Americas.
     newest = parsedate_to_datetime(items[0].findtext("pubDate"))
-    assert newest == dt.datetime(2011, 6, 7, tzinfo=dt.UTC)
+    assert newest == dt.datetime(2011, 6, 7, 12, tzinfo=dt.UTC)
+    assert items[0].findtext("pubDate") == "Tue, 07 Jun 2011 09:00:00 -0300"
+    # Montevideo kept summer time in March 2011: the time zone's own offset that day.
+    assert items[1].findtext("pubDate") == "Thu, 10 Mar 2011 12:00:00 -0200"
     assert channel.findtext("lastBuildDate") == items[0].findtext("pubDate")
     for item in items:
         guid = item.find("guid")
         assert guid.get("isPermaLink") == "true" and guid.text == item.findtext("link")
-        assert re.fullmatch(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000",
+        assert re.fullmatch(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}",
                             item.findtext("pubDate"))
         assert item.findtext("description")
         content = item.findtext("content:encoded", namespaces=NS)

@@ -16,6 +16,7 @@ import gc
 import hashlib
 import threading
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ class Job:
     slug: str
     body: str
     source: str  # the edition's file, for messages
+    backlink_title: str | None = None
 
 
 def _convert_batch(jobs: list[Job]) -> list[tuple[str, Rendered]]:
@@ -51,7 +53,7 @@ def _convert_batch(jobs: list[Job]) -> list[tuple[str, Rendered]]:
     results = []
     for job in jobs:
         try:
-            renderer = renderer_for(job.lang, job.base_path, job.typographic)
+            renderer = renderer_for(job.lang, job.base_path, job.typographic, job.backlink_title)
             rendered = renderer.render(job.slug, job.body)
         except Exception as exc:  # noqa: BLE001 - Markdown or an extension failed on this text
             raise BuildError(f"{job.source}: converting the Markdown failed ({type(exc).__name__}: "
@@ -85,10 +87,12 @@ class Converter:
     """Rendered HTML per edition for one build (use as a context manager)."""
 
     def __init__(self, cache: BuildCache, base_path: str, typographic: tuple[str, ...],
-                 workers: int) -> None:
+                 workers: int, backlink_titles: Mapping[str, str] | None = None) -> None:
         self.cache = cache
         self.base_path = base_path
         self.typographic = typographic
+        # Per language, the footnote back-link's title (the wording's `[markdown]`).
+        self.backlink_titles = dict(backlink_titles or {})
         self.processes = max(0, workers - 1)  # this process is the other converter
         self.converted = 0
         self._requested: set[str] = set()
@@ -129,11 +133,12 @@ class Converter:
     def job(self, edition: Edition) -> Job:
         """The conversion of one edition, keyed on its body and the rendering configuration."""
         typographic = edition.lang in self.typographic
-        config = render_config_key(edition.lang, self.base_path, typographic)
+        backlink = self.backlink_titles.get(edition.lang)
+        config = render_config_key(edition.lang, self.base_path, typographic, backlink)
         source = f"{config}\0{edition.slug}\0{edition.body}"
         key = "html:" + hashlib.sha256(source.encode()).hexdigest()
         return Job(key, edition.lang, self.base_path, typographic, edition.slug, edition.body,
-                   str(edition.path))
+                   str(edition.path), backlink)
 
     # -- requests (the loading stage) ----------------------------------------------------------
 

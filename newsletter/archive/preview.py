@@ -1,12 +1,14 @@
 """`publish.py preview`: serve the built archive on localhost and rebuild it on every change.
 
-A watcher polls `issues/`, `templates/` and `newsletter.toml`; on a change it rebuilds and tells the
-open pages, through a server-sent event, to reload. A changed `newsletter.toml` is read again first
-(a new language, title or base URL is previewed as the build will see it; settings that cannot be
-read are shown as the build error, and the last good ones kept). The live-reload script is added
-to HTML as it is served, never written into the site, so a previewed `_site/` is byte-identical to
-a built one. Each issue's email is served too, under `/_email/`, for the readers of every offered
-language, with its images and links pointing at the preview itself.
+A watcher polls `issues/`, `templates/` and `newsletter.toml`; on a change it rebuilds the pages and
+tells the open pages, through a server-sent event, to reload; only then does it refresh the search
+index, so an edit never waits for it (the search box uses the previous index for those seconds).
+A changed `newsletter.toml` is read again first (a new language, title or base URL is previewed as
+the build will see it; settings that cannot be read are shown as the build error, and the last
+good ones kept). The live-reload script is added to HTML as it is served, never written into the
+site, so a previewed `_site/` is byte-identical to a built one. Each issue's email is served too,
+under `/_email/`, for the readers of every offered language, with its images and links pointing
+at the preview itself.
 """
 
 from __future__ import annotations
@@ -166,7 +168,8 @@ class PreviewServer:
     def __init__(
         self,
         settings: Settings,
-        build: Callable[[Settings], Path],
+        # build(settings) the pages, build(settings, search=True) the index too
+        build: Callable[..., Path],
         host: str = "127.0.0.1",
         port: int = 8000,
         poll_interval: float = 0.3,
@@ -189,7 +192,9 @@ class PreviewServer:
         self._config_seen = watched_snapshot([self.config])
         self.site_dir = site_dir or settings.path(settings.build.output_dir)
         # A first build that fails does not stop the preview: it serves what there is (the last
-        # site, or a page saying what is wrong) and rebuilds when the sources are fixed.
+        # site, or a page saying what is wrong) and rebuilds when the sources are fixed. The search
+        # index is refreshed after it, by the watcher.
+        self._search_due = False
         self.rebuild()
         self._stop = threading.Event()
         handler = partial(_Handler, preview=self)
@@ -255,9 +260,10 @@ class PreviewServer:
             thread.join(timeout=5)
 
     def rebuild(self) -> None:
-        """Rebuild now; on failure keep serving the previous site and show the error."""
+        """Rebuild the pages now; on failure keep serving the previous site and show the
+        error. The search index is refreshed after (`refresh_search`)."""
         try:
-            self.site_dir = self.build(self.settings)
+            self.site_dir = self.build(self.settings)  # the pages only: the index comes after
         except NewsletterError as exc:
             logger.warning("preview build failed: %s", exc)
             self.state.publish(str(exc))
@@ -267,9 +273,25 @@ class PreviewServer:
                                "the terminal shows the details")
         else:
             self.state.publish(None)
+            self._search_due = True
+
+    def refresh_search(self) -> None:
+        """Bring the search index up to date with the pages being served (the pages are not
+        rebuilt: they are current, so only the index is)."""
+        self._search_due = False
+        try:
+            self.build(self.settings, search=True)
+        except NewsletterError as exc:
+            logger.warning("preview search index failed: %s", exc)
+        except Exception:  # noqa: BLE001 - the preview outlives any input; the log has it
+            logger.exception("preview search index failed unexpectedly")
 
     def _watch(self) -> None:
-        while not self._stop.wait(self.poll_interval):
+        while not self._stop.is_set():
+            if self._search_due:
+                self.refresh_search()
+            if self._stop.wait(self.poll_interval):
+                return
             try:
                 now = watched_snapshot(self.watched)
             except OSError as exc:  # a folder replaced while it was listed: look again

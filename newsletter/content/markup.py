@@ -57,13 +57,6 @@ QUOTE_STYLES = {
     "es": {"left-double-quote": "&laquo;", "right-double-quote": "&raquo;"},
     "fr": {"left-double-quote": "&laquo;&#8239;", "right-double-quote": "&#8239;&raquo;"},
 }
-# The footnote back-link's title, which Python-Markdown writes in English by default.
-BACKLINK_TITLES = {
-    "es": "Volver a la llamada de nota %d en el texto",
-    "en": "Jump back to footnote %d in the text",
-    "pt": "Voltar à chamada da nota %d no texto",
-    "fr": "Revenir à l'appel de note %d dans le texte",
-}
 ISSUE_LINK_RE = re.compile(r"^\.\./([a-z0-9][a-z0-9-]*)/(?:([a-z]{2})\.md)?(#.*)?$")
 RENDERER_VERSION = "6"  # 6: the HTML is sanitised (cached HTML from before is not)
 
@@ -180,14 +173,17 @@ class MarkdownRenderer:
     """One reusable Markdown converter for a language (Markdown instances are costly to build)."""
 
     def __init__(
-        self, lang: str, base_path: str, typographic: bool, shortcuts: bool = True
+        self, lang: str, base_path: str, typographic: bool, shortcuts: bool = True,
+        backlink_title: str | None = None,
     ) -> None:
         self.lang = lang
         self.base_path = base_path
         self.slug = ""
         self.typographic = typographic
         self._entities = entities_for(QUOTE_STYLES.get(lang)) if typographic else None
-        footnotes = {"BACKLINK_TITLE": BACKLINK_TITLES.get(lang, BACKLINK_TITLES["en"])}
+        # The footnote back-link's title in the reader's language (`[markdown] footnote_backlink`
+        # of templates/wording/; Python-Markdown's own English one when none is given).
+        footnotes = {"BACKLINK_TITLE": backlink_title} if backlink_title else {}
         # No "[TOC]" marker in bodies: the page shows the contents itself (and looking for the
         # marker in every paragraph costs 3% of a conversion).
         toc = {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3", "marker": ""}
@@ -236,15 +232,17 @@ class MarkdownRenderer:
 
 
 @lru_cache(maxsize=16)
-def renderer_for(lang: str, base_path: str, typographic: bool) -> MarkdownRenderer:
+def renderer_for(lang: str, base_path: str, typographic: bool,
+                 backlink_title: str | None = None) -> MarkdownRenderer:
     """A cached converter per configuration (one per language in a build)."""
-    return MarkdownRenderer(lang, base_path, typographic)
+    return MarkdownRenderer(lang, base_path, typographic, backlink_title=backlink_title)
 
 
-def render_config_key(lang: str, base_path: str, typographic: bool) -> str:
+def render_config_key(lang: str, base_path: str, typographic: bool,
+                      backlink_title: str | None = None) -> str:
     """What, besides the source, decides the HTML: the cache key's second half."""
     raw = (f"{RENDERER_VERSION}|{markdown.__version__}|{SANITIZER_VERSION}|{nh3.__version__}|"
-           f"{lang}|{base_path}|{typographic}")
+           f"{lang}|{base_path}|{typographic}|{backlink_title or ''}")
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -258,4 +256,23 @@ def absolutize(html: str, origin: str, page_url: str | None = None) -> str:
     html = _ROOT_URL_RE.sub(lambda m: f"{m.group(1)}{origin.rstrip('/')}/", html)
     if page_url:
         html = _FRAGMENT_RE.sub(lambda m: f"{m.group(1)}{page_url}#", html)
+    return html
+
+
+_FOOTNOTES_RE = re.compile(r'<div class="footnote">\s*<hr\s*/?>')
+_THEAD_RE = re.compile(r"<thead>.*?</thead>", re.DOTALL)
+_BARE_TH_RE = re.compile(r"<th(?=[\s>])(?![^>]*\bscope=)")
+
+
+def label_footnotes(html: str, heading: str) -> str:
+    """Give the footnotes a heading in the reader's language where Python-Markdown puts only a
+    rule, and mark the header cells of tables as column headers (`scope="col"`), so a screen
+    reader names both."""
+    if 'class="footnote"' in html:
+        title = heading.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        html = _FOOTNOTES_RE.sub(
+            lambda _: f'<div class="footnote">\n<h2 class="footnotes-title">{title}</h2>', html,
+            count=1)
+    if "<thead>" in html:
+        html = _THEAD_RE.sub(lambda m: _BARE_TH_RE.sub('<th scope="col"', m.group(0)), html)
     return html
