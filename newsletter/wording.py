@@ -93,6 +93,7 @@ def placeholders(text: str) -> tuple[str, ...]:
     return tuple(sorted(_PLACEHOLDER_RE.findall(text)))
 
 
+@lru_cache(maxsize=256)
 def language_name_in(code: str, in_lang: str) -> str:
     """A language's name as a reader of `in_lang` writes it in a sentence (Babel): pt in es →
     portugués, es in fr → espagnol, es in en → Spanish."""

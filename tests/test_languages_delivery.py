@@ -161,3 +161,26 @@ def test_a_language_no_longer_offered_is_counted_and_served(
     assert messages["fr"]["Content-Language"] == "es"
     assert "Ver en el navegador" in text(messages["fr"])
     assert "français" not in text(messages["fr"])
+
+
+def test_import_and_add_accept_every_offered_language(
+    languages_project: Path, languages_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = languages_project / "liaisons.csv"
+    csv.write_text("email,name,organisation,state,lang\n"
+                   "ponto.focal@mdh.gov.br,Ponto focal,MDH,BR,pt\n"
+                   "point.focal@ibesr.gouv.ht,Point focal,IBESR,HT,fr\n"
+                   "liaison@example.de,Someone,Nowhere,CA,de\n", encoding="utf-8")
+    config = str(languages_project / "newsletter.toml")
+    # The good rows are imported; the bad one is reported (and makes the exit code 1).
+    assert main(["--config", config, "subscribers", "import", str(csv), "--confirmed",
+                 "--note", "designated by the national commissions"]) == 1
+    out = capsys.readouterr()
+    assert "imported 2 of 3 rows as confirmed" in out.out + out.err
+    assert "unknown language 'de' (use one of es, en, pt, fr)" in out.out + out.err
+    assert main(["--config", config, "subscribers", "add", "conanda@mdh.gov.br", "--state", "BR",
+                 "--lang", "pt"]) == 0
+    assert "(BR, pt) as pending" in capsys.readouterr().out
+    with SubscriberStore.open(languages_settings) as store:
+        assert sorted((s.state, s.lang, s.status) for s in store.iter_subscribers()) == [
+            ("BR", "pt", "confirmed"), ("BR", "pt", "pending"), ("HT", "fr", "confirmed")]

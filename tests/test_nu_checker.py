@@ -70,13 +70,19 @@ def test_every_page_of_the_archive_and_the_subscription_pages_passes_the_nu_chec
     tmp_path: Path, project: Path, subscription_server: SubscriptionServer
 ) -> None:
     pages: list[Path] = []
-    # The archive: the sample issues (images, states, topics) and the golden-file issues.
+    # The archive: the sample issues (images, states, topics), the golden-file issues and the
+    # four-language fixture.
     samples = build_site(load_settings(project / "newsletter.toml"), today=TODAY).output
     golden = copy_project(tmp_path / "golden", issues=False)
     shutil.rmtree(golden / "issues")
     shutil.copytree(FIXTURES / "site" / "issues", golden / "issues")
     small = build_site(load_settings(golden / "newsletter.toml"), today=TODAY).output
-    for site in (samples, small):
+    # Four languages, pt and fr on the newest issue only: pages with fallback notes and links.
+    languages = copy_project(tmp_path / "languages", issues=False)
+    shutil.rmtree(languages / "issues")
+    shutil.copytree(FIXTURES / "languages" / "issues", languages / "issues")
+    four = build_site(load_settings(languages / "newsletter.toml"), today=TODAY).output
+    for site in (samples, small, four):
         pages += sorted(p for p in site.rglob("*.html"))
     assert len(pages) > 40
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from newsletter.content import (
     Edition,
@@ -108,6 +109,9 @@ class SiteRenderer:
         self.searchable = set(settings.site.languages if searchable is None else searchable)
         self._names = {lang: native_language_name(lang) for lang in settings.site.languages}
         self._sizes: dict[str, dict[str, tuple[int, int]]] = {}
+        self._chains: dict[str, tuple[str, ...]] = {}
+        self._notes: dict[tuple[str, str], str] = {}
+        self._entry_html: dict[tuple[str, str], Markup] = {}
 
     # -- links ------------------------------------------------------------------------------
 
@@ -162,17 +166,27 @@ class SiteRenderer:
 
     def edition_of(self, issue: Issue, lang: str) -> Edition:
         """The edition a reader of `lang` is shown: theirs, or the first of its fallback chain
-        (`Settings.edition_for`; every issue has the default language's)."""
-        code = self.settings.edition_for(lang, issue.editions) or issue.languages[0]
-        return issue.edition(code)
+        (`Settings.fallback_chain`; every issue has the default language's)."""
+        editions = issue.editions
+        found = editions.get(lang)
+        if found is not None:
+            return found
+        chain = self._chains.get(lang)
+        if chain is None:
+            chain = self._chains[lang] = self.settings.fallback_chain(lang)
+        return next((editions[code] for code in chain if code in editions),
+                    editions[issue.languages[0]])
 
     def in_other_language(self, edition: Edition, lang: str) -> str:
         """The note beside an edition a reader of `lang` is sent to in another language
         ("em espanhol"), or nothing when it is in theirs."""
         if edition.lang == lang:
             return ""
-        return self.strings[lang]["in_language"].format(
-            language=language_name_in(edition.lang, lang))
+        note = self._notes.get((edition.lang, lang))
+        if note is None:
+            note = self._notes[(edition.lang, lang)] = self.strings[lang]["in_language"].format(
+                language=language_name_in(edition.lang, lang))
+        return note
 
     def feed_title(self, lang: str) -> str:
         """A language's feed title, in it and naming it: `ANNAobserva — boletim em português`."""
@@ -314,13 +328,17 @@ class SiteRenderer:
             body=trusted_html(Rendered(body, rendered.toc)),
         )
 
-    def _entries(self, lang: str, issues: Sequence[Issue]) -> list[dict[str, Any]]:
-        """Every issue as a reader of `lang` finds it listed: their edition, or the fallback
-        edition's title and summary (in its language) with a note saying which language."""
-        entries = []
-        for issue in issues:
+    def _entries(self, lang: str, issues: Sequence[Issue]) -> list[Markup]:
+        """Every issue as a reader of `lang` finds it listed (`_entry.html`): their edition, or
+        the fallback edition's title and summary (in its language) with a note saying which.
+        Each is rendered once per build and language, however many lists show it."""
+        return [self._entry(issue, lang) for issue in issues]
+
+    def _entry(self, issue: Issue, lang: str) -> Markup:
+        found = self._entry_html.get((issue.slug, lang))
+        if found is None:
             edition = self.edition_of(issue, lang)
-            entries.append({
+            entry = {
                 "number": edition.number,
                 "date": edition.date,
                 "title": edition.title,
@@ -328,13 +346,16 @@ class SiteRenderer:
                 "lang": edition.lang,
                 "note": self.in_other_language(edition, lang),
                 "href": self.urls.url(self.urls.issue(edition.lang, issue.slug)),
-            })
-        return entries
+            }
+            found = Markup(self.env.get_template("_entry.html").render(
+                entry=entry, lang=lang, t=self.strings[lang]))
+            self._entry_html[(issue.slug, lang)] = found
+        return found
 
     def index_page(self, lang: str, issues: Sequence[Issue]) -> str:
         """A language's archive index, newest first."""
         entries = self._entries(lang, issues)
-        lastmod = entries[0]["date"] if entries else None
+        lastmod = self.edition_of(issues[0], lang).date if issues else None
         links = self.index_links(lang, lastmod)
         switcher = [
             {"lang": code, "name": self._names[code], "href": self.urls.url(self.urls.index(code)),
