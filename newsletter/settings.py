@@ -45,6 +45,8 @@ class EditorsSettings:
 
     name: str
     email: str
+    # A short summary to `email` when a campaign completes (through the send's transport).
+    campaign_summary: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,22 @@ class DeliverySettings:
     due_window_days: int = 7
     lock_timeout_seconds: int = 600
     transient_bounce_limit: int = 3
+    # `send` refuses an edition nobody approved (`publish.py approve`) or changed since.
+    require_approval: bool = False
     fallback: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """Where `backup` puts copies of the subscribers' database, and how many it keeps."""
+
+    to: str = "backups"  # a folder (relative to the project) or s3://bucket/prefix/
+    keep: int = 30  # the newest N backups at the destination stay; older ones are removed
+    max_age_hours: int = 26  # `status` asks for a person when the last backup is older
+    encryption: str = "AES256"  # S3 server-side encryption: AES256 or aws:kms
+    kms_key_id: str = ""  # with aws:kms: the key (default: the account's S3 key)
+    region: str = "us-east-1"
+    endpoint_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,6 +182,7 @@ class Settings:
     ses: SesSettings = field(default_factory=SesSettings)
     deploy: DeploySettings = field(default_factory=DeploySettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     root: Path = Path(".")
 
     def path(self, relative: str) -> Path:
@@ -235,6 +253,12 @@ def _check_consistency(settings: Settings, source: str) -> None:
             raise SettingsError(
                 f"{source}: [delivery.fallback] {lang} = {target!r} is not a configured language"
             )
+    backup = settings.backup
+    if backup.keep < 1:
+        raise SettingsError(f"{source}: [backup] keep must be 1 or more, not {backup.keep}")
+    if backup.encryption not in ("AES256", "aws:kms"):
+        raise SettingsError(f"{source}: [backup] encryption must be AES256 or aws:kms, "
+                            f"not {backup.encryption!r}")
     if settings.delivery.transport not in ("outbox", "smtp", "ses"):
         raise SettingsError(
             f"{source}: [delivery] transport must be outbox, smtp or ses, "

@@ -1,7 +1,8 @@
 """The words around the content, per language.
 
-The archive's interface (`templates/strings.toml`, also the headings `new` scaffolds) and the
-subscription pages and confirmation email (`templates/subscribe/strings.toml`). The email
+The archive's interface (`templates/strings.toml`, also the headings `new` scaffolds), the
+subscription pages and confirmation email (`templates/subscribe/strings.toml`), and the summary
+the editors receive when a campaign completes (`templates/editors/strings.toml`). The email
 edition's own words are `newsletter.mail.wording`.
 """
 
@@ -16,6 +17,7 @@ from .templating import read_wording
 
 INTERFACE_FILE = "strings.toml"
 STRINGS_FILE = Path("subscribe") / "strings.toml"
+EDITORS_FILE = Path("editors") / "strings.toml"
 
 
 def load_interface_words(
@@ -54,3 +56,16 @@ def load_subscription_words(
     return {lang: dict(raw[lang]) for lang in languages}
 
 
+def load_editor_words(templates_dir: Path, lang: str) -> dict[str, str]:
+    """The words of the editors' campaign summary in `lang` (templates/editors/strings.toml);
+    SettingsError names a missing table or key (the [es] table lists every key)."""
+    path = Path(templates_dir) / EDITORS_FILE
+    raw = read_wording(path, "the editors' campaign summary needs it", SettingsError)
+    table = raw.get(lang)
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: no [{lang}] table: add the summary's words for it")
+    keys = set(raw.get("es", table))
+    missing = sorted(k for k in keys if not isinstance(table.get(k), str))
+    if missing:
+        raise SettingsError(f"{path}: [{lang}] has no {', '.join(missing)}")
+    return {key: str(value) for key, value in table.items()}

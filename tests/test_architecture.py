@@ -20,11 +20,12 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "newsletter"
 SUBSYSTEMS = ("archive", "content", "delivery", "mail", "subscribers", "webapp")
 # The files that may hold SQL: the subscribers' database (every migration; the connection, its
-# transactions and the migrations' runner; the owners of the subscriber and delivery tables),
+# transactions, the migrations' runner and the file-level backup log; the owners of the
+# subscriber and delivery tables — the Ledger's read-only figures are its own base class),
 # and the build cache, which is a file of its own that nothing else reads.
 SQL_FILES = {
     "subscribers/migrations.py", "subscribers/database.py", "subscribers/store.py",
-    "delivery/ledger.py",
+    "delivery/ledger.py", "delivery/figures.py",
 }
 BUILD_CACHE = "archive/cache.py"
 SQL_START = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "CREATE ", "DROP ", "ALTER ", "PRAGMA ",

@@ -1,4 +1,5 @@
-"""Delivery commands: `send` (an issue, or every due one), `report`, `bounces`."""
+"""Delivery commands: `send` (an issue, or every due one), `report`, `bounces` (with the
+unsubscribe mailbox)."""
 
 from __future__ import annotations
 
@@ -74,15 +75,21 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     r.set_defaults(handler=cmd_report)
 
     b = sub.add_parser(
-        "bounces", help="apply SES bounce and complaint notifications from an SQS queue",
+        "bounces", help="apply SES bounces, complaints and unsubscribe mails from an SQS queue",
         description="Read the SES notifications (SES → SNS → SQS) waiting in QUEUE_URL: "
-        "permanent bounces and complaints suppress the address, transient bounces are counted. "
-        "Each queue message is deleted only after it is applied; malformed ones are left in "
-        "the queue for inspection.",
+        "permanent bounces and complaints suppress the address, transient bounces are counted, "
+        "and mail to [email] unsubscribe_mailto (SES receiving) unsubscribes its sender by the "
+        "signed token in its subject, or by a verified sender address. Each queue message is "
+        "deleted only after it is applied; what cannot be acted on (malformed, or an unsubscribe "
+        "mail without a valid token or verified sender) is counted and left in the queue, "
+        "hidden for six hours, for a person (the queue's dead-letter queue). Exits 1 when "
+        "something was left.",
     )
     b.add_argument("--queue-url", required=True, metavar="URL", help="the SQS queue's URL")
     b.add_argument("--endpoint-url", metavar="URL",
                    help="an SQS endpoint other than AWS's (default: [ses] endpoint_url)")
+    b.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing unless something was left in the queue (for cron)")
     b.set_defaults(handler=cmd_bounces)
 
 
@@ -216,17 +223,34 @@ def _send_one(args: argparse.Namespace, settings: Settings, store: SubscriberSto
                           include_new=args.include_new, retry_rejected=args.retry_rejected,
                           workers=args.workers, rate=args.rate)
     editions = render_email_editions(settings, issue)
+    factory = _transport_factory(settings, args.transport)
     try:
         with progress_bar(not args.no_progress) as progress:
-            summary = run_send(store, ledger, issue, editions,
-                               _transport_factory(settings, args.transport), settings.delivery,
+            summary = run_send(store, ledger, issue, editions, factory, settings.delivery,
                                options, progress)
     except SendRunning as exc:
         if quiet_if_running:
             print(f"{issue.slug}: {exc}")
             return EXIT_OK
         raise
-    return _print_summary(summary)
+    code = _print_summary(summary)
+    _tell_editors(settings, ledger, issue, summary, factory)
+    return code
+
+
+def _tell_editors(settings: Settings, ledger: Ledger, issue: Issue, summary: SendSummary,
+                  factory: Callable[[], Transport]) -> None:
+    """The editors' summary of a campaign this run completed; a failure is a warning only."""
+    from newsletter.delivery import notify_editors
+
+    notice = notify_editors(settings, ledger, issue, summary, factory)
+    if notice is None:
+        return
+    if notice.sent:
+        print(f"Summary sent to the editors ({notice.detail}).")
+    else:
+        print(f"Warning: the summary to the editors was not sent ({notice.detail}); the "
+              "campaign itself is complete.", file=sys.stderr)
 
 
 def _print_summary(summary: SendSummary) -> int:
@@ -266,7 +290,7 @@ def _print_summary(summary: SendSummary) -> int:
 def _send_due(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
               ledger: Ledger) -> int:
     from newsletter.content import load_corpus
-    from newsletter.delivery import DueKind, check_readable, due_issues
+    from newsletter.delivery import DueKind, SendRefused, check_readable, due_issues
 
     corpus = load_corpus(settings)
     decisions = due_issues(corpus, ledger, dt.datetime.now(dt.UTC),
@@ -275,19 +299,22 @@ def _send_due(args: argparse.Namespace, settings: Settings, store: SubscriberSto
     due = [d for d in decisions if d.due]
     if not args.quiet:
         for decision in decisions:
-            if decision.kind is DueKind.TOO_OLD:  # the one an operator must act on
+            if decision.kind in (DueKind.TOO_OLD, DueKind.RESTORED):  # an operator must act
                 print(f"{decision.issue.slug}: {decision.reason}")
         if not due:
             print("No issue is due.")
+    refused: list[str] = []
     for decision in due:
+        # One issue that cannot go (unreadable, not approved) must not hold back the others;
+        # they are all named at the end, in the one `Error:` the command line prints.
         try:
             check_readable(corpus, decision.issue.slug)
-        except IssueError as exc:
-            print(f"Error: {exc}", file=sys.stderr)
-            code = EXIT_ERROR
-            continue
-        code = max(code, _send_one(args, settings, store, ledger, decision.issue,
-                                   quiet_if_running=True))
+            code = max(code, _send_one(args, settings, store, ledger, decision.issue,
+                                       quiet_if_running=True))
+        except (IssueError, SendRefused) as exc:
+            refused.append(str(exc))
+    if refused:
+        raise NewsletterError("\n".join(refused))
     return code
 
 
@@ -332,12 +359,22 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
     """Apply the SES notifications waiting in an SQS queue."""
     from newsletter.delivery import process_queue
+    from newsletter.tokens import Signer
 
     with _books(settings) as (store, ledger):
         result = process_queue(settings, store, ledger, args.queue_url,
-                               endpoint_url=args.endpoint_url or settings.ses.endpoint_url or None)
+                               endpoint_url=args.endpoint_url or settings.ses.endpoint_url or None,
+                               signer=Signer(settings.secret))
+    if args.quiet and not result.left_in_queue:
+        return EXIT_OK
     print(f"Applied {result.applied} notifications: {result.permanent} permanent bounces, "
           f"{result.transient} transient, {result.complaints} complaints, "
-          f"{result.suppressed} addresses suppressed, {result.other} other events"
-          + (f"; {result.malformed} malformed left in the queue." if result.malformed else "."))
-    return EXIT_ERROR if result.malformed else EXIT_OK
+          f"{result.suppressed} addresses suppressed, {result.unsubscribed} unsubscribed by "
+          f"email, {result.other} other events.")
+    if result.left_in_queue:
+        print(f"Left in the queue for a person: {result.kept} unsubscribe mail(s) nobody can "
+              f"act on (no valid token, sender not verified or not a subscriber), "
+              f"{result.malformed} malformed notification(s); they come back in six hours and "
+              "go to the dead-letter queue after its maxReceiveCount. `-v` logs why, by queue "
+              "id.")
+    return EXIT_ERROR if result.left_in_queue else EXIT_OK

@@ -1,4 +1,4 @@
-"""Editors' commands: new, check, build, preview, and `demo` (what `make run` does)."""
+"""Editors' commands: new, check, approve, build, preview, and `demo` (what `make run` does)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--no-email", action="store_true",
                    help="skip the email checks (rendering every email edition takes longer)")
     p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser(
+        "approve", help="record who approved an issue's edition for sending (approvals.toml)",
+        description="Record in issues/<ISSUE>/approvals.toml that NAME approved the edition in "
+        "LANG as it is now (its content hash: front matter a reader sees, body and images). "
+        "Commit the file with the issue. While [delivery] require_approval is on, send refuses "
+        "an edition with no approval or changed since its latest one.",
+    )
+    p.add_argument("issue", metavar="ISSUE", help="the issue's folder name (2026-11) or number")
+    p.add_argument("--lang", action="append", required=True, metavar="LANG",
+                   help="the edition approved (repeat for several: --lang es --lang en)")
+    p.add_argument("--by", required=True, metavar="NAME", help="who approves it")
+    p.set_defaults(handler=cmd_approve)
 
     p = sub.add_parser("build", help="build the web archive and RSS feeds into _site/",
                        description="Build the bilingual archive, feeds and sitemap. Incremental, "
@@ -86,9 +99,11 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Report every problem; exit 1 if any is an error."""
     from newsletter.archive import build_checks
+    from newsletter.content import approval_problems
 
     corpus = load_corpus(settings)
     problems = list(corpus.problems) + build_checks(settings, corpus)
+    problems += approval_problems(corpus, settings.root, settings.delivery.require_approval)
     if not args.no_email:
         from newsletter.mail import email_problems  # the slow part: every email edition
 
@@ -103,6 +118,25 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
           f"{errors} error(s), {warnings} warning(s)")
     if errors:
         raise CheckFailed(f"{errors} error(s): fix them and run check again")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
+    """Record an approval of one or more editions."""
+    from newsletter.content import approve
+
+    corpus = load_corpus(settings)
+    issue = corpus.get(args.issue)
+    errors = corpus.errors_of(issue.slug)
+    if errors:
+        raise CheckFailed(f"issue {issue.slug} has errors; fix them before approving it:\n"
+                          + "\n".join(str(p) for p in errors))
+    for approval in approve(issue, args.lang, args.by, dt.datetime.now(dt.UTC)):
+        path = _shown(issue.editions[approval.lang].path, settings)
+        print(f"Approved {path} for sending: by {approval.said()}, content "
+              f"{approval.content[:23]}…")
+    print(f"Recorded in {_shown(issue.folder / 'approvals.toml', settings)}: commit it with "
+          "the issue.")
     return 0
 
 

@@ -1,11 +1,19 @@
-"""What `make run` ends with: the demo subscribers imported and the latest issue in the outbox."""
+"""What `make run` ends with: the demo subscribers imported and the latest issue in the outbox.
+
+The demo does not need the editions' approval (`[delivery] require_approval`): it delivers only to
+the fake example.org liaisons, into the local outbox, like a `send --to` test — the approval
+guards the member states' inboxes, not a folder on this machine — and `make run` must work from a
+fresh clone and after any edit an editor makes to the latest sample. It says which editions a real
+`send` would refuse.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
-from newsletter.content import load_corpus
+from newsletter.content import load_corpus, unapproved
 from newsletter.mail import open_transport, render_email_editions
 from newsletter.settings import Settings
 from newsletter.subscribers import SubscriberStore, import_csv
@@ -33,7 +41,8 @@ def deliver_demo(settings: Settings) -> list[str]:
                             display=DEMO_CSV)
         summary = run_send(store, Ledger.beside(store), latest,
                            render_email_editions(settings, latest),
-                           lambda: open_transport(settings, "outbox"), settings.delivery,
+                           lambda: open_transport(settings, "outbox"),
+                           dataclasses.replace(settings.delivery, require_approval=False),
                            SendOptions())
     finally:
         store.close()
@@ -48,4 +57,9 @@ def deliver_demo(settings: Settings) -> list[str]:
                               for (lang, edition), n in summary.fallbacks.items())
         lines.append(f"{latest.slug}: delivered {summary.sent} messages to the outbox"
                      + (f" (fallback: {fallbacks})." if fallbacks else "."))
+    refused = unapproved(latest) if settings.delivery.require_approval else []
+    if refused:
+        lines.append(f"{latest.slug}: the demo needs no approval, but `send` would refuse "
+                     + ", ".join(f"{e.lang} ({e.describe()})" for e in refused)
+                     + f": `publish.py approve {latest.slug} --lang LANG --by NAME`.")
     return lines

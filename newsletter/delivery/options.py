@@ -32,6 +32,7 @@ class SendConfig:
     error_burst: int
     lock_timeout_seconds: int
     fallback: Mapping[str, str]
+    require_approval: bool = False
     limit: int | None = None
     hold_unknown: bool = False
     include_new: bool = False
@@ -48,6 +49,7 @@ class SendConfig:
             error_burst=max(1, delivery.error_burst),
             lock_timeout_seconds=delivery.lock_timeout_seconds,
             fallback=delivery.fallback,
+            require_approval=delivery.require_approval,
             limit=options.limit,
             hold_unknown=options.hold_unknown,
             include_new=options.include_new,

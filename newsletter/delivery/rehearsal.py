@@ -18,7 +18,8 @@ from newsletter.mail import EmailEdition, OutcomeUnknown, Recipient, Rejected, R
 from newsletter.subscribers import SubscriberStore
 
 from .ledger import Ledger
-from .sending import BATCH, check_ready, masked_error
+from .sending import BATCH, check_ready
+from .workers import masked_error
 
 
 def send_test(

@@ -1,12 +1,14 @@
 """The send run: ledger rows out through a transport, paced by a token bucket, a few at a time.
 
 The stages of `run_send`: settle the run's configuration (the command's options over `[delivery]`,
-once) → take the send lock → freeze the audience (or resume the campaign: in-flight rows of a dead
-run become `unknown` and, by default, go again) → open the transport and read its quota → loop:
-claim a handful of due rows (committed as `sending`), let a small pool of workers render each
-message and send it when the rate allows, record each answer → mark the campaign complete when
-nothing is owed. A burst of errors in a row, a transport that says stop, the daily quota or Ctrl-C
-end the run cleanly after the messages in flight; running again resumes.
+once) → refuse a draft, and an edition not approved as it is now (`[delivery] require_approval`)
+→ take the send lock and record the run's start → freeze the audience (or resume the campaign:
+in-flight rows of a dead run become `unknown` and, by default, go again) → open the transport and
+read its quota → loop: claim a handful of due rows (committed as `sending`), let a small pool of
+workers (`workers`) render each message and send it when the rate allows, record each answer →
+mark the campaign complete when nothing is owed. A burst of errors in a row, a transport that says
+stop, the daily quota or Ctrl-C end the run cleanly after the messages in flight; running again
+resumes. How the run ended is recorded (`send_runs`), whatever ends it, for `status`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import queue
-import random
-import re
 import signal
 import threading
 import time
@@ -25,18 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from newsletter.addresses import mask_email
-from newsletter.content import Corpus, Issue
+from newsletter.content import Corpus, Issue, unapproved
 from newsletter.errors import IssueError, NewsletterError
-from newsletter.mail import (
-    EmailEdition,
-    OutcomeUnknown,
-    Recipient,
-    Rejected,
-    RetryLater,
-    StopEverything,
-    Transport,
-)
+from newsletter.mail import EmailEdition, Transport
 from newsletter.settings import DeliverySettings
 from newsletter.subscribers import SubscriberStore
 
@@ -45,20 +36,11 @@ from .options import SendConfig, SendOptions
 from .pacing import SendPacer, worker_count
 from .records import Outcome, Pending
 from .schedule import SendLock
+from .workers import TransportFactory, TransportPool, Worker, masked_error
 
 logger = logging.getLogger(__name__)
 
-TransportFactory = Callable[[], Transport]
 BATCH = 500
-RETRY_CAP_SECONDS = 300.0
-
-
-_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[A-Za-z0-9.-]+")
-
-
-def masked_error(exc: BaseException) -> str:
-    """A transport's error text with any address in it masked (it is stored and printed)."""
-    return _ADDRESS_RE.sub(lambda m: mask_email(m.group(0)), str(exc))
 
 
 class SendRefused(NewsletterError):
@@ -138,6 +120,15 @@ def check_ready(issue: Issue) -> None:
         )
 
 
+def check_approved(issue: Issue) -> None:
+    """Refuse an issue with an edition nobody approved, or changed since its approval; the error
+    names each file, the approval and the command that approves it."""
+    refused = unapproved(issue)
+    if refused:
+        raise SendRefused(f"issue {issue.slug} is not approved as it is now; nothing was sent:\n"
+                          + "\n".join(edition.refusal() for edition in refused))
+
+
 def prepare_campaign(
     config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue
 ) -> tuple[int, int, bool]:
@@ -168,83 +159,6 @@ def _transport_rate(config: SendConfig, transport: Transport) -> tuple[float, in
     return (min(config.rate, usable) if config.rate > 0 else usable), quota.remaining_today
 
 
-class _TransportPool:
-    """One transport per worker thread, created on demand and all closed at the end."""
-
-    def __init__(self, factory: TransportFactory, first: Transport) -> None:
-        self.factory = factory
-        self.idle: queue.SimpleQueue[Transport] = queue.SimpleQueue()
-        self.idle.put(first)
-        self.every = [first]
-        self.lock = threading.Lock()
-
-    def take(self) -> Transport:
-        try:
-            return self.idle.get_nowait()
-        except queue.Empty:
-            transport = self.factory()
-            with self.lock:
-                self.every.append(transport)
-            return transport
-
-    def give(self, transport: Transport) -> None:
-        self.idle.put(transport)
-
-    def close(self) -> None:
-        for transport in self.every:
-            transport.close()
-
-
-class _Worker:
-    """Renders one row's message, waits for the rate, sends it, and says what happened."""
-
-    def __init__(self, slug: str, editions: Mapping[str, EmailEdition], pool: _TransportPool,
-                 pacer: SendPacer, max_attempts: int, retry_base: float) -> None:
-        self.slug = slug
-        self.editions = editions
-        self.pool = pool
-        self.pacer = pacer
-        self.max_attempts = max_attempts
-        self.retry_base = retry_base
-
-    def __call__(self, row: Pending) -> tuple[Outcome, str]:
-        edition = self.editions[row.edition_lang]
-        attempt = row.attempts + 1
-        try:
-            message = edition.message_for(
-                Recipient(row.subscriber_id, row.email, row.name, row.edition_lang)
-            )
-        except NewsletterError as exc:
-            error = f"cannot build the message: {masked_error(exc)}"
-            return Outcome(row.delivery_id, "rejected", error=error), ""
-        try:
-            transport = self.pool.take()
-        except StopEverything as exc:
-            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)  # account-wide
-        try:
-            self.pacer.acquire()
-            tags = {"issue": self.slug, "lang": row.edition_lang,
-                    "subscriber": str(row.subscriber_id)}
-            provider_id = transport.send(row.email, message, tags)
-            return Outcome(row.delivery_id, "sent", provider_id=provider_id), ""
-        except RetryLater as exc:
-            if attempt >= self.max_attempts:
-                return Outcome(row.delivery_id, "rejected",
-                               error=f"gave up after {attempt} attempts: {masked_error(exc)}"), ""
-            delay = min(RETRY_CAP_SECONDS, self.retry_base * 2 ** (attempt - 1))
-            delay *= random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
-            return Outcome(row.delivery_id, "deferred", error=masked_error(exc),
-                           next_attempt=time.time() + delay), ""
-        except Rejected as exc:
-            return Outcome(row.delivery_id, "rejected", error=masked_error(exc)), ""
-        except OutcomeUnknown as exc:
-            return Outcome(row.delivery_id, "unknown", error=masked_error(exc)), ""
-        except StopEverything as exc:
-            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)  # account-wide
-        finally:
-            self.pool.give(transport)
-
-
 def run_send(
     store: SubscriberStore,
     ledger: Ledger,
@@ -264,25 +178,59 @@ def run_send(
         raise ValueError("the ledger must be the one beside the store (Ledger.beside)")
     config = SendConfig.resolve(delivery, options or SendOptions())
     check_ready(issue)
+    if config.require_approval:
+        check_approved(issue)
     started = time.monotonic()
     with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
-        added, resent, was_complete = prepare_campaign(config, store, ledger, issue)
-        campaign = ledger.campaign(issue.slug)
-        assert campaign is not None
-        if was_complete:
-            return SendSummary(issue.slug, campaign.audience, ledger.counts(issue.slug),
-                               complete=True, already_complete=True,
-                               fallbacks=ledger.fallbacks(issue.slug))
-        first = transport_factory()
-        pool = _TransportPool(transport_factory, first)
+        run_id = ledger.start_run(issue.slug, lock.host, lock.pid)
+        tally: Counter[str] = Counter()
         try:
-            rate, remaining = _transport_rate(config, first)
-            run = _Run(config, ledger, issue.slug, editions, pool, rate, lock, progress)
-            run.loop(remaining)
-        finally:
-            pool.close()
-        complete = ledger.finish_if_complete(issue.slug)
-        counts = ledger.counts(issue.slug)
+            summary = _campaign(config, store, ledger, issue, editions, transport_factory, lock,
+                                progress, tally, started)
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            ledger.end_run(run_id, "interrupted" if interrupted else "failed",
+                           "interrupted" if interrupted else masked_error(exc) or
+                           type(exc).__name__, tally)
+            raise
+        ledger.end_run(run_id, *run_outcome(summary), tally)
+    return summary
+
+
+def run_outcome(summary: SendSummary) -> tuple[str, str]:
+    """(outcome, detail) of a run as `send_runs` records it."""
+    if summary.complete:
+        return "complete", "already complete; nothing to send" if summary.already_complete else ""
+    if summary.stopped_by in ("transport", "errors"):
+        return "stopped", summary.stop_reason
+    if summary.stopped_by == "interrupted":
+        return "interrupted", summary.stop_reason
+    owed = sum(summary.counts.get(state, 0) for state in ("queued", "deferred", "unknown"))
+    return "paused", summary.stop_reason or f"{owed} still owed"
+
+
+def _campaign(config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue,
+              editions: Mapping[str, EmailEdition], transport_factory: TransportFactory,
+              lock: SendLock, progress: Callable[[Progress], None] | None,
+              tally: Counter[str], started: float) -> SendSummary:
+    """The run inside the lock: freeze or resume, send, and say where the campaign stands."""
+    added, resent, was_complete = prepare_campaign(config, store, ledger, issue)
+    campaign = ledger.campaign(issue.slug)
+    assert campaign is not None
+    if was_complete:
+        return SendSummary(issue.slug, campaign.audience, ledger.counts(issue.slug),
+                           complete=True, already_complete=True,
+                           fallbacks=ledger.fallbacks(issue.slug))
+    first = transport_factory()
+    pool = TransportPool(transport_factory, first)
+    try:
+        rate, remaining = _transport_rate(config, first)
+        run = _Run(config, ledger, issue.slug, editions, pool, rate, lock, progress, tally)
+        run.loop(remaining)
+    finally:
+        pool.close()
+    complete = ledger.finish_if_complete(issue.slug)
+    counts = ledger.counts(issue.slug)
     elapsed = time.monotonic() - started
     return SendSummary(
         issue=issue.slug, audience=campaign.audience, counts=counts,
@@ -299,20 +247,21 @@ class _Run:
     """The loop of one run: keep the workers busy, record answers, stop when told."""
 
     def __init__(self, config: SendConfig, ledger: Ledger, slug: str,
-                 editions: Mapping[str, EmailEdition], pool: _TransportPool, rate: float,
-                 lock: SendLock, progress: Callable[[Progress], None] | None) -> None:
+                 editions: Mapping[str, EmailEdition], pool: TransportPool, rate: float,
+                 lock: SendLock, progress: Callable[[Progress], None] | None,
+                 tally: Counter[str] | None = None) -> None:
         self.ledger = ledger
         self.slug = slug
         self.workers = worker_count(config.workers, rate)
         self.window = self.workers * 2
         self.pacer = SendPacer(rate)
-        self.worker = _Worker(slug, editions, pool, self.pacer, config.max_attempts,
+        self.worker = Worker(slug, editions, pool, self.pacer, config.max_attempts,
                               config.retry_base_seconds)
         self.limit = config.limit
         self.error_burst = config.error_burst
         self.lock = lock
         self.progress = progress
-        self.tally: Counter[str] = Counter()
+        self.tally: Counter[str] = tally if tally is not None else Counter()
         self.errors: Counter[str] = Counter()
         self.stop_reason = ""
         self.stopped_by = ""

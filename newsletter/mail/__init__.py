@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         render_email_preview,
         sample_recipient,
     )
-    from .message import Sender, build_message
+    from .message import Sender, build_message, build_notice
     from .transports import (
         OutcomeUnknown,
         Quota,
@@ -40,14 +40,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EmailEdition", "OutcomeUnknown", "Quota", "Recipient", "Rejected", "RetryLater", "Sender",
-    "StopEverything", "Transport", "TransportError", "build_message", "email_problems",
-    "open_transport", "render_email_edition", "render_email_editions", "render_email_preview",
-    "sample_recipient",
+    "StopEverything", "Transport", "TransportError", "build_message", "build_notice",
+    "email_problems", "open_transport", "render_email_edition", "render_email_editions",
+    "render_email_preview", "sample_recipient",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".editions": ("EmailEdition", "Recipient", "email_problems", "render_email_edition",
                   "render_email_editions", "render_email_preview", "sample_recipient"),
-    ".message": ("Sender", "build_message"),
+    ".message": ("Sender", "build_message", "build_notice"),
     ".transports": ("OutcomeUnknown", "Quota", "Rejected", "RetryLater", "StopEverything",
                     "Transport", "TransportError", "open_transport"),
 })

@@ -290,3 +290,25 @@ def build_message(
             else None
         ),
     )
+
+
+def build_notice(sender: Sender, *, to: str, subject: str, text: str, lang: str,
+                 message_id: str, now: dt.datetime) -> bytes:
+    """A plain-text message from the newsletter to its own people (the editors' summary of a
+    campaign): no list headers, and marked as automatic (RFC 3834) so that no auto-responder
+    answers it."""
+    fixed = [
+        ("From", formataddr((sender.from_name, sender.from_address), charset="utf-8")),
+        ("To", format_address(to)),
+        ("Subject", subject),
+        ("Date", format_datetime(now)),
+        ("Message-ID", message_id),
+        ("Content-Language", lang),
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Auto-Response-Suppress", "All"),
+    ]
+    head = b"".join(_fold(name, check_header_value(name, value)) for name, value in fixed)
+    return (head + b"MIME-Version: 1.0\r\n"
+            b'Content-Type: text/plain; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + encode_quoted_printable(text))

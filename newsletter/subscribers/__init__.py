@@ -4,7 +4,9 @@ Owns the SQLite file (`database`: the connection and `Database.transaction()`, t
 anything writes; `migrations`: every migration, append-only) and every statement on the
 subscriber tables (`SubscriberStore`, which also answers who receives an issue: `audience()`).
 Enforces the consent rule: a subscriber added as confirmed needs a note saying who designated
-them, in the store and the importer alike. Sends the double opt-in email through `mail`.
+them, in the store and the importer alike. Sends the double opt-in email through `mail`. Takes
+and restores backups of the file (`backup`: online backup API, checked, compressed, to a folder
+or S3; `places`: where they live).
 
 May import: `mail` and the kernel. Other subsystems import these public names, never its modules.
 """
@@ -16,11 +18,29 @@ from typing import TYPE_CHECKING
 from newsletter.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from .backup import (
+        BACKUP_NAME,
+        Backup,
+        Restored,
+        RestoreRefused,
+        backup_database,
+        restore_backup,
+        take_backup,
+    )
     from .confirmations import render_confirmation, send_confirmation
     from .coverage import coverage_html, coverage_table, coverage_text, write_coverage_report
-    from .database import Database, StoreError, open_database, stamp
+    from .database import (
+        BackupRecord,
+        Database,
+        RestoreRecord,
+        StoreError,
+        open_database,
+        parse_stamp,
+        stamp,
+    )
     from .importer import ImportFileError, ImportRejected, ImportReport, export_csv, import_csv
-    from .migrations import SOURCES, STATUSES
+    from .migrations import SCHEMA_VERSION, SOURCES, STATUSES
+    from .places import BackupError
     from .records import (
         ConsentMissing,
         DuplicateSubscriber,
@@ -37,20 +57,26 @@ if TYPE_CHECKING:
     from .store import SubscriberStore
 
 __all__ = [
-    "SOURCES", "STATUSES", "ConsentMissing", "Database", "DuplicateSubscriber", "ImportFileError",
-    "ImportRejected", "ImportReport", "NewSubscriber", "NotPending", "StatusEvent", "StoreError",
-    "Subscriber", "SubscriberError", "SubscriberNotFound", "SubscriberStore", "SuppressedAddress",
-    "UnknownLanguage", "UnknownState", "coverage_html", "coverage_table", "coverage_text",
-    "export_csv", "import_csv", "open_database", "render_confirmation", "send_confirmation",
-    "stamp", "write_coverage_report",
+    "BACKUP_NAME", "SCHEMA_VERSION", "SOURCES", "STATUSES", "Backup", "BackupError",
+    "BackupRecord", "ConsentMissing", "Database", "DuplicateSubscriber", "ImportFileError",
+    "ImportRejected", "ImportReport", "NewSubscriber", "NotPending", "RestoreRecord",
+    "RestoreRefused", "Restored", "StatusEvent", "StoreError", "Subscriber", "SubscriberError",
+    "SubscriberNotFound", "SubscriberStore", "SuppressedAddress", "UnknownLanguage",
+    "UnknownState", "backup_database", "coverage_html", "coverage_table", "coverage_text",
+    "export_csv", "import_csv", "open_database", "parse_stamp", "render_confirmation",
+    "restore_backup", "send_confirmation", "stamp", "take_backup", "write_coverage_report",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
+    ".backup": ("BACKUP_NAME", "Backup", "RestoreRefused", "Restored", "backup_database",
+                "restore_backup", "take_backup"),
     ".confirmations": ("render_confirmation", "send_confirmation"),
     ".coverage": ("coverage_html", "coverage_table", "coverage_text", "write_coverage_report"),
-    ".database": ("Database", "StoreError", "open_database", "stamp"),
+    ".database": ("BackupRecord", "Database", "RestoreRecord", "StoreError", "open_database",
+                  "parse_stamp", "stamp"),
     ".importer": ("ImportFileError", "ImportRejected", "ImportReport", "export_csv",
                   "import_csv"),
-    ".migrations": ("SOURCES", "STATUSES"),
+    ".migrations": ("SCHEMA_VERSION", "SOURCES", "STATUSES"),
+    ".places": ("BackupError",),
     ".records": ("ConsentMissing", "DuplicateSubscriber", "NewSubscriber", "NotPending",
                  "StatusEvent", "Subscriber", "SubscriberError", "SubscriberNotFound",
                  "SuppressedAddress", "UnknownLanguage", "UnknownState"),

@@ -166,9 +166,55 @@ END;
 """
 
 
+# 4: what `status` answers and a restore relies on: each send run and how it ended (owned by
+#    newsletter.delivery.ledger), and the file's own log of the backups taken of it and the
+#    restores that produced it (owned by newsletter.subscribers.database). `send --due` never
+#    starts or resumes, on its own, an issue a restored file may already have mailed.
+_V4_RUNS_AND_BACKUPS = """
+CREATE TABLE send_runs (
+    id          INTEGER PRIMARY KEY,
+    issue       TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    started_at  TEXT NOT NULL,
+    ended_at    TEXT,
+    -- running | complete | paused | stopped | interrupted | failed
+    outcome     TEXT NOT NULL DEFAULT 'running',
+    detail      TEXT NOT NULL DEFAULT '',
+    sent        INTEGER NOT NULL DEFAULT 0,
+    deferred    INTEGER NOT NULL DEFAULT 0,
+    rejected    INTEGER NOT NULL DEFAULT 0,
+    unknown     INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE backups (
+    id              INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    location        TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    bytes           INTEGER NOT NULL,
+    sha256          TEXT NOT NULL,
+    schema_version  INTEGER NOT NULL
+);
+
+CREATE TABLE restores (
+    id              INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    taken_at        TEXT,
+    schema_version  INTEGER NOT NULL
+);
+"""
+
+
 MIGRATIONS: list[Migration] = [
     _V1_SUBSCRIBERS,
     _V2_COVERAGE_INDEX,
     _V3_DELIVERIES,
+    _V4_RUNS_AND_BACKUPS,
     # Append new migrations here (see the module docstring).
 ]
+
+# The schema version this program writes: a file whose version is higher came from a newer
+# ANNAobserva (a restore refuses it; opening it says to upgrade).
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -218,6 +218,20 @@ class SubscriberStore:
             counts[status][lang] = n
         return counts
 
+    def pending_confirmations(self) -> tuple[int, str | None]:
+        """(how many sign-ups wait for their confirmation, when the oldest was asked for)."""
+        count, oldest = self._conn.execute(
+            "SELECT count(*), min(requested_at) FROM subscribers WHERE status = 'pending'"
+        ).fetchone()
+        return int(count), oldest
+
+    def last_event(self) -> StatusEvent | None:
+        """The latest change of any subscriber's status (what a restored copy ends with)."""
+        row = self._conn.execute(
+            "SELECT subscriber_id, at, old_status, new_status, reason, source, ip "
+            "FROM subscriber_events ORDER BY id DESC LIMIT 1").fetchone()
+        return StatusEvent(*row) if row else None
+
     def suppression_count(self) -> int:
         """How many addresses are suppressed."""
         return int(self._conn.execute("SELECT count(*) FROM suppressions").fetchone()[0])
@@ -415,16 +429,17 @@ class SubscriberStore:
         return self._existing(subscriber_id)
 
     def unsubscribe(
-        self, subscriber_id: int, source: str, ip: str | None = None
+        self, subscriber_id: int, source: str, ip: str | None = None, reason: str = ""
     ) -> Subscriber | None:
-        """Stop mailing a subscriber (idempotent); None if they were erased."""
+        """Stop mailing a subscriber (idempotent); None if they were erased. The event's reason
+        is `reason`, or says the source ("unsubscribed (one-click)")."""
         with self.database.transaction():
             subscriber = self.get(subscriber_id)
             if subscriber is None:
                 return None
             if subscriber.status in ("pending", "confirmed"):
-                self._change(subscriber, "unsubscribed", f"unsubscribed ({source})", source, ip,
-                             stamp(self.clock()))
+                self._change(subscriber, "unsubscribed", reason or f"unsubscribed ({source})",
+                             source, ip, stamp(self.clock()))
         logger.info("unsubscribed %s (%s)", subscriber.masked, source)
         return self.get(subscriber_id)
 

@@ -9,11 +9,15 @@ Paths, relative to `[email] subscription_url`:
 - `unsubscribe/<token>` GET shows a button; POST unsubscribes at once, including RFC 8058's
   one-click `List-Unsubscribe=One-Click` body, without cookies or CSRF token;
 - `language/<token>` GET shows the languages; POST changes the subscriber's language;
-- `static/style.css` (the archive's stylesheet) and `static/subscribe.css`.
+- `static/style.css` (the archive's stylesheet) and `static/subscribe.css`;
+- `healthz` (GET, also at the server's root `/healthz`) for the proxy's health check: 200 when
+  the database answers and every migration is applied, else 503; JSON with those two facts and
+  the confirmation queue's depth, never a subscriber's data.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -120,6 +124,8 @@ class SubscriptionApp:
         """Route one request to its handler."""
         method = "GET" if request.method == "HEAD" else request.method
         parts = request.path.split("/")
+        if request.path == "healthz":
+            return self.only(method, "GET", self.health)
         if request.path in ("", "subscribe") and method == "GET":
             return redirect(self.url(f"{self.visitor_lang(request)}/"))
         if request.path == "subscribe":
@@ -156,6 +162,23 @@ class SubscriptionApp:
         """405 with the Allow header."""
         return Response(405, b"method not allowed\n", "text/plain; charset=utf-8",
                         [("Allow", allow)])
+
+    def health(self) -> Response:
+        """The proxy's health check: database reachable, migrations current, queue depth."""
+        try:
+            database = self.store().database
+            reachable = database.reachable()
+            version = database.schema_version() if reachable else None
+            current = reachable and database.schema_current
+        except (sqlite3.Error, NewsletterError) as exc:
+            logger.error("health check: database unavailable: %s", exc)
+            reachable, version, current = False, None, False
+        ok = reachable and current
+        body = {"status": "ok" if ok else "unavailable", "database": reachable,
+                "schema_version": version, "migrations_current": current,
+                "confirmation_queue": self.mailer.depth}
+        return Response(200 if ok else 503, (json.dumps(body) + "\n").encode(),
+                        "application/json", [("Cache-Control", "no-store")])
 
     # -- rendering -------------------------------------------------------------------------
 

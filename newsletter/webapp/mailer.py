@@ -37,6 +37,11 @@ class BackgroundMailer:
         """Queue one confirmation email."""
         self._queue.put(subscriber)
 
+    @property
+    def depth(self) -> int:
+        """How many confirmation emails wait to be sent (for the health check)."""
+        return self._queue.qsize()
+
     def join(self) -> None:
         """Wait until every queued message has been handled (tests, shutdown)."""
         self._queue.join()
