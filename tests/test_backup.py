@@ -300,3 +300,18 @@ def test_a_restored_older_schema_is_migrated_and_the_guard_holds(project, settin
         assert restore is not None and restore.schema_version == 3
         assert restore.taken_at is None  # a file not named by `backup`: its time is unknown
         assert Ledger.beside(store).campaigns() == []
+
+
+def test_a_backup_is_of_the_file_as_it_is_not_migrated_first(project, settings, tmp_path
+                                                              ) -> None:
+    with SubscriberStore.open(settings) as store:
+        add_subscribers(store, 2)
+    database = settings.path(settings.subscribers.database)
+    with sqlite3.connect(database) as conn:  # a database as an older ANNAobserva left it
+        conn.executescript("DROP TABLE send_runs; DROP TABLE backups; DROP TABLE restores; "
+                           "PRAGMA user_version = 3;")
+    backup = backup_database(database, "backups", project, settings.backup)
+    assert backup.schema_version == 3
+    assert rows(database, "PRAGMA user_version") == [(3,)]  # the live file was left alone
+    copy = unpacked(project / "backups" / backup.name, tmp_path)
+    assert inspect_file(copy).schema_version == 3

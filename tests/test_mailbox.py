@@ -217,3 +217,16 @@ def test_only_an_unsubscribe_token_counts(settings, sent) -> None:
     assert apply_unsubscribe_mail(store, ledger, signer, "t9", mail, mailbox).kind == \
         "unsubscribed"
     assert store.get(who.id).status == "unsubscribed"
+
+
+def test_a_token_of_an_erased_subscriber_is_nothing_left_to_do(settings, sent) -> None:
+    store, _messages, _queue, _publish, _sqs = sent
+    signer = Signer(settings.secret)
+    mailbox = settings.email.unsubscribe_mailto
+    gone = store.get_by_email("reader000002@example.org")
+    token = signer.sign("unsubscribe", gone.id)
+    store.erase(gone.email)
+    mail = read_received(received(reply_mail("x@else.example", mailbox, f"unsubscribe {token}"),
+                                  to=mailbox, spf="FAIL", dkim="FAIL"))
+    outcome = apply_unsubscribe_mail(store, Ledger.beside(store), signer, "e1", mail, mailbox)
+    assert outcome.kind == "already"

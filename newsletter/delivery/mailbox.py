@@ -191,10 +191,10 @@ def apply_unsubscribe_mail(
         if subscriber_id is None:
             return _keep(ledger, queue_message_id, mail, "unverified",
                          f"no valid token in the subject, and {why}")
+        before = store.get(subscriber_id)  # None: erased since the message was sent
         if not ledger.record_event(queue_message_id, "unsubscribe", how, mail.ses_message_id,
-                                   None, subscriber_id, _record(mail, how)):
+                                   None, before.id if before else None, _record(mail, how)):
             return MailOutcome("duplicate")
-        before = store.get(subscriber_id)
         if before is None or before.status not in ("pending", "confirmed"):
             return MailOutcome("already", "already unsubscribed or erased")
         reason = ("unsubscribed by email (the signed token in the subject)" if how == "token"

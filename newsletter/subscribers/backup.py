@@ -183,8 +183,12 @@ def take_backup(
     removed = tuple(n for n in older[: max(0, len(older) - keep)] if n != name)
     if removed:
         place.delete(list(removed))
-    database.record_backup(BackupRecord(stamp(taken_at), place.describe(name), name, size,
-                                        sha256, check.schema_version))
+    try:
+        database.record_backup(BackupRecord(stamp(taken_at), place.describe(name), name, size,
+                                            sha256, check.schema_version))
+    except sqlite3.OperationalError:
+        # A file from before migration 4 has no backup log: the backup was not migrated first.
+        logger.info("%s has no backup log yet (schema %d)", database.path, check.schema_version)
     logger.info("backed up %s to %s (%d bytes)", database.path, place.describe(name), size)
     return Backup(name, place.describe(name), taken_at, size, database_bytes, sha256,
                   check.schema_version, time.monotonic() - started, removed)
@@ -195,7 +199,8 @@ def backup_database(path: Path, to: str, root: Path, settings: BackupSettings,
     """`publish.py backup`: the database at `path` to `to` (a folder or s3://bucket/prefix/)."""
     if not path.exists():
         raise BackupError(f"{path}: there is no database to back up yet")
-    database = open_database(path)
+    # As the file is: not migrated first (a backup before an upgrade's migration is the point).
+    database = connect(path)
     try:
         return take_backup(database, place_for(to, root, settings, BACKUP_NAME), settings.keep,
                            clock)
