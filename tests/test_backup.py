@@ -315,3 +315,10 @@ def test_a_backup_is_of_the_file_as_it_is_not_migrated_first(project, settings, 
     assert rows(database, "PRAGMA user_version") == [(3,)]  # the live file was left alone
     copy = unpacked(project / "backups" / backup.name, tmp_path)
     assert inspect_file(copy).schema_version == 3
+
+
+@pytest.mark.parametrize("command", ["backup", "restore"])
+def test_help(command: str, capsys) -> None:
+    assert main([command, "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # as argparse wraps it, unwrapped
+    assert ("online backup API" if command == "backup" else "integrity_check") in out
