@@ -61,6 +61,11 @@ def test_a_changed_edition_is_refused_and_accepted_after_it_is_approved_again(
     with SubscriberStore.open(settings) as store:  # refused before the audience was frozen
         assert Ledger.beside(store).campaign("2011-07") is None
 
+    assert cli(project, "send", "2011-07", "--dry-run") == 0  # a rehearsal says so, sends not
+    out = capsys.readouterr().out
+    assert "Approval: es changed since Equipo editorial del Observatorio (muestras) on " in out
+    assert out.rstrip().endswith("(send refuses it until approved).")
+
     assert cli(project, "check", "--no-email") == 0
     out = capsys.readouterr().out
     assert "issues/2011-07/es.md:1: warning: approval: changed since Equipo editorial del " \

@@ -211,6 +211,13 @@ def _dry_run(args: argparse.Namespace, settings: Settings, store: SubscriberStor
                                  or "none"))
     for (lang, edition), n in result.fallbacks.items():
         print(f"Fallback: {n} {lang} subscribers get the {edition} edition.")
+    if settings.delivery.require_approval:
+        from newsletter.content import ApprovalState, approval_states
+
+        states = approval_states(issue)
+        refused = any(s.state is not ApprovalState.APPROVED for s in states.values())
+        print("Approval: " + "; ".join(f"{lang} {s.describe()}" for lang, s in states.items())
+              + (" (send refuses it until approved)." if refused else "."))
     return EXIT_OK
 
 
