@@ -306,11 +306,13 @@ def test_cli_report_and_dry_run(project, settings, store, capsys) -> None:
     add_subscribers(store, 3, langs=("es", "pt", "en"))
     toml = str(project / "newsletter.toml")
     assert main(["--config", toml, "send", "4", "--dry-run"]) == 0
-    assert capsys.readouterr().out == (
+    out, approval = capsys.readouterr().out.rsplit("Approval: ", 1)
+    assert out == (
         "2011-07: dry run, nothing sent. 3 messages rendered (audience not frozen yet).\n"
         "By language: en 1, es 2\n"
         "By member state: AR 1, BR 1, UY 1\n"
         "Fallback: 1 pt subscribers get the es edition.\n")
+    assert approval.startswith("es approved by ") and approval.endswith(" UTC.\n")
     assert main(["--config", toml, "report", "4"]) == 1
     assert capsys.readouterr().err == (
         "Error: issue 2011-07 has not been sent yet (no campaign in the ledger)\n")
