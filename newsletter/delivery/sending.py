@@ -1,8 +1,11 @@
 """The send run: ledger rows out through a transport, paced by a token bucket, a few at a time.
 
 The stages of `run_send`: settle the run's configuration (the command's options over `[delivery]`,
-once) → take the send lock → freeze the audience (or resume the campaign: in-flight rows of a dead
-run become `unknown` and, by default, go again) → open the transport and read its quota → loop:
+once) → refuse a draft, or an issue whose `send_at` is still ahead (unless `--now`) → open the
+transport and check, before the ledger is touched, everything that would fail for the whole
+campaign (`preflight`: the secret, one message per language, the credentials, the quota) → take
+the send lock → freeze the audience (or resume the campaign: in-flight rows of a dead run become
+`unknown` and, by default, go again) → loop:
 claim a handful of due rows (committed as `sending`), let a small pool of workers render each
 message and send it when the rate allows, record each answer → mark the campaign complete when
 nothing is owed. A burst of errors in a row, a transport that says stop, the daily quota or Ctrl-C
@@ -11,11 +14,11 @@ end the run cleanly after the messages in flight; running again resumes.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import queue
 import random
-import re
 import signal
 import threading
 import time
@@ -25,9 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from newsletter.addresses import mask_email
-from newsletter.content import Corpus, Issue
-from newsletter.errors import IssueError, NewsletterError
+from newsletter.content import Issue
+from newsletter.errors import NewsletterError
 from newsletter.mail import (
     EmailEdition,
     OutcomeUnknown,
@@ -43,26 +45,22 @@ from newsletter.subscribers import SubscriberStore
 from .ledger import Ledger
 from .options import SendConfig, SendOptions
 from .pacing import SendPacer, worker_count
+from .preflight import (
+    SendRefused,
+    TransportFactory,
+    check_ready,
+    check_schedule,
+    masked_error,
+    open_checked,
+    preflight,
+)
 from .records import Outcome, Pending
 from .schedule import SendLock
 
 logger = logging.getLogger(__name__)
 
-TransportFactory = Callable[[], Transport]
 BATCH = 500
 RETRY_CAP_SECONDS = 300.0
-
-
-_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[A-Za-z0-9.-]+")
-
-
-def masked_error(exc: BaseException) -> str:
-    """A transport's error text with any address in it masked (it is stored and printed)."""
-    return _ADDRESS_RE.sub(lambda m: mask_email(m.group(0)), str(exc))
-
-
-class SendRefused(NewsletterError):
-    """The issue cannot be sent as asked (a draft, a cancelled campaign)."""
 
 
 @dataclass
@@ -113,31 +111,6 @@ class SendSummary:
     max_in_flight: int = 0
 
 
-def check_readable(corpus: Corpus, slug: str) -> None:
-    """Refuse to send an issue with an edition that cannot be read (its readers would get another
-    language's edition); the error names each file and line."""
-    errors = corpus.errors_of(slug)
-    if errors:
-        shown = "\n".join(str(p) for p in errors)
-        raise IssueError(f"issue {slug!r} has {len(errors)} error(s); nothing was sent:\n{shown}")
-
-
-def issue_to_send(corpus: Corpus, ref: str) -> Issue:
-    """The issue `send` delivers, by slug or number: IssueNotFound if there is none, IssueError
-    if one of its editions cannot be read."""
-    found = corpus.find(ref)
-    check_readable(corpus, found.slug if found else ref)
-    return corpus.get(ref)
-
-
-def check_ready(issue: Issue) -> None:
-    """Refuse to send a draft."""
-    if issue.status != "ready":
-        raise SendRefused(
-            f"issue {issue.slug} is a draft: set `status: ready` in every language before sending"
-        )
-
-
 def prepare_campaign(
     config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue
 ) -> tuple[int, int, bool]:
@@ -157,15 +130,6 @@ def prepare_campaign(
         added += ledger.requeue(issue.slug, "rejected")
     resent = 0 if config.hold_unknown else ledger.requeue(issue.slug, "unknown")
     return added, resent, was_complete and not added and not resent
-
-
-def _transport_rate(config: SendConfig, transport: Transport) -> tuple[float, int | None]:
-    """(messages per second, messages left in today's quota) for this run."""
-    quota = transport.quota()
-    if quota is None:
-        return config.rate, None
-    usable = quota.usable_rate
-    return (min(config.rate, usable) if config.rate > 0 else usable), quota.remaining_today
 
 
 class _TransportPool:
@@ -254,35 +218,37 @@ def run_send(
     delivery: DeliverySettings,
     options: SendOptions | None = None,
     progress: Callable[[Progress], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> SendSummary:
     """Deliver one issue to its campaign's rows; resumable, rate-limited, crash-safe.
 
     `ledger` must be the one beside `store` (`Ledger.beside(store)`): a freeze reads the one and
-    writes the other in one transaction.
+    writes the other in one transaction. A failure that would hit every message (see
+    `preflight`) raises SendRefused before the ledger is touched.
     """
     if ledger.database is not store.database:
         raise ValueError("the ledger must be the one beside the store (Ledger.beside)")
     config = SendConfig.resolve(delivery, options or SendOptions())
     check_ready(issue)
+    check_schedule(issue, now or dt.datetime.now(dt.UTC), config.early)
     started = time.monotonic()
-    with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
-        added, resent, was_complete = prepare_campaign(config, store, ledger, issue)
-        campaign = ledger.campaign(issue.slug)
-        assert campaign is not None
-        if was_complete:
-            return SendSummary(issue.slug, campaign.audience, ledger.counts(issue.slug),
-                               complete=True, already_complete=True,
-                               fallbacks=ledger.fallbacks(issue.slug))
-        first = transport_factory()
-        pool = _TransportPool(transport_factory, first)
-        try:
-            rate, remaining = _transport_rate(config, first)
+    pool = _TransportPool(transport_factory, open_checked(transport_factory))
+    try:
+        rate, remaining = preflight(config, pool.every[0], editions)
+        with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
+            added, resent, was_complete = prepare_campaign(config, store, ledger, issue)
+            campaign = ledger.campaign(issue.slug)
+            assert campaign is not None
+            if was_complete:
+                return SendSummary(issue.slug, campaign.audience, ledger.counts(issue.slug),
+                                   complete=True, already_complete=True,
+                                   fallbacks=ledger.fallbacks(issue.slug))
             run = _Run(config, ledger, issue.slug, editions, pool, rate, lock, progress)
             run.loop(remaining)
-        finally:
-            pool.close()
-        complete = ledger.finish_if_complete(issue.slug)
-        counts = ledger.counts(issue.slug)
+            complete = ledger.finish_if_complete(issue.slug)
+            counts = ledger.counts(issue.slug)
+    finally:
+        pool.close()
     elapsed = time.monotonic() - started
     return SendSummary(
         issue=issue.slug, audience=campaign.audience, counts=counts,
