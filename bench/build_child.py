@@ -3,7 +3,9 @@ own command does (so the "command" figure is what a user's shell sees, give or t
 standard modules below).
 
 Run by bench/build.py as `python -m bench.build_child TOOL FOLDER TODAY`; prints one JSON line
-after MARK: the in-process seconds, ru_maxrss of this process and of its children, CPU seconds.
+after MARK: the in-process seconds, ru_maxrss of this process and of its children, CPU seconds,
+and for our build the seconds until every page was staged and the search refresh's seconds (from
+the report the command prints).
 """
 
 from __future__ import annotations
@@ -21,14 +23,26 @@ MARK = "BENCH-RESULT "
 
 def run_child(tool: str, folder: Path, today: str) -> None:
     """Run one build of `tool` on `folder`; print the in-process time and rusage as JSON."""
+    stages = {"pages_seconds": None, "search_seconds": None}
     if tool == "ours":
         # What `publish.py` imports before it runs a command (every command group registers);
         # the build imports the rest (Markdown, Jinja, the checks) when it needs them, inside the
         # clock, as Pelican reads its settings and plugins inside it.
+        import newsletter.cli.editorial as editorial
         from newsletter.cli import build_parser
         from newsletter.cli import main as cli
 
         build_parser()
+        printed = editorial._report_build
+
+        def report_stages(report, settings):  # type: ignore[no-untyped-def]
+            if not report.unchanged:
+                stages["pages_seconds"] = report.pages_seconds
+                search = report.search
+                stages["search_seconds"] = search.seconds if search and search.refreshed else 0.0
+            printed(report, settings)
+
+        editorial._report_build = report_stages
         argv = ["--config", str(folder / "newsletter.toml"), "build", "--today", today]
         out = io.StringIO()
         start = time.perf_counter()
@@ -49,7 +63,8 @@ def run_child(tool: str, folder: Path, today: str) -> None:
                    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     cpu = me.ru_utime + me.ru_stime + workers.ru_utime + workers.ru_stime
     print(MARK + json.dumps({"seconds": seconds, "maxrss_kb": me.ru_maxrss,
-                             "workers_maxrss_kb": workers.ru_maxrss, "cpu_seconds": cpu}))
+                             "workers_maxrss_kb": workers.ru_maxrss, "cpu_seconds": cpu,
+                             **stages}))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,22 @@ def trusted_toc(rendered: RenderedBody) -> Markup:
     return Markup(rendered.toc)
 
 
+# What may not appear raw inside <script type="application/ld+json">: `<` (no `</script>` or
+# `<!--` can end or bend the element), `>` and `&`, and the two separators JavaScript reads as
+# line ends.
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                 "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def json_ld(data: object) -> Markup:
+    """The one place where structured data becomes markup: JSON whose text can never end the
+    script element it sits in, whatever a title contains (`</script>` comes out as `\u003c/…`)."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    for raw, escaped in _JSON_ESCAPES.items():
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
 def read_wording(path: Path, purpose: str, error: type[Exception]) -> dict[str, Any]:
     """Parse a per-language wording file (`[lang]` tables of texts); `error` names the file."""
     try:
@@ -56,8 +73,10 @@ def native_language_name(lang: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+@lru_cache(maxsize=8192)
 def localized_date(value: dt.date, lang: str, form: str = "long") -> str:
-    """A date the way a reader of `lang` writes it (Babel)."""
+    """A date the way a reader of `lang` writes it (Babel; remembered: an archive lists the same
+    dates on its index, its state and topic pages and its issue pages)."""
     return format_date(value, format=form, locale=lang)
 
 

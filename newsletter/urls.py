@@ -54,6 +54,27 @@ class SiteUrls:
         """The output path of an issue's shared image."""
         return f"media/{slug}/{name}"
 
+    @staticmethod
+    def topics(lang: str, section: str) -> str:
+        """The output path of a language's list of member states (or of topics): `section` is
+        that list's word in the language (`estados`, `states`; `temas`, `topics`)."""
+        return f"{lang}/{section}/index.html"
+
+    @staticmethod
+    def topic(lang: str, section: str, slug: str) -> str:
+        """The output path of one member state's (or topic's) page in a language."""
+        return f"{lang}/{section}/{slug}/index.html"
+
+    @staticmethod
+    def topic_feed(lang: str, section: str, slug: str) -> str:
+        """The output path of one member state's (or topic's) RSS feed in a language."""
+        return f"{lang}/{section}/{slug}/feed.xml"
+
+    @staticmethod
+    def search_bundle(lang: str) -> str:
+        """The folder of a language's search index (Pagefind's bundle), ending in /."""
+        return f"pagefind/{lang}/"
+
 
 @dataclass(frozen=True)
 class SubscriptionUrls:

@@ -65,7 +65,8 @@ def test_build_reports_what_it_did_and_then_that_nothing_changed(
 ) -> None:
     assert run(site_project, "build", "--today", "2026-11-28") == 0
     out = capsys.readouterr().out
-    assert out.startswith("Built 2 issues (4 editions) into _site/: 12 files, 12 written")
+    assert out.startswith("Built 2 issues (4 editions) into _site/: 56 files, 56 written")
+    assert "\nSearch index: en, es refreshed in " in out and " s (4 pages).\n" in out
     assert run(site_project, "build", "--today", "2026-11-28") == 0
     assert capsys.readouterr().out.startswith(
         "Nothing changed: _site/ is up to date (2 issues, 4 editions).")

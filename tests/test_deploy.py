@@ -380,6 +380,46 @@ def test_deploys_a_real_build(settings: Settings, project: Path, s3: Any, moto: 
     assert "ContentDisposition" not in s3.head_object(Bucket=BUCKET, Key="en/2011-06/index.html")
 
 
+def test_deploy_uploads_the_search_index_with_its_types_and_cache_headers(
+    settings: Settings, project: Path, s3: Any, moto: str
+) -> None:
+    from newsletter.archive.build import build_site
+
+    shutil.rmtree(project / "issues")
+    shutil.copytree(FIXTURES / "site" / "issues", project / "issues")
+    site = build_site(settings, today=dt.date(2026, 11, 28)).output
+    configured = settings.replace(
+        deploy=DeploySettings(bucket=BUCKET, prefix="", region="us-east-1", endpoint_url=moto)
+    )
+    report = deploy_site(configured)
+    search = sorted(p.relative_to(site).as_posix() for p in (site / "pagefind").rglob("*")
+                    if p.is_file())
+    kinds = {Path(p).suffix for p in search}
+    assert {".js", ".json", ".pagefind", ".pf_meta", ".pf_index", ".pf_fragment"} <= kinds
+    for key in search:
+        head = s3.head_object(Bucket=BUCKET, Key=key)
+        name = Path(key).name
+        if name.endswith((".pf_meta", ".pf_index", ".pf_fragment", ".pf_filter")):
+            # Named after their content: cached for good; Pagefind decompresses them itself.
+            expected = ("application/octet-stream", CACHE_IMMUTABLE)
+        elif name.endswith(".pagefind"):
+            expected = ("application/octet-stream", "public, max-age=300")
+        elif name.endswith(".js"):
+            expected = ("text/javascript; charset=utf-8", "public, max-age=300")
+        else:
+            assert name == "pagefind-entry.json"
+            expected = ("application/json; charset=utf-8", "public, max-age=300")
+        assert (head["ContentType"], head["CacheControl"]) == expected, key
+        assert "ContentEncoding" not in head, key
+    # The entry file names the index files: it goes up after them, with the feeds.
+    entry = "pagefind/en/pagefind-entry.json"
+    meta = next(k for k in search if k.startswith("pagefind/en/") and k.endswith(".pf_meta"))
+    assert report.uploaded.index(meta) < report.uploaded.index("en/2011-06/index.html") \
+        < report.uploaded.index(entry)
+    js = next(k for k in report.uploaded if k.startswith("static/search."))
+    assert s3.head_object(Bucket=BUCKET, Key=js)["CacheControl"] == CACHE_IMMUTABLE
+
+
 # -- the command -----------------------------------------------------------------------------
 
 

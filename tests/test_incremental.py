@@ -38,9 +38,9 @@ def test_only_the_edited_issues_pages_are_rendered_again(
     rendered: list[tuple[str, str]] = []
     original = SiteRenderer.issue_page
 
-    def counting(self: SiteRenderer, issue, lang, html):  # type: ignore[no-untyped-def]
+    def counting(self: SiteRenderer, issue, lang, html, **around):  # type: ignore[no-untyped-def]
         rendered.append((issue.slug, lang))
-        return original(self, issue, lang, html)
+        return original(self, issue, lang, html, **around)
 
     monkeypatch.setattr(SiteRenderer, "issue_page", counting)
     _append(site_project / "issues/2011-03/en.md", "\nOne more sentence.\n")

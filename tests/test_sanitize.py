@@ -88,7 +88,11 @@ def test_the_page_the_feed_and_the_email_carry_none_of_it(
     for name, text in outputs.items():
         folded = text.lower()
         assert "javascript" not in folded and "evil.example" not in folded, name
-        assert "<animate" not in folded and "<svg" not in folded and "<form" not in folded, name
+        assert "<animate" not in folded and "<svg" not in folded, name
+        # The page's own search box is a form; the body carries none.
+        body = folded[folded.index('<div class="body">'):folded.index("</article>")] \
+            if name == "page" else folded
+        assert "<form" not in body, name
         assert "refresh" not in folded and "<base" not in folded and "data:text" not in folded
         assert "onerror" not in folded and "alert(" not in folded, name
     # What was around the removed markup stays: the texts of the links and the button.

@@ -66,11 +66,19 @@ def test_build_writes_every_page_feed_and_sitemap(site_settings: Settings) -> No
         "es/index.html", "en/index.html", "es/feed.xml", "en/feed.xml",
         "es/2011-03/index.html", "en/2011-03/index.html",
         "es/2011-06/index.html", "en/2011-06/index.html",
-        "media/2011-03/images/red.svg",
+        "media/2011-03/images/red.svg", "favicon.ico",
+        "es/estados/index.html", "es/estados/uy/index.html", "es/estados/uy/feed.xml",
+        "en/states/index.html", "en/states/cr/index.html", "en/states/cr/feed.xml",
+        "es/temas/index.html", "es/temas/red/index.html", "es/temas/red/feed.xml",
+        "en/topics/index.html", "en/topics/network/index.html",
+        "pagefind/es/pagefind.js", "pagefind/en/pagefind.js",
+        "pagefind/es/pagefind-entry.json", "pagefind/en/pagefind-entry.json",
     }
     assert expected <= files
-    css = [f for f in files if f.startswith("static/")]
-    assert len(css) == 1 and re.fullmatch(r"static/style\.[0-9a-f]{8}\.css", css[0])
+    static = sorted(f for f in files if f.startswith("static/"))
+    names = ["apple-touch-icon", "card", "favicon", "favicon", "search", "style"]
+    assert [re.sub(r"\.[0-9a-f]{8}\.\w+$", "", f.removeprefix("static/")) for f in static] \
+        == names
     assert report.issues == 2 and report.editions == 4 and not report.unchanged
 
 
@@ -143,7 +151,9 @@ def test_sitemap_alternates_match_the_pages(site_settings: Settings) -> None:
                                    for link in u.findall("x:link", ns)}
         for u in root.findall("s:url", ns)
     }
-    assert len(entries) == 6  # 4 issue pages + 2 indexes
+    # 4 issue pages, 2 indexes; per language 2 state pages and their list, 2 topic pages and
+    # their list.
+    assert len(entries) == 18
     for loc, alternates in entries.items():
         path = loc.removeprefix("https://annaobserva.iin.oea.org/") + "index.html"
         page = parse(site / path)
@@ -207,7 +217,13 @@ def test_editing_one_issue_reconverts_it_alone_and_keeps_other_files(
     edited.write_text(text + "\nUn párrafo nuevo.\n", encoding="utf-8")
     report = build_site(site_settings, today=TODAY)
     assert report.converted == 1
-    assert set(report.written) == {"es/2011-06/index.html", "es/feed.xml"}
+    pages = {p for p in report.written if not p.startswith("pagefind/")}
+    # The page, and the two feeds that carry its full text (the language's, Costa Rica's).
+    assert pages == {"es/2011-06/index.html", "es/feed.xml", "es/estados/cr/feed.xml"}
+    # The Spanish search index is refreshed; the English one is not touched.
+    assert {p.split("/")[1] for p in report.written if p.startswith("pagefind/")} == {"es"}
+    assert report.search is not None and report.search.refreshed == ("es",)
+    assert report.search.kept == ("en",)
     after = (site / "es/2011-03/index.html").stat()
     assert (after.st_ino, after.st_mtime_ns) == (untouched.st_ino, untouched.st_mtime_ns)
     assert "Un párrafo nuevo." in (site / "es/2011-06/index.html").read_text(encoding="utf-8")

@@ -7,7 +7,9 @@ on their content hash; a page whose inputs did not change is kept from the last 
 rendered); parallel for a cold build (a worker process per extra core converts Markdown while this
 process loads and checks the issues, then both convert, from the two ends of one queue, while this
 process writes the pages: see `conversion`); streamed (each page is written when rendered, so memory
-does not grow with the archive); and atomic (see `writer.StagedSite`).
+does not grow with the archive); and atomic (see `writer.StagedSite`). The render stage is
+`render`; once it has staged the issue pages, the search stage (`search`) indexes them with Pagefind
+in the background while the rest is rendered, and its files are part of the same commit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +39,7 @@ from .writer import (
 
 if TYPE_CHECKING:
     from .cache import BuildCache
-    from .conversion import Converter
+    from .search import SearchReport
 
 logger = logging.getLogger(__name__)
 CACHE_FILE = "build.sqlite"
@@ -60,6 +63,8 @@ class BuildReport:
     converted: int
     unchanged: bool
     warnings: tuple[Problem, ...]
+    search: SearchReport | None = None  # None: the site was already right
+    pages_seconds: float = 0.0  # from the start until every page was rendered and staged
 
 
 # -- stage 1: load ---------------------------------------------------------------------------
@@ -111,12 +116,20 @@ def _unchanged(output: Path, manifest: dict[str, Any]) -> BuildReport:
     return BuildReport(output, issues, editions, 0, (), (), 0, True, warnings)
 
 
-def _still_current(manifest: dict[str, Any], inputs: str, today: dt.date) -> bool:
-    """Whether the last build used these very inputs and no hidden issue has come due since."""
+def _still_current(manifest: dict[str, Any], inputs: str, today: dt.date, search: bool) -> bool:
+    """Whether the last build used these very inputs, no hidden issue has come due since, and
+    (when the search index is wanted) that build did not skip it."""
     if manifest.get("inputs") != inputs:
+        return False
+    if search and _search_stale(manifest):
         return False
     due = manifest.get("valid_until")
     return due is None or today.isoformat() < due
+
+
+def _search_stale(manifest: dict[str, Any]) -> bool:
+    """Whether the last build skipped the search index of a language (a preview's first pass)."""
+    return any(key is None for key in manifest.get("search", {}).values())
 
 
 def _valid_until(corpus: Corpus, today: dt.date, drafts: bool) -> str | None:
@@ -133,31 +146,10 @@ def _fingerprint(site: str, visible: list[Issue]) -> str:
     for issue in visible:
         for edition in issue.editions.values():
             digest.update(f"{issue.slug}/{edition.lang}:{edition.source_hash}\n".encode())
-        for rel, path in _images(issue):
+        for rel, path in issue.image_files():
             stat = path.stat()
             digest.update(f"{rel}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
-
-
-def _images(issue: Issue) -> list[tuple[str, Path]]:
-    """An issue's images as (name under the issue's media folder, source path)."""
-    images = issue.folder / "images"
-    if not images.is_dir():
-        return []
-    return [("images/" + p.relative_to(images).as_posix(), p)
-            for p in sorted(images.rglob("*")) if p.is_file()]
-
-
-def _key(site: str, path: str, shown: object = None) -> str:
-    """An output's key: the site's, its path, and the (repr-able) data it shows."""
-    return hashlib.sha256(f"{site}\0{path}\0{shown!r}".encode()).hexdigest()
-
-
-def page_key(site: str, issue: Issue, lang: str) -> str:
-    """What an issue page is made from: the site, and every edition of its issue (the switcher
-    shows the translations, so editing one edition changes the key of each page of the issue)."""
-    sources = ",".join(f"{code}:{e.source_hash}" for code, e in issue.editions.items())
-    return hashlib.sha256(f"{site}\0{lang}\0{issue.slug}\0{sources}".encode()).hexdigest()
 
 
 def build_site(
@@ -167,12 +159,16 @@ def build_site(
     drafts: bool = False,
     output: Path | None = None,
     checks: Checks | None = build_checks,
+    search: bool = True,
 ) -> BuildReport:
     """Build the archive into the output folder (default `_site/`), or raise BuildError.
 
     `checks` are the rules a build refuses to publish past (default `build_checks`; None: only
-    what loading the issues reports).
+    what loading the issues reports). `search=False` skips running the search indexer: each
+    language's previous index is kept (marked stale when its pages changed, and the next build
+    with `search=True` refreshes it): the preview shows the pages first.
     """
+    started = time.perf_counter()
     output = output or settings.path(settings.build.output_dir)
     manifest = manifest_path(settings, output)
     recover_interrupted_build(output, manifest)
@@ -181,13 +177,15 @@ def build_site(
 
     # 1. Nothing changed since the last build: stop here, the site is already right.
     inputs = inputs_digest(settings, drafts)
-    if _still_current(previous, inputs, today):
+    if _still_current(previous, inputs, today, search):
         return _unchanged(output, previous)
 
     from newsletter.templating import templates_fingerprint
 
     from .cache import BuildCache
     from .conversion import Converter
+    from .render import render_site
+    from .search import SearchIndex
 
     templates_dir = settings.path(settings.build.templates_dir)
     site = site_key(settings, templates_fingerprint(templates_dir))
@@ -232,20 +230,29 @@ def build_site(
         del corpus, problems
 
         # The inputs changed but not what the archive shows (a draft, say): keep the site.
-        if output.is_dir() and previous.get("fingerprint") == state["fingerprint"]:
+        if output.is_dir() and previous.get("fingerprint") == state["fingerprint"] \
+                and not (search and _search_stale(previous)):
             write_manifest(output, manifest, {**previous, **state})
             cache.save(keep_unused=True)
             return _unchanged(output, state)
 
-        # 4. Render and write each page as its HTML arrives; swap the new site in.
-        with StagedSite(output, previous, manifest) as staged:
-            render_site(settings, visible, converter, staged, templates_dir, site)
-            report = staged.commit(state)
+        # 4. Render and write each page as its HTML arrives, index the issue pages for search
+        # (in the background while the rest renders); swap the new site in.
+        with StagedSite(output, previous, manifest) as staged, \
+                SearchIndex(staged, previous.get("search", {}), enabled=search,
+                            mirror=manifest.with_suffix(".search-pages")) as index:
+            render_site(settings, visible, converter, staged, templates_dir, site,
+                        on_pages=index.start)
+            pages_seconds = time.perf_counter() - started
+            searched = index.finish()
+            report = staged.commit({**state, "search": index.keys})
         cache.save()
-    logger.info("built %d files (%d written), %d editions converted",
-                report.files, len(report.written), converter.converted)
+    logger.info("built %d files (%d written), %d editions converted; search: %s refreshed",
+                report.files, len(report.written), converter.converted,
+                ", ".join(searched.refreshed) or "none")
     return BuildReport(output, len(visible), editions, report.files, report.written,
-                       report.removed, converter.converted, False, warnings)
+                       report.removed, converter.converted, False, warnings, searched,
+                       pages_seconds)
 
 
 def manifest_path(settings: Settings, output: Path) -> Path:
@@ -272,86 +279,3 @@ def _base_path(settings: Settings) -> str:
     from newsletter.urls import SiteUrls
 
     return SiteUrls(settings.site.base_url).base_path
-
-
-def _feed_items(settings: Settings, visible: list[Issue], lang: str) -> list[Issue]:
-    return [i for i in visible if lang in i.editions][: settings.site.feed_items]
-
-
-def render_site(
-    settings: Settings,
-    visible: list[Issue],
-    converter: Converter,
-    staged: StagedSite,
-    templates_dir: Path,
-    site: str,
-) -> None:
-    """Render every output of the archive into `staged`, keeping pages whose inputs are the same."""
-    from jinja2 import TemplateError, TemplateSyntaxError
-
-    try:
-        _render_site(settings, visible, converter, staged, templates_dir, site)
-    except TemplateSyntaxError as exc:
-        raise BuildError(f"{exc.filename or exc.name}:{exc.lineno}: {exc.message}") from None
-    except TemplateError as exc:
-        raise BuildError(f"{templates_dir}: a template failed: {exc.message}") from None
-
-
-def _render_site(settings: Settings, visible: list[Issue], converter: Converter, staged: StagedSite,
-                 templates_dir: Path, site: str) -> None:
-    from newsletter.states import load_member_states
-    from newsletter.templating import make_environment
-    from newsletter.wording import load_interface_words
-
-    from .assets import collect_assets
-    from .pages import PageLinks, SiteRenderer
-
-    env = make_environment(templates_dir)
-    assets = collect_assets(templates_dir / "static")
-    strings = load_interface_words(templates_dir, settings.site.languages)
-    states = load_member_states(settings.path(settings.subscribers.member_states))
-    renderer = SiteRenderer(settings, env, assets, strings, states)
-    urls = renderer.urls
-    links: list[PageLinks] = []
-    feed_items = {lang: _feed_items(settings, visible, lang) for lang in settings.site.languages}
-    wanted = {(i.slug, lang) for lang, items in feed_items.items() for i in items}
-    kept: dict[tuple[str, str], Any] = {}  # the feeds' HTML, as it passes
-    for issue in sorted(visible, key=lambda i: i.slug):  # the order the editions were loaded
-        for lang in issue.languages:
-            path, source = urls.issue(lang, issue.slug), str(issue.edition(lang).path)
-            key = page_key(site, issue, lang)
-            if not staged.reuse(path, key, source):
-                rendered = converter.get(issue.edition(lang))
-                staged.add(path, renderer.issue_page(issue, lang, rendered), source, key)
-                if (issue.slug, lang) in wanted:
-                    kept[(issue.slug, lang)] = rendered
-            links.append(renderer.issue_links(issue, lang))
-        for name, image in _images(issue):
-            stat = image.stat()
-            key = f"{stat.st_size}:{stat.st_mtime_ns}"
-            path = urls.media(issue.slug, name)
-            if not staged.reuse(path, key, str(image)):
-                staged.add(path, image.read_bytes(), str(image), key)
-    for lang in settings.site.languages:
-        in_lang = [i for i in visible if lang in i.editions]
-        # An index shows each issue's number, date, title and summary: its key is exactly those.
-        shown = [(i.slug, e.number, e.date.isoformat(), e.title, e.summary)
-                 for i in in_lang for e in [i.edition(lang)]]
-        path, source = urls.index(lang), f"index of {lang}"
-        key = _key(site, path, shown)
-        if not staged.reuse(path, key, source):
-            staged.add(path, renderer.index_page(lang, in_lang), source, key)
-        links.append(renderer.index_links(lang, in_lang[0].edition(lang).date if in_lang else None))
-        path, source = urls.feed(lang), f"feed of {lang}"
-        key = _key(site, path, [(i.slug, i.edition(lang).source_hash) for i in feed_items[lang]])
-        if not staged.reuse(path, key, source):
-            items = [(i.edition(lang), kept.get((i.slug, lang)) or converter.get(i.edition(lang)))
-                     for i in feed_items[lang]]
-            staged.add(path, renderer.feed(lang, items), source, key)
-    if not staged.reuse("index.html", _key(site, "index.html"), "language chooser"):
-        staged.add("index.html", renderer.root_page(), "language chooser", _key(site, "index.html"))
-    key = _key(site, "sitemap.xml", links)
-    if not staged.reuse("sitemap.xml", key, "sitemap"):
-        staged.add("sitemap.xml", renderer.sitemap(links), "sitemap", key)
-    for asset in assets.values():
-        staged.add(asset.output_path, asset.data, f"templates/static/{asset.name}")

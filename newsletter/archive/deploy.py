@@ -5,9 +5,10 @@ the bucket listing (one request per 1,000 objects, no request per file), which i
 object put in one piece, as every object this module writes is. The plan uploads in phases, each
 finished before the next starts, so a reader never meets a page whose stylesheet, image or issue
 page is not there yet: assets first, then HTML pages (deepest first: issue pages before the
-indexes that link to them), then feeds and the sitemap. Objects no longer in the site are deleted
-only on request, and only after every upload succeeded; a failed upload stops the deploy with the
-file named and nothing deleted.
+indexes that link to them), then feeds, the sitemap and the search index's fixed-name files
+(`pagefind-entry.json` names the content-hashed index files, which went up with the assets).
+Objects no longer in the site are deleted only on request, and only after every upload succeeded;
+a failed upload stops the deploy with the file named and nothing deleted.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ logger = logging.getLogger(__name__)
 
 # A content-hashed asset (`static/style.3f2a9c1b.css`) never changes under its name.
 HASHED_ASSET_RE = re.compile(r"(^|/)static/.+\.[0-9a-f]{8}\.[A-Za-z0-9]+$")
+# Pagefind's index, fragment, filter and meta files are named after their content too; its entry
+# file, scripts and WebAssembly keep their names across builds (see `is_search_hashed`).
+SEARCH_HASHED_RE = re.compile(r"(^|/)pagefind/.+\.pf_(?:meta|index|fragment|filter)$")
+SEARCH_DIR_RE = re.compile(r"(^|/)pagefind/")
 CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
 CACHE_SHORT = "public, max-age=300"  # HTML, feeds, sitemap: a new issue shows within minutes
 CACHE_MEDIUM = "public, max-age=86400"  # images and other files whose name does not change
@@ -65,6 +70,13 @@ _BINARY_TYPES = {
     ".woff": "font/woff",
     ".woff2": "font/woff2",
     ".pdf": "application/pdf",
+    # Pagefind's files are compressed by Pagefind and decompressed by its script: plain bytes to
+    # the browser (no Content-Encoding, which would make the browser decompress them first).
+    ".pf_meta": "application/octet-stream",
+    ".pf_index": "application/octet-stream",
+    ".pf_fragment": "application/octet-stream",
+    ".pf_filter": "application/octet-stream",
+    ".pagefind": "application/octet-stream",
 }
 
 
@@ -165,8 +177,9 @@ def content_type(path: str, head: bytes = b"") -> str:
 
 
 def cache_control(path: str, content_type_: str) -> str:
-    """Long-lived for content-hashed assets, short for HTML and feeds, a day for the rest."""
-    if HASHED_ASSET_RE.search(path):
+    """Long-lived for content-hashed assets (the search index's included), short for HTML, feeds
+    and the search index's fixed-name files, a day for the rest."""
+    if HASHED_ASSET_RE.search(path) or SEARCH_HASHED_RE.search(path):
         return CACHE_IMMUTABLE
     if upload_phase(path, content_type_) != PHASE_ASSETS:
         return CACHE_SHORT
@@ -187,7 +200,9 @@ def served_headers(path: str) -> dict[str, str]:
 
 
 def upload_phase(path: str, content_type_: str) -> int:
-    """Assets (0) before pages (1) before feeds and sitemap (2)."""
+    """Assets (0) before pages (1) before feeds, sitemap and the search entry files (2)."""
+    if SEARCH_DIR_RE.search(path) and not SEARCH_HASHED_RE.search(path):
+        return PHASE_FEEDS
     kind = content_type_.split(";")[0]
     if kind == "text/html":
         return PHASE_PAGES

@@ -22,7 +22,7 @@ from newsletter.settings import Settings
 # Files read for their bytes; anything else in an issue folder (images) is compared by size and
 # modification time, like make does.
 TEXT_SUFFIXES = (".md", ".toml", ".yaml", ".yml", ".txt")
-LIBRARIES = ("markdown", "jinja2", "babel", "nh3")
+LIBRARIES = ("markdown", "jinja2", "babel", "nh3", "pagefind_bin")
 
 
 @lru_cache(maxsize=1)

@@ -1,26 +1,49 @@
 """Render the archive's pages, feeds and sitemap to strings (pure: no files are touched here).
 
 Every page's canonical URL and `hreflang` alternates come from `PageLinks`, and the sitemap is
-rendered from the very same list, so the two can never disagree.
+rendered from the very same list, so the two can never disagree. Pages are: an issue in one
+language (with links to the member states and topics it concerns, the previous and next issue,
+link previews and structured data), a language's index, a member state's or topic's page and the
+list of them, the root language chooser; feeds are per language and per state or topic.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
 
-from newsletter.content import Edition, Issue, Rendered, absolutize
+from newsletter.content import (
+    Edition,
+    ImageError,
+    Issue,
+    Rendered,
+    absolutize,
+    image_attributes,
+    image_size,
+    label_footnotes,
+    size_of,
+    with_dimensions,
+)
 from newsletter.errors import BuildError
 from newsletter.settings import Settings
 from newsletter.states import MemberState
-from newsletter.templating import native_language_name, trusted_html, trusted_toc
+from newsletter.templating import json_ld, native_language_name, trusted_html, trusted_toc
 from newsletter.urls import SiteUrls, SubscriptionUrls
 
 from .assets import Asset
+from .metadata import RASTER_TYPES, CardImage, link_preview, news_article
+from .topics import STATE, Topic, tag_slug
+
+# The words of strings.toml that are parts of URLs: the lists of member states and of topics.
+SECTION_KEYS = {STATE: "states_slug", "tag": "topics_slug"}
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+DEFAULT_CARD = "card.png"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +63,24 @@ class PageLinks:
     canonical: str
     alternates: tuple[Alternate, ...]
     lastmod: dt.date | None = None
+
+
+def load_strings(templates_dir: Path, languages: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The interface words per language (`wording.load_interface_words`), whose URL words
+    (`states_slug`, `topics_slug`) must be usable in a URL and differ from each other."""
+    from newsletter.wording import INTERFACE_FILE, load_interface_words
+
+    words = load_interface_words(templates_dir, languages)
+    path = templates_dir / INTERFACE_FILE
+    for lang in languages:
+        sections = [words[lang].get(key, "") for key in SECTION_KEYS.values()]
+        for key, value in zip(SECTION_KEYS.values(), sections, strict=True):
+            if not _SLUG_RE.match(str(value)):
+                raise BuildError(f"{path}: [{lang}] {key} = {value!r} is part of the URLs: use "
+                                 "a-z, 0-9 and - only")
+        if len(set(sections)) != len(sections):
+            raise BuildError(f"{path}: [{lang}] the states and topics URLs need different words")
+    return words
 
 
 class SiteRenderer:
@@ -62,6 +103,7 @@ class SiteRenderer:
         self.strings = strings
         self.states = states
         self._names = {lang: native_language_name(lang) for lang in settings.site.languages}
+        self._sizes: dict[str, dict[str, tuple[int, int]]] = {}
 
     # -- links ------------------------------------------------------------------------------
 
@@ -87,6 +129,33 @@ class SiteRenderer:
         path = urls.index(lang)
         return PageLinks(path, lang, urls.absolute(path), tuple(alternates), lastmod)
 
+    def topics_links(self, kind: str, lang: str, translated: Sequence[str],
+                     lastmod: dt.date | None) -> PageLinks:
+        """A language's list of member states (alternates: the other languages' lists) or of
+        topics (a topic is its language's own word: no alternates but itself)."""
+        urls = self.urls
+        alternates = [Alternate(code, urls.absolute(urls.topics(code, self.section(kind, code))))
+                      for code in translated]
+        path = urls.topics(lang, self.section(kind, lang))
+        return PageLinks(path, lang, urls.absolute(path), tuple(alternates), lastmod)
+
+    def topic_links(self, lang: str, topic: Topic, translated: Sequence[str]) -> PageLinks:
+        """A member state's page in one language (alternates: the same state in the other
+        languages that have issues about it) or a topic's page (itself only)."""
+        urls = self.urls
+        alternates = [
+            Alternate(code, urls.absolute(urls.topic(code, self.section(topic.kind, code),
+                                                     topic.slug)))
+            for code in translated
+        ]
+        path = urls.topic(lang, self.section(topic.kind, lang), topic.slug)
+        return PageLinks(path, lang, urls.absolute(path), tuple(alternates),
+                         topic.issues[0].edition(lang).date)
+
+    def section(self, kind: str, lang: str) -> str:
+        """The URL word of the member states' (or topics') pages in a language."""
+        return self.strings[lang][SECTION_KEYS[kind]]
+
     # -- pages ------------------------------------------------------------------------------
 
     def _asset(self, name: str) -> str:
@@ -108,7 +177,18 @@ class SiteRenderer:
         ]
 
     def _common(self, lang: str, links: PageLinks) -> dict[str, Any]:
+        urls = self.urls
         return {
+            "meta_tags": [],
+            "structured_data": "",
+            "sections": [
+                {"href": urls.url(urls.index(lang)), "name": self.strings[lang]["archive_short"]},
+                {"href": urls.url(urls.topics(lang, self.section(STATE, lang))),
+                 "name": self.strings[lang]["states"]},
+                {"href": urls.url(urls.topics(lang, self.section("tag", lang))),
+                 "name": self.strings[lang]["topics"]},
+            ],
+            "search": {"bundle": urls.url(urls.search_bundle(lang)), "base": urls.base_path},
             "lang": lang,
             "dir": "ltr",
             "t": self.strings[lang],
@@ -124,33 +204,95 @@ class SiteRenderer:
             "asset": self._asset,
         }
 
-    def issue_page(self, issue: Issue, lang: str, rendered: Rendered) -> str:
-        """The page of one issue in one language, with its language switcher."""
+    def image_sizes(self, issue: Issue) -> dict[str, tuple[int, int]]:
+        """The width and height of each of an issue's images, by the URL its pages use (an image
+        whose size cannot be read is left out: `check` reports it)."""
+        found = self._sizes.get(issue.slug)
+        if found is None:
+            found = {}
+            for name, path in issue.image_files():
+                try:
+                    found[self.urls.url(self.urls.media(issue.slug, name))] = image_size(path)
+                except ImageError:
+                    continue
+            self._sizes = {issue.slug: found}  # the two languages of an issue come together
+        return found
+
+    def card_image(self, lang: str, html: str, sizes: dict[str, tuple[int, int]]) -> CardImage:
+        """The image a link preview shows: the edition's first PNG, JPEG, GIF or WebP image, or
+        the default card (`templates/static/card.png`)."""
+        for image in image_attributes(html):
+            src = image.get("src", "")
+            mime = RASTER_TYPES.get(Path(src.split("?")[0]).suffix.lower())
+            if mime and src.startswith("/"):
+                width, height = sizes.get(src, (None, None))
+                return CardImage(self.urls.origin + src, image.get("alt", ""), mime, width, height)
+        card = self.assets.get(DEFAULT_CARD)
+        if card is None:
+            raise BuildError(f"templates/static/{DEFAULT_CARD}: the default link-preview image "
+                             "is missing")
+        try:
+            width, height = size_of(card.data, ".png")
+        except ImageError as exc:
+            raise BuildError(f"templates/static/{DEFAULT_CARD}: {exc}") from None
+        return CardImage(self.urls.origin + self._asset(DEFAULT_CARD), self.site.title[lang],
+                         "image/png", width, height)
+
+    def issue_page(self, issue: Issue, lang: str, rendered: Rendered, *,
+                   older: Issue | None = None, newer: Issue | None = None) -> str:
+        """The page of one issue in one language: its language switcher, the member states and
+        topics it concerns, the previous and next issue, link previews and structured data."""
         edition = issue.edition(lang)
         links = self.issue_links(issue, lang)
+        urls = self.urls
         switcher = [
             {
                 "lang": code,
                 "name": self._names[code],
-                "href": self.urls.url(self.urls.issue(code, issue.slug)),
+                "href": urls.url(urls.issue(code, issue.slug)),
                 "current": code == lang,
             }
             for code in issue.languages
         ]
-        countries = [self.states[c].name(lang) if c in self.states else c
-                     for c in edition.countries]
+        states = [
+            {"name": self.states[code].name(lang),
+             "href": urls.url(urls.topic(lang, self.section(STATE, lang), code.lower()))}
+            for code in dict.fromkeys(edition.countries) if code in self.states
+        ]
+        topics = [
+            {"name": tag,
+             "href": urls.url(urls.topic(lang, self.section("tag", lang), tag_slug(tag)))}
+            for tag in dict.fromkeys(edition.tags)
+        ]
+        between = {
+            rel: {"title": other.edition(lang).title, "number": other.edition(lang).number,
+                  "href": urls.url(urls.issue(lang, other.slug))}
+            for rel, other in (("prev", older), ("next", newer)) if other is not None
+        }
+        sizes = self.image_sizes(issue)
+        body = label_footnotes(with_dimensions(rendered.html, sizes),
+                               self.strings[lang]["footnotes"])
+        card = self.card_image(lang, body, sizes)
+        site_url = urls.absolute("index.html")
         return self.env.get_template("issue.html").render(
-            **self._common(lang, links),
+            **{**self._common(lang, links),
+               "meta_tags": link_preview(edition, links.canonical, self.site.title[lang], card,
+                                         issue.languages),
+               "structured_data": json_ld(news_article(
+                   edition, links.canonical, site_name=self.site.title[lang], site_url=site_url,
+                   publisher=self.site.publisher, image=card,
+                   states=[state["name"] for state in states]))},
             edition=edition,
             switcher=switcher,
-            countries=countries,
+            countries=states,
+            topics=topics,
+            between=between,
             toc=trusted_toc(rendered) if rendered.toc.count("<li") > 1 else "",
-            body=trusted_html(rendered),
+            body=trusted_html(Rendered(body, rendered.toc)),
         )
 
-    def index_page(self, lang: str, issues: Sequence[Issue]) -> str:
-        """A language's archive index, newest first."""
-        entries = [
+    def _entries(self, lang: str, issues: Sequence[Issue]) -> list[dict[str, Any]]:
+        return [
             {
                 "number": i.edition(lang).number,
                 "date": i.edition(lang).date,
@@ -161,6 +303,10 @@ class SiteRenderer:
             for i in issues
             if lang in i.editions
         ]
+
+    def index_page(self, lang: str, issues: Sequence[Issue]) -> str:
+        """A language's archive index, newest first."""
+        entries = self._entries(lang, issues)
         lastmod = entries[0]["date"] if entries else None
         links = self.index_links(lang, lastmod)
         switcher = [
@@ -171,6 +317,52 @@ class SiteRenderer:
         return self.env.get_template("index.html").render(
             **self._common(lang, links), switcher=switcher, entries=entries
         )
+
+    def topic_page(self, lang: str, topic: Topic, links: PageLinks) -> str:
+        """One member state's (or topic's) page in a language: its issues, newest first, and its
+        feed."""
+        urls = self.urls
+        section = self.section(topic.kind, lang)
+        feed = {"lang": lang, "href": urls.url(urls.topic_feed(lang, section, topic.slug)),
+                "title": self.topic_feed_title(lang, topic)}
+        switcher = [
+            {"lang": alt.hreflang, "name": self._names[alt.hreflang],
+             "href": urls.url(urls.topic(alt.hreflang, self.section(topic.kind, alt.hreflang),
+                                         topic.slug)),
+             "current": alt.hreflang == lang}
+            for alt in links.alternates if alt.hreflang in self._names
+        ]
+        context = self._common(lang, links)
+        context["feeds"] = [feed, *context["feeds"]]
+        return self.env.get_template("topic.html").render(
+            **context, switcher=switcher, topic=topic, kind=topic.kind, topic_feed=feed,
+            list_url=urls.url(urls.topics(lang, section)),
+            entries=self._entries(lang, topic.issues),
+        )
+
+    def topics_page(self, kind: str, lang: str, topics: Sequence[Topic], links: PageLinks) -> str:
+        """A language's list of member states (or topics), each with how many issues concern
+        it."""
+        urls = self.urls
+        section = self.section(kind, lang)
+        switcher = [
+            {"lang": alt.hreflang, "name": self._names[alt.hreflang],
+             "href": urls.url(urls.topics(alt.hreflang, self.section(kind, alt.hreflang))),
+             "current": alt.hreflang == lang}
+            for alt in links.alternates if alt.hreflang in self._names
+        ]
+        items = [
+            {"name": topic.name, "count": len(topic.issues), "slug": topic.slug,
+             "href": urls.url(urls.topic(lang, section, topic.slug)),
+             "feed": urls.url(urls.topic_feed(lang, section, topic.slug))}
+            for topic in topics
+        ]
+        return self.env.get_template("topics.html").render(
+            **self._common(lang, links), switcher=switcher, kind=kind, items=items)
+
+    def topic_feed_title(self, lang: str, topic: Topic) -> str:
+        """A state's (or topic's) feed title: `ANNAobserva — Uruguay`."""
+        return f"{self.site.title[lang]} — {topic.name}"
 
     def root_page(self) -> str:
         """The chooser that sends a reader to their language (the default one preselected)."""
@@ -198,9 +390,24 @@ class SiteRenderer:
             asset=self._asset,
         )
 
-    def feed(self, lang: str, items: Sequence[tuple[Edition, Rendered]]) -> str:
-        """RSS 2.0 for one language: full content with absolute URLs, stable guids."""
+    def feed_content(self, edition: Edition, rendered: Rendered) -> str:
+        """An edition's HTML as feeds carry it: footnotes titled, every URL absolute."""
         urls = self.urls
+        return absolutize(label_footnotes(rendered.html, self.strings[edition.lang]["footnotes"]),
+                          urls.origin, urls.absolute(urls.issue(edition.lang, edition.slug)))
+
+    def feed(self, lang: str, items: Sequence[tuple[Edition, str]], *,
+             topic: Topic | None = None) -> str:
+        """RSS 2.0 for one language (or for one member state or topic in it): full content
+        (`feed_content`), stable guids."""
+        urls = self.urls
+        if topic is None:
+            title, link, self_path = self.site.title[lang], urls.index(lang), urls.feed(lang)
+        else:
+            section = self.section(topic.kind, lang)
+            title = self.topic_feed_title(lang, topic)
+            link = urls.topic(lang, section, topic.slug)
+            self_path = urls.topic_feed(lang, section, topic.slug)
         entries = [
             {
                 "title": edition.title,
@@ -208,17 +415,16 @@ class SiteRenderer:
                 "published": edition.published,
                 "summary": edition.summary,
                 "tags": edition.tags,
-                "content": absolutize(rendered.html, urls.origin,
-                                      urls.absolute(urls.issue(lang, edition.slug))),
+                "content": content,
             }
-            for edition, rendered in items
+            for edition, content in items
         ]
         return self.env.get_template("feed.xml").render(
             lang=lang,
-            title=self.site.title[lang],
+            title=title,
             description=self.site.description[lang],
-            link=urls.absolute(urls.index(lang)),
-            self_url=urls.absolute(urls.feed(lang)),
+            link=urls.absolute(link),
+            self_url=urls.absolute(self_path),
             last_build=entries[0]["published"] if entries else None,
             items=entries,
         )

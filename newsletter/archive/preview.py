@@ -1,8 +1,10 @@
 """`publish.py preview`: serve the built archive on localhost and rebuild it on every change.
 
-A watcher polls `issues/`, `templates/` and `newsletter.toml`; on a change it rebuilds and tells the
-open pages, through a server-sent event, to reload. The live-reload script is added to HTML as it
-is served, never written into the site, so a previewed `_site/` is byte-identical to a built one.
+A watcher polls `issues/`, `templates/` and `newsletter.toml`; on a change it rebuilds the pages and
+tells the open pages, through a server-sent event, to reload; only then does it refresh the search
+index, so an edit never waits for it (the search box uses the previous index for those seconds).
+The live-reload script is added to HTML as it is served, never written into the site, so a
+previewed `_site/` is byte-identical to a built one.
 Each issue's email edition is served too, under `/_email/`.
 """
 
@@ -142,7 +144,7 @@ class PreviewServer:
     def __init__(
         self,
         settings: Settings,
-        build: Callable[[], Path],
+        build: Callable[..., Path],  # build() the pages, build(search=True) the index too
         host: str = "127.0.0.1",
         port: int = 8000,
         poll_interval: float = 0.3,
@@ -163,7 +165,9 @@ class PreviewServer:
         self._snapshot = watched_snapshot(self.watched)
         self.site_dir = site_dir or settings.path(settings.build.output_dir)
         # A first build that fails does not stop the preview: it serves what there is (the last
-        # site, or a page saying what is wrong) and rebuilds when the sources are fixed.
+        # site, or a page saying what is wrong) and rebuilds when the sources are fixed. The search
+        # index is refreshed after it, by the watcher.
+        self._search_due = False
         self.rebuild()
         self._stop = threading.Event()
         handler = partial(
@@ -200,9 +204,10 @@ class PreviewServer:
             thread.join(timeout=5)
 
     def rebuild(self) -> None:
-        """Rebuild now; on failure keep serving the previous site and show the error."""
+        """Rebuild the pages now; on failure keep serving the previous site and show the
+        error. The search index is refreshed after (`refresh_search`)."""
         try:
-            self.site_dir = self.build()
+            self.site_dir = self.build()  # the pages only: the index comes after
         except NewsletterError as exc:
             logger.warning("preview build failed: %s", exc)
             self.state.publish(str(exc))
@@ -212,9 +217,25 @@ class PreviewServer:
                                "the terminal shows the details")
         else:
             self.state.publish(None)
+            self._search_due = True
+
+    def refresh_search(self) -> None:
+        """Bring the search index up to date with the pages being served (the pages are not
+        rebuilt: they are current, so only the index is)."""
+        self._search_due = False
+        try:
+            self.build(search=True)
+        except NewsletterError as exc:
+            logger.warning("preview search index failed: %s", exc)
+        except Exception:  # noqa: BLE001 - the preview outlives any input; the log has it
+            logger.exception("preview search index failed unexpectedly")
 
     def _watch(self) -> None:
-        while not self._stop.wait(self.poll_interval):
+        while not self._stop.is_set():
+            if self._search_due:
+                self.refresh_search()
+            if self._stop.wait(self.poll_interval):
+                return
             try:
                 now = watched_snapshot(self.watched)
             except OSError as exc:  # a folder replaced while it was listed: look again

@@ -156,6 +156,7 @@ class StagedSite:
         self._keys: dict[str, str] = {}
         self._owners: dict[str, str] = {}
         self._written: list[str] = []
+        self._written_set: set[str] = set()
         self._made_dirs: set[Path] = set()
         site.parent.mkdir(parents=True, exist_ok=True)
         self.staging = Path(tempfile.mkdtemp(prefix=site.name + ".tmp-", dir=site.parent))
@@ -180,16 +181,49 @@ class StagedSite:
     def _still_there(self, path: str) -> bool:
         return self.in_place and os.path.isfile(safe_join(self.site, path))
 
+    def _reusable(self, path: str, key: str) -> bool:
+        return (self._old_keys.get(path) == key and path in self._old_hashes
+                and path not in self._owners and self._still_there(path))
+
     def reuse(self, path: str, key: str, source: str) -> bool:
         """Keep the current site's file if the last build made it from the same inputs (`key`)."""
-        if self._old_keys.get(path) != key or path not in self._old_hashes:
-            return False
-        if not self._still_there(path):
+        if not self._reusable(path, key):
             return False
         self._claim(path, source)
         self._hashes[path] = self._old_hashes[path]
         self._keys[path] = key
         return True
+
+    def previous_files(self, prefix: str) -> list[str]:
+        """The last build's files under a folder (`pagefind/es/`), in path order."""
+        return sorted(p for p in self._old_hashes if p.startswith(prefix))
+
+    def reuse_all(self, prefix: str, key: str, source: str) -> bool:
+        """Keep every file the last build made under a folder if all of them were made from
+        `key` and are still there; otherwise keep none."""
+        old = self.previous_files(prefix)
+        if not old or not all(self._reusable(p, key) for p in old):
+            return False
+        for path in old:
+            self.reuse(path, key, source)
+        return True
+
+    def keep_previous(self, prefix: str, source: str) -> None:
+        """Keep the last build's files under a folder as they are, whatever they were made from
+        (a stage this build skips)."""
+        for path in self.previous_files(prefix):
+            self.reuse(path, self._old_keys.get(path, ""), source)
+
+    def hash_of(self, path: str) -> str:
+        """The content hash of an output this build has staged or kept."""
+        return self._hashes[path]
+
+    def location(self, path: str) -> Path:
+        """Where an output staged or kept by this build is now: the staging folder when it was
+        written, the current site when it is unchanged."""
+        if path not in self._hashes:
+            raise KeyError(path)
+        return safe_join(self.staging if path in self._written_set else self.site, path)
 
     def add(self, path: str, data: bytes | str, source: str, key: str | None = None) -> None:
         """Write one output file; `source` names who made it, `key` what it was made from."""
@@ -206,6 +240,25 @@ class StagedSite:
             self._made_dirs.add(target.parent)
         target.write_bytes(raw)
         self._written.append(path)
+        self._written_set.add(path)
+
+    def adopt(self, path: str, file: Path, source: str, key: str | None = None) -> None:
+        """Take a file another program wrote (on the site's file system) as one output: moved
+        into the staging folder, or deleted when the site already has these bytes."""
+        self._claim(path, source)
+        self._hashes[path] = digest(file.read_bytes())
+        if key is not None:
+            self._keys[path] = key
+        if self._old_hashes.get(path) == self._hashes[path] and self._still_there(path):
+            file.unlink()
+            return
+        target = safe_join(self.staging, path)
+        if target.parent not in self._made_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(target.parent)
+        file.rename(target)  # staging, not publishing: the commit's own moves come later
+        self._written.append(path)
+        self._written_set.add(path)
 
     def commit(self, extra: Mapping[str, Any]) -> WriteReport:
         """Write the manifest (files, keys and `extra`) and publish (see the class docstring)."""

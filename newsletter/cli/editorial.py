@@ -117,8 +117,25 @@ def _report_build(report: BuildReport, settings: Settings) -> None:
               f"{report.files} files, {len(report.written)} written, "
               f"{report.files - len(report.written)} unchanged, {len(report.removed)} removed; "
               f"{report.converted} editions converted.")
+        _report_search(report)
     for warning in report.warnings:
         print(warning)
+
+
+def _report_search(report: BuildReport) -> None:
+    search = report.search
+    if search is None:
+        return
+    parts = []
+    if search.refreshed:
+        parts.append(f"{', '.join(search.refreshed)} refreshed in {search.seconds:.2f} s "
+                     f"({search.pages} pages)")
+    if search.kept:
+        parts.append(f"{', '.join(search.kept)} unchanged")
+    if search.stale:
+        parts.append(f"{', '.join(search.stale)} not refreshed yet")
+    if parts:
+        print(f"Search index: {'; '.join(parts)}.")
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
@@ -150,8 +167,10 @@ def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: f
 
     output = settings.path(settings.build.cache_dir) / "preview-site" if drafts else None
 
-    def build() -> Path:
-        report = build_site(settings, today=dt.date.today(), drafts=drafts, output=output)
+    def build(search: bool = False) -> Path:
+        """Pages first (search=False); the watcher then refreshes the search index apart."""
+        report = build_site(settings, today=dt.date.today(), drafts=drafts, output=output,
+                            search=search)
         return report.output
 
     return PreviewServer(settings, build, host=host, port=port, poll_interval=poll,

@@ -2,7 +2,8 @@
 
 Owns the content model (`Issue`, `Edition`, `Corpus`, `Problem`), everything that reads `issues/`
 (`load_corpus` is what every command loads; `Corpus.get` finds one issue or raises
-`IssueNotFound`), the Markdown → HTML conversion (`renderer_for`, `Rendered`), the content rules
+`IssueNotFound`), the Markdown → HTML conversion (`renderer_for`, `Rendered`, `label_footnotes`),
+image sizes read from the files (`image_size`, `with_dimensions`), the content rules
 (`run_checks`), scaffolding and the partner-news drafts.
 
 May import: the kernel only (`newsletter.errors`, `settings`, `states`, `wording`, …). Other
@@ -18,6 +19,7 @@ from newsletter.exports import lazy_exports
 if TYPE_CHECKING:
     from .check import ScanCache, run_checks
     from .gather import FeedsConfigError, GatherError, default_since, gather_news, load_feed_list
+    from .images import ImageError, image_attributes, image_size, size_of, with_dimensions
     from .issues import (
         Corpus,
         Edition,
@@ -28,23 +30,26 @@ if TYPE_CHECKING:
         load_issues,
         read_edition,
     )
-    from .markup import Rendered, absolutize, render_config_key, renderer_for
+    from .markup import Rendered, absolutize, label_footnotes, render_config_key, renderer_for
     from .news_drafts import FEEDS_FILE, check_news_drafts, write_news_drafts
     from .scaffold import scaffold_issue
 
 __all__ = [
-    "FEEDS_FILE", "Corpus", "Edition", "FeedsConfigError", "GatherError", "Issue", "Problem",
-    "Rendered", "ScanCache", "absolutize", "check_news_drafts", "default_since", "display_path",
-    "gather_news", "load_corpus", "load_feed_list", "load_issues", "read_edition",
-    "render_config_key", "renderer_for", "run_checks", "scaffold_issue", "write_news_drafts",
+    "FEEDS_FILE", "Corpus", "Edition", "FeedsConfigError", "GatherError", "ImageError", "Issue",
+    "Problem", "Rendered", "ScanCache", "absolutize", "check_news_drafts", "default_since",
+    "display_path", "gather_news", "image_attributes", "image_size", "label_footnotes",
+    "load_corpus", "load_feed_list", "load_issues", "read_edition", "render_config_key",
+    "renderer_for", "run_checks", "scaffold_issue", "size_of", "with_dimensions",
+    "write_news_drafts",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".check": ("ScanCache", "run_checks"),
     ".gather": ("FeedsConfigError", "GatherError", "default_since", "gather_news",
                 "load_feed_list"),
+    ".images": ("ImageError", "image_attributes", "image_size", "size_of", "with_dimensions"),
     ".issues": ("Corpus", "Edition", "Issue", "Problem", "display_path", "load_corpus",
                 "load_issues", "read_edition"),
-    ".markup": ("Rendered", "absolutize", "render_config_key", "renderer_for"),
+    ".markup": ("Rendered", "absolutize", "label_footnotes", "render_config_key", "renderer_for"),
     ".news_drafts": ("FEEDS_FILE", "check_news_drafts", "write_news_drafts"),
     ".scaffold": ("scaffold_issue",),
 })

@@ -25,6 +25,7 @@ from newsletter.settings import Settings
 from newsletter.states import load_member_states
 
 from .body_scan import SCAN_VERSION, BodyScan, Link, scan_body
+from .images import ImageError, image_size
 from .issues import Corpus, Edition, Issue, Problem, display_path
 from .markup import is_external, issue_link_target, render_config_key, renderer_for
 from .sanitize import SANITIZER_VERSION, Removal, removals
@@ -292,10 +293,21 @@ def _image(link: Link, shown: str, issue: Issue, root: Path) -> list[Problem]:
             f"image {url} is outside the issue folder: put it in images/ and write images/<name>",
         ))
         return problems
-    if not (issue.folder / relative).is_file():
+    file = issue.folder / relative
+    if not file.is_file():
         problems.append(Problem(
             shown, link.line,
-            f"image {url} does not exist: add {display_path(issue.folder / relative, root)}",
+            f"image {url} does not exist: add {display_path(file, root)}",
+        ))
+        return problems
+    try:
+        image_size(file)
+    except ImageError as exc:
+        # Pages and emails give every image its width and height, read from the file.
+        problems.append(Problem(
+            shown, link.line,
+            f"image {display_path(file, root)}: its width and height cannot be read: {exc}; "
+            "save it again as PNG, JPEG, GIF, WebP or SVG (with a viewBox)",
         ))
     return problems
 

@@ -158,6 +158,14 @@ class Issue:
         """The edition in one language (KeyError if there is none)."""
         return self.editions[lang]
 
+    def image_files(self) -> list[tuple[str, Path]]:
+        """The issue's shared images as (name under its media folder, file), in name order."""
+        images = self.folder / "images"
+        if not images.is_dir():
+            return []
+        return [("images/" + p.relative_to(images).as_posix(), p)
+                for p in sorted(images.rglob("*")) if p.is_file()]
+
     def is_visible(self, today: dt.date, drafts: bool = False) -> bool:
         """Whether the public archive shows this issue on `today`."""
         return drafts or (self.status == "ready" and self.date <= today)

@@ -259,3 +259,22 @@ def absolutize(html: str, origin: str, page_url: str | None = None) -> str:
     if page_url:
         html = _FRAGMENT_RE.sub(lambda m: f"{m.group(1)}{page_url}#", html)
     return html
+
+
+_FOOTNOTES_RE = re.compile(r'<div class="footnote">\s*<hr\s*/?>')
+_THEAD_RE = re.compile(r"<thead>.*?</thead>", re.DOTALL)
+_BARE_TH_RE = re.compile(r"<th(?=[\s>])(?![^>]*\bscope=)")
+
+
+def label_footnotes(html: str, heading: str) -> str:
+    """Give the footnotes a heading in the reader's language where Python-Markdown puts only a
+    rule, and mark the header cells of tables as column headers (`scope="col"`), so a screen
+    reader names both."""
+    if 'class="footnote"' in html:
+        title = heading.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        html = _FOOTNOTES_RE.sub(
+            lambda _: f'<div class="footnote">\n<h2 class="footnotes-title">{title}</h2>', html,
+            count=1)
+    if "<thead>" in html:
+        html = _THEAD_RE.sub(lambda m: _BARE_TH_RE.sub('<th scope="col"', m.group(0)), html)
+    return html

@@ -24,12 +24,16 @@ from premailer import Premailer
 
 from newsletter.content import (
     Corpus,
+    ImageError,
     Issue,
     Problem,
     Rendered,
     absolutize,
     display_path,
+    image_size,
+    label_footnotes,
     renderer_for,
+    with_dimensions,
 )
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
@@ -61,6 +65,7 @@ SLOTS = (UNSUBSCRIBE_SLOT, LANGUAGE_SLOT)
 SAMPLE_ID = 0
 # Presentational attributes premailer would copy from CSS; the HTML checker rejects them.
 PRESENTATIONAL_ATTRIBUTES = ("align", "valign", "bgcolor", "width", "height")
+EMAIL_IMAGE_WIDTH = 552  # the 600 px column less its padding (email.css)
 _INSECURE_URL_RE = re.compile(r'\s(?:href|src)="(http://[^"]+)"')
 _SVG_IMAGE_RE = re.compile(r'<img\s[^>]*?src="([^"]+\.svg)"', re.IGNORECASE)
 
@@ -260,11 +265,13 @@ def render_email_edition(
     check_header_value("summary", edition.summary, source)
     urls = SiteUrls(settings.site.base_url)
     renderer = renderer_for(lang, urls.base_path, lang in settings.build.typographic_quotes)
-    body = absolutize(renderer.render(issue.slug, edition.body).html, urls.origin)
     context = _context(settings, issue, lang)
+    words = context["words"]
+    html = with_dimensions(renderer.render(issue.slug, edition.body).html,
+                           _image_sizes(issue, urls))
+    body = absolutize(label_footnotes(html, words["footnotes"]), urls.origin)
     templates_dir = settings.path(settings.build.templates_dir)
     env = make_environment(templates_dir)
-    words = context["words"]
     try:
         css = (templates_dir / "email.css").read_text(encoding="utf-8")
         html = env.get_template("email.html").render(
@@ -292,6 +299,21 @@ def render_email_edition(
         links=SubscriptionUrls(settings.email.subscription_url),
         signer=signer or settings.signer(), source=source,
     )
+
+
+def _image_sizes(issue: Issue, urls: SiteUrls) -> dict[str, tuple[int, int]]:
+    """Each readable image's width and height, by its root-relative URL, scaled down to the
+    column (Outlook honours `width` and ignores `max-width`); `check` reports unreadable ones."""
+    sizes = {}
+    for name, path in issue.image_files():
+        try:
+            width, height = image_size(path)
+        except ImageError:
+            continue
+        if width > EMAIL_IMAGE_WIDTH:
+            width, height = EMAIL_IMAGE_WIDTH, max(1, round(height * EMAIL_IMAGE_WIDTH / width))
+        sizes[urls.url(SiteUrls.media(issue.slug, name))] = (width, height)
+    return sizes
 
 
 def render_email_editions(

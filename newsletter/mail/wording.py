@@ -9,7 +9,7 @@ from newsletter.templating import read_wording
 
 STRINGS_FILE = "email-strings.toml"
 KEYS = ("number", "view_in_browser", "also_in", "why", "change_language", "unsubscribe", "links",
-        "image")
+        "image", "footnotes")
 
 
 class EmailStringsError(NewsletterError):

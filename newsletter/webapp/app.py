@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from newsletter.addresses import normalise_email
+from newsletter.addresses import normalise_email, unsafe_character
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
 from newsletter.subscribers import (
@@ -271,8 +271,9 @@ class SubscriptionApp:
             return check_inbox
         candidate, errors = self.validate_form(form, page_lang)
         if candidate is None:
-            values = {k: form.get(k, "")[:MAX_FIELD] for k in ("email", "name", "organisation",
-                                                                 "state", "lang")}
+            # What the visitor typed comes back, but for characters a page must not hold.
+            values = {k: printable(form.get(k, "")[:MAX_FIELD])
+                      for k in ("email", "name", "organisation", "state", "lang")}
             return self.form_page(request, page_lang, 400, values, errors)
         # The same work for every address, new or known: one insert, decided later.
         self.store().outbox.queue_sign_up(candidate, ip=request.remote_addr)
@@ -429,6 +430,12 @@ class SubscriptionApp:
             return self.language_page(request, token, 400)
         self.store().change_language(subscriber.id, lang, source="link")
         return self.page(200, lang, "language_changed_title", "language_changed_body")
+
+
+def printable(text: str) -> str:
+    """`text` without the characters a name may not hold (controls, invisible format
+    characters, separators), to show back in a form."""
+    return "".join(char for char in text if unsafe_character(char) is None)
 
 
 def collation_key(text: str) -> str:

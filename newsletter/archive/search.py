@@ -1,0 +1,248 @@
+"""The search index: one Pagefind bundle per language, built over that language's issue pages.
+
+Pagefind (the `pagefind[bin]` package ships its binary; nothing is downloaded) reads the issue
+pages a build staged and writes `pagefind/<lang>/`: the index, fragments and WebAssembly that
+`static/search.js` loads in the reader's browser. One bundle per `<html lang>` means each is built
+with that language's stemming and searched alone, and an edit in one language re-indexes only it.
+
+The stage is incremental and atomic like the rest of the build. A language's key is the exact
+bytes of its issue pages (their paths and hashes) and the binary that indexes them: when it is the
+last build's, the bundle is kept untouched. Otherwise Pagefind runs (the languages at once, in the
+background while the build renders its other outputs: `start()`, then `finish()`) on hard links to
+the staged and kept pages, into a folder beside the site, and its files join the staged site, so
+a failed build leaves the previous site and its index as they were. A build asked to skip the index
+(the preview's first pass) keeps the previous bundle of a language whose pages changed and marks
+it stale for the next build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.errors import BuildError
+from newsletter.urls import SiteUrls
+
+from .writer import StagedSite
+
+logger = logging.getLogger(__name__)
+SEARCH_FORMAT = "1"  # bump when what is indexed (the command line, the files kept) changes
+# Pagefind's ready-made interfaces: the archive has its own (static/search.js).
+UNUSED = frozenset({
+    "pagefind-ui.js", "pagefind-ui.css", "pagefind-component-ui.js", "pagefind-component-ui.css",
+    "pagefind-modular-ui.js", "pagefind-modular-ui.css", "pagefind-highlight.js",
+})
+
+
+@dataclass(frozen=True)
+class SearchReport:
+    """What the search stage did: languages re-indexed and kept, pages indexed, seconds taken."""
+
+    refreshed: tuple[str, ...]
+    kept: tuple[str, ...]
+    stale: tuple[str, ...]  # skipped on request: their previous bundle is kept, marked stale
+    pages: int
+    seconds: float
+
+
+def pagefind_binary() -> Path:
+    """The Pagefind executable from the `pagefind-bin` package (a project dependency)."""
+    try:
+        from pagefind_bin import get_executable
+    except ImportError:
+        raise BuildError("the search index needs Pagefind: .venv/bin/pip install -e . "
+                         "(it installs pagefind[bin])") from None
+    path = Path(get_executable())
+    if not path.is_file():
+        raise BuildError(f"{path}: the Pagefind binary is missing; reinstall pagefind-bin")
+    return path
+
+
+def engine_identity() -> str:
+    """Which Pagefind indexes the pages (its path, size and time), found without running it."""
+    path = pagefind_binary()
+    stat = path.stat()
+    return f"{SEARCH_FORMAT}:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def language_key(engine: str, lang: str, pages: Sequence[tuple[str, str]]) -> str:
+    """A language's bundle key: the indexer and every (page path, page hash) it indexes."""
+    digest = hashlib.sha256(f"{engine}\0{lang}\n".encode())
+    for path, page_hash in sorted(pages):
+        digest.update(f"{path}\0{page_hash}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Launch:
+    """One language to index: the folder Pagefind reads and its pages there, the links to bring
+    up to date in that folder first, and where Pagefind writes the bundle."""
+
+    lang: str
+    key: str
+    root: Path
+    pages: tuple[str, ...]
+    links: tuple[tuple[Path, Path], ...]  # (the page as staged or kept, its link under root)
+    output: Path
+
+
+class SearchIndex:
+    """The search stage of one build (see the module docstring)."""
+
+    def __init__(self, staged: StagedSite, previous: Mapping[str, str | None],
+                 enabled: bool = True, mirror: Path | None = None) -> None:
+        self.staged = staged
+        # Where an update's pages are gathered for Pagefind, kept from build to build (see _plan).
+        self.mirror = mirror or staged.site.with_name(f".{staged.site.name}.search-pages")
+        self.previous = previous
+        self.enabled = enabled
+        self.keys: dict[str, str | None] = {}
+        self._running: list[tuple[str, str, Path, subprocess.Popen[bytes]]] = []
+        self._work: Path | None = None
+        self._refreshed: list[str] = []
+        self._kept: list[str] = []
+        self._stale: list[str] = []
+        self._pages = 0
+        self._started = 0.0
+        self._starter: threading.Thread | None = None
+        self._failure: Exception | None = None
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A build that failed before `finish()`: stop Pagefind and remove its folder."""
+        self._clean()
+
+    def _clean(self) -> None:
+        import shutil
+
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
+        for _, _, _, process in self._running:
+            if process.poll() is None:
+                process.kill()
+            if process.stdout is not None and not process.stdout.closed:
+                process.communicate()  # reaps it and closes its pipe
+            process.wait()
+        self._running = []
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+
+    def start(self, pages: Mapping[str, Sequence[str]]) -> None:
+        """Keep each language's bundle whose pages did not change; start Pagefind on the others
+        (`pages`: each language's issue pages, as output paths already staged)."""
+        self._started = time.perf_counter()
+        engine = engine_identity()
+        launches: list[_Launch] = []
+        for lang in sorted(pages):
+            prefix = SiteUrls.search_bundle(lang)
+            source = f"search index of {lang}"
+            key = language_key(engine, lang, [(p, self.staged.hash_of(p)) for p in pages[lang]])
+            if self.previous.get(lang) == key and self.staged.reuse_all(prefix, key, source):
+                self.keys[lang] = key
+                self._kept.append(lang)
+            elif not self.enabled:
+                self.staged.keep_previous(prefix, source)
+                self.keys[lang] = None
+                self._stale.append(lang)
+            else:
+                self.keys[lang] = key
+                launches.append(self._plan(lang, key, pages[lang]))
+        if launches:
+            # Linking the kept pages costs a file-system call or two per page: done beside the
+            # rendering of the other outputs, like the indexing itself.
+            self._starter = threading.Thread(target=self._launch_all, args=(launches,),
+                                             name="annaobserva-search", daemon=True)
+            self._starter.start()
+
+    def _plan(self, lang: str, key: str, pages: Sequence[str]) -> _Launch:
+        """What indexing one language takes. Pagefind reads one folder and exactly the pages it is
+        given by name (not the other pages being written meanwhile). A first build gives it the
+        staging folder, where every page is. An update wrote only the changed pages there, so it
+        gathers the language's pages as hard links in a folder of its own beside the site's
+        manifest, kept from build to build: a link is replaced only when its page changed, so an
+        edit costs a few links rather than a folder per page."""
+        import tempfile
+
+        if self._work is None:
+            site = self.staged.site
+            self._work = Path(tempfile.mkdtemp(prefix=f".{site.name}.search-", dir=site.parent))
+        staging = self.staged.staging
+        if all(self.staged.location(page) == staging / page for page in pages):
+            root, links = staging, ()
+        else:
+            root = self.mirror
+            links = tuple((self.staged.location(page), root / page) for page in pages)
+        self._pages += len(pages)
+        return _Launch(lang, key, root, tuple(sorted(pages)), links,
+                       self._work / f"bundle-{lang}")
+
+    def _launch_all(self, launches: Sequence[_Launch]) -> None:
+        try:
+            for launch in launches:
+                for found, target in launch.links:
+                    _link(found, target)
+                command = [str(pagefind_binary()), "--site", str(launch.root),
+                           "--glob", "{" + ",".join(launch.pages) + "}",
+                           "--output-path", str(launch.output), "--silent"]
+                logger.info("indexing %d %s pages for search", len(launch.pages), launch.lang)
+                process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT)
+                self._running.append((launch.lang, launch.key, launch.output, process))
+        except (OSError, BuildError) as exc:
+            self._failure = exc
+
+    def finish(self) -> SearchReport:
+        """Wait for Pagefind and stage its files (unchanged ones are not rewritten)."""
+        try:
+            if self._starter is not None:
+                self._starter.join()
+                self._starter = None
+            if self._failure is not None:
+                raise BuildError(f"the search index could not be started ({self._failure}); "
+                                 "the site was not changed") from None
+            for lang, key, output, process in self._running:
+                said, _ = process.communicate()
+                if process.returncode != 0:
+                    tail = said.decode("utf-8", "replace").strip()[-2000:]
+                    raise BuildError(f"the search index of {lang} failed (Pagefind exited with "
+                                     f"{process.returncode}); the site was not changed:\n{tail}")
+                prefix = SiteUrls.search_bundle(lang)
+                for file in sorted(output.rglob("*")):
+                    if file.is_file() and file.name not in UNUSED:
+                        rel = file.relative_to(output).as_posix()
+                        self.staged.adopt(prefix + rel, file, f"search index of {lang}", key)
+                self._refreshed.append(lang)
+        finally:
+            self._clean()
+        seconds = time.perf_counter() - self._started if self._refreshed else 0.0
+        return SearchReport(tuple(self._refreshed), tuple(self._kept), tuple(self._stale),
+                            self._pages, seconds)
+
+
+def _link(found: Path, target: Path) -> None:
+    """Make `target` a hard link to `found` unless it already is one (a copy where the two are on
+    different file systems)."""
+    try:
+        if os.path.samefile(found, target):
+            return
+    except OSError:
+        pass  # not there yet
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fresh = target.with_name(target.name + ".new")
+    fresh.unlink(missing_ok=True)
+    try:
+        os.link(found, fresh)
+    except OSError:
+        fresh.write_bytes(found.read_bytes())
+    os.replace(fresh, target)

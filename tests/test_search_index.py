@@ -1,0 +1,134 @@
+"""The search stage of the build: one Pagefind bundle per language, kept when its pages did not
+change, part of the atomic commit, skipped by the preview's first pass and refreshed after it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+import newsletter.archive.search
+from newsletter.archive.build import build_site, manifest_path
+from newsletter.cli.editorial import make_preview
+from newsletter.errors import BuildError
+from newsletter.settings import Settings
+
+from .test_site import tree
+
+TODAY = dt.date(2026, 11, 28)
+
+
+def _search_files(site: Path) -> dict[str, bytes]:
+    return {k: v for k, v in tree(site).items() if k.startswith("pagefind/")}
+
+
+def test_one_bundle_per_language_with_that_languages_pages(site_settings: Settings) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    for lang in ("es", "en"):
+        entry = json.loads((site / f"pagefind/{lang}/pagefind-entry.json").read_text())
+        assert list(entry["languages"]) == [lang]
+        assert entry["languages"][lang]["page_count"] == 2  # the two issue pages, nothing else
+        assert (site / f"pagefind/{lang}/wasm.{lang}.pagefind").is_file()
+        # Pagefind's ready-made interfaces are left out: the archive has its own.
+        assert not (site / f"pagefind/{lang}/pagefind-ui.js").exists()
+
+
+def test_the_index_is_deterministic(site_settings: Settings, tmp_path: Path) -> None:
+    first = build_site(site_settings, today=TODAY, output=tmp_path / "one").output
+    second = build_site(site_settings, today=TODAY, output=tmp_path / "two").output
+    assert _search_files(first) == _search_files(second)
+
+
+def test_a_change_that_leaves_the_text_alone_does_not_touch_the_index(
+    site_settings: Settings, site_project: Path
+) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    before = {p: (site / p).stat().st_mtime_ns for p in _search_files(site)}
+    css = site_project / "templates/static/style.css"
+    css.write_text(css.read_text(encoding="utf-8") + "\n.x { color: red; }\n", encoding="utf-8")
+    report = build_site(site_settings, today=TODAY)
+    assert "es/2011-06/index.html" in report.written  # every page links the new stylesheet
+    assert not [p for p in report.written if p.startswith("pagefind/")]
+    assert {p: (site / p).stat().st_mtime_ns for p in _search_files(site)} == before
+
+
+def test_a_failed_index_leaves_the_previous_site_and_index_intact(
+    site_settings: Settings, site_project: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    before = tree(site)
+    broken = tmp_path / "pagefind"
+    broken.write_text("#!/bin/sh\necho 'Pagefind ran out of luck' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: broken)
+    edited = site_project / "issues/2011-06/en.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nNew text.\n", encoding="utf-8")
+    with pytest.raises(BuildError, match=r"the search index of en failed \(Pagefind exited "
+                                         r"with 3\); the site was not changed:\nPagefind ran out"):
+        build_site(site_settings, today=TODAY)
+    assert tree(site) == before
+    assert [p.name for p in site.parent.iterdir() if p.name.startswith(("_site.", "._site"))] \
+        == []
+
+
+def test_skipping_the_index_keeps_the_previous_one_marked_stale(
+    site_settings: Settings, site_project: Path
+) -> None:
+    site = build_site(site_settings, today=TODAY).output
+    index = _search_files(site)
+    edited = site_project / "issues/2011-06/es.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nTexto nuevo.\n", encoding="utf-8")
+    quick = build_site(site_settings, today=TODAY, search=False)
+    assert quick.search is not None and quick.search.stale == ("es",)
+    assert quick.search.kept == ("en",)
+    assert _search_files(site) == index  # kept as it was
+    assert "Texto nuevo." in (site / "es/2011-06/index.html").read_text(encoding="utf-8")
+    # The next full build sees nothing new in the pages but refreshes the stale index.
+    full = build_site(site_settings, today=TODAY)
+    assert not full.unchanged and full.search is not None
+    assert full.search.refreshed == ("es",) and full.search.kept == ("en",)
+    assert build_site(site_settings, today=TODAY).unchanged
+
+
+@pytest.mark.browser
+def test_preview_serves_the_pages_before_the_index_and_refreshes_it_after(
+    site_settings: Settings, site_project: Path
+) -> None:
+    calls: list[bool] = []
+    server = make_preview(site_settings, "127.0.0.1", 0, drafts=False, poll=0.05)
+    original = server.build
+
+    def recording(search: bool = False) -> Path:
+        calls.append(search)
+        return original(search=search)
+
+    server.build = recording
+    manifest = manifest_path(site_settings, server.site_dir)
+    # The first build wrote the pages and no index: the preview did not wait for it.
+    assert (server.site_dir / "es/2011-06/index.html").is_file()
+    assert not (server.site_dir / "pagefind").exists()
+    assert set(json.loads(manifest.read_text())["search"].values()) == {None}
+    server.start()
+    try:
+        _wait(lambda: (server.site_dir / "pagefind/es/pagefind.js").is_file())
+        assert None not in json.loads(manifest.read_text())["search"].values()
+        generation = server.state.generation
+        edited = site_project / "issues/2011-06/es.md"
+        edited.write_text(edited.read_text(encoding="utf-8") + "\nOtra frase.\n",
+                          encoding="utf-8")
+        _wait(lambda: server.state.generation > generation and calls[-1] is True
+              and None not in json.loads(manifest.read_text())["search"].values())
+        assert calls == [True, False, True]  # the index after the pages, each time
+    finally:
+        server.stop()
+
+
+def _wait(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
