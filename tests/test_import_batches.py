@@ -193,3 +193,18 @@ def _today() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def test_a_new_address_twice_is_a_duplicate_across_batches_and_in_the_check(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = liaisons(tmp_path / "l.csv", 5)
+    with open(path, "a", encoding="utf-8") as out:
+        out.write("ENLACE00001@gob.example,Enlace,Ministerio,AR,es\n")  # row 2's address again
+    expected = "l.csv:7: duplicate: EN***@gob.example appears on an earlier row of this file"
+    with SubscriberStore.open(settings) as store:
+        with pytest.raises(ImportRejected) as caught:
+            import_csv(store, path, confirmed=True, note="n", strict=True, display="l.csv")
+        assert [str(p) for p in caught.value.problems] == [expected]
+        report = import_csv(store, path, confirmed=True, note="n", batch=2, display="l.csv")
+        assert report.imported == 5 and [str(p) for p in report.problems] == [expected]

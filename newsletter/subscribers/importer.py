@@ -19,11 +19,14 @@ batch: a sign-up from the form waits for one batch at most, never for the whole 
 checks the whole file first, reading only, and writes nothing if any row is bad; `dry_run` is
 that check alone. If the process dies while writing, the batches before are kept and the rest is
 not written: run the same import again — what is already there counts as unchanged, the rest is
-added.
+added. A new address on two rows is a duplicate on the second: while writing, the store says so
+(the ids each batch inserted are a range); the check, which writes nothing, keeps an 8-byte hash
+per new address.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import hashlib
@@ -56,6 +59,7 @@ EXPORT_COLUMNS = (
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LEFT = ("unsubscribed", "bounced", "complained")
+MAX_ID = 2**63 - 1
 
 
 class ImportFileError(NewsletterError):
@@ -179,7 +183,12 @@ class _Import:
     note: str
     default_lang: str
     update: bool
-    # An 8-byte hash of every address read so far: a repeat is reported on its second row.
+    # How a new address is recognised on its second row. Writing: the ids this import inserted,
+    # as one range per committed batch (the batch holds the write lock, so its ids are its own)
+    # and the first id of the batch being written; a few numbers per batch, whatever the file.
+    # Checking only (strict, dry run), nothing is inserted: an 8-byte hash of each new address.
+    written: list[tuple[int, int]] = field(default_factory=list)
+    batch_first: int | None = None
     seen: set[int] = field(default_factory=set)
 
     def prepare(self, row: _Row) -> tuple[NewSubscriber | None, str]:
@@ -188,25 +197,39 @@ class _Import:
         if "__error__" in values:
             return None, values["__error__"]
         try:
-            candidate = self.store.validate(
+            return self.store.validate(
                 values.get("email", ""), values.get("state", ""),
                 values.get("lang", self.default_lang), values.get("name", ""),
                 values.get("organisation", ""),
-            )
+            ), ""
         except (SubscriberError, InvalidAddress) as exc:
             return None, str(exc)
+
+    def written_here(self, subscriber_id: int) -> bool:
+        """Whether this import inserted that subscriber (an earlier row of the file)."""
+        if self.batch_first is not None and subscriber_id >= self.batch_first:
+            return True
+        at = bisect.bisect_right(self.written, (subscriber_id, MAX_ID)) - 1
+        return at >= 0 and self.written[at][0] <= subscriber_id <= self.written[at][1]
+
+    def seen_before(self, candidate: NewSubscriber) -> bool:
+        """Checking only: whether a new address was on an earlier row (and remember it)."""
         key = int.from_bytes(hashlib.blake2b(candidate.email.casefold().encode(),
                                              digest_size=8).digest(), "big")
         if key in self.seen:
-            return None, (f"duplicate: {mask_email(candidate.email)} appears on an earlier row "
-                          "of this file")
+            return True
         self.seen.add(key)
-        return candidate, ""
+        return False
 
-    def decide(self, candidate: NewSubscriber, columns: set[str]) -> tuple[str, str]:
+    def decide(self, candidate: NewSubscriber, columns: set[str], checking: bool = False,
+               ) -> tuple[str, str]:
         """What to do with a valid row, given the store now: new, unchanged, update or problem
         (with its message)."""
         existing = self.store.get_by_email(candidate.email, normalised=True)
+        duplicate = (f"duplicate: {mask_email(candidate.email)} appears on an earlier row of "
+                     "this file")
+        if existing is not None and not checking and self.written_here(existing.id):
+            return "problem", duplicate
         # A suppressed address is never pending or confirmed: look only when it may be one.
         if existing is None or existing.status in LEFT:
             reason = self.store.suppression_reason(candidate.email, normalised=True)
@@ -214,6 +237,8 @@ class _Import:
                 return "problem", (f"suppressed: {mask_email(candidate.email)} is on the "
                                    f"suppression list ({reason}); it is never mailed again")
         if existing is None:
+            if checking and self.seen_before(candidate):
+                return "problem", duplicate
             return "new", ""
         if existing.status in LEFT:
             return "problem", (
@@ -259,6 +284,8 @@ class _Import:
         else:
             subscriber = self.store.insert(candidate, status=self.status, source="import",
                                            note=self.note)
+            if self.batch_first is None:
+                self.batch_first = subscriber.id
             report.imported += 1
             if self.status == "pending":
                 report.confirmations += self.store.outbox.queue(subscriber.id)
@@ -303,7 +330,7 @@ def import_csv(
             raise ImportRejected(
                 f"{display}: {len(checked.problems)} bad row(s); nothing imported (--strict)",
                 checked.problems)
-        plan.seen.clear()
+        plan.seen.clear()  # the check's memory, not needed to write
     report = _write(plan, path, max(1, batch))
     logger.info("imported %d row(s) from %s, %d unchanged, %d updated, %d bad", report.imported,
                 display, report.unchanged, report.updated, len(report.problems))
@@ -330,7 +357,7 @@ def _check(plan: _Import, path: Path) -> ImportReport:
         for row in read_rows(stream, plan.display):
             candidate, problem = plan.prepare(row)
             if candidate is not None:
-                kind, problem = plan.decide(candidate, _columns(row))
+                kind, problem = plan.decide(candidate, _columns(row), checking=True)
                 if kind == "new":
                     report.imported += 1
                 elif kind == "unchanged":
@@ -348,19 +375,26 @@ def _write(plan: _Import, path: Path, batch: int) -> ImportReport:
     pending: list[tuple[_Row, NewSubscriber | None, str]] = []
 
     def commit() -> None:
+        problems: list[RowProblem] = []
         try:
             with plan.store.database.transaction():
+                plan.batch_first = None
                 for row, candidate, problem in pending:
                     if candidate is not None:
                         problem = plan.write(candidate, _columns(row), report)
                     if problem:
-                        report.problems.append(RowProblem(plan.display, row.line, problem))
+                        problems.append(RowProblem(plan.display, row.line, problem))
+                last = plan.store.last_id() if plan.batch_first is not None else None
         except sqlite3.Error as exc:
             raise StoreError(
                 f"{plan.display}:{pending[0][0].line}: writing the rows from this line on failed "
                 f"({exc}); the rows before it are imported: run the same import again to add "
                 "the rest"
             ) from None
+        if plan.batch_first is not None and last is not None:
+            plan.written.append((plan.batch_first, last))
+        plan.batch_first = None
+        report.problems += problems
         pending.clear()
 
     with _open(path, plan.display) as stream:
