@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from newsletter.content import (
 )
 from newsletter.delivery import SendRefused, deliver_demo, run_send
 from newsletter.delivery.ledger import Ledger
+from newsletter.mail import Transport
 from newsletter.mail.transports import open_transport
 from newsletter.subscribers import SubscriberStore
 from tests.delivery_support import add_subscribers, editions, load_issue, outbox_messages
@@ -129,7 +131,7 @@ def test_a_test_send_and_the_demo_never_need_approval(project, settings, capsys)
     (project / "subscribers" / "demo.csv").write_text(
         "email,name,organisation,state,lang\nuno@example.org,Uno,INAU,UY,es\n")
     lines = deliver_demo(settings)
-    assert "2011-07: delivered 1 messages to the outbox." in lines
+    assert "2011-07: delivered 1 messages to demo/outbox/." in lines
     assert lines[-1] == ("2011-07: the demo needs no approval, but `send` would refuse es (not "
                          "approved), en (not approved): `publish.py approve 2011-07 --lang LANG "
                          "--by NAME`.")
@@ -181,3 +183,54 @@ def test_the_outbox_of_an_approved_send_has_one_message_each(project, settings) 
     delivered = [str(m["Delivered-To"]) for m in outbox_messages(project / "outbox")]
     assert sorted(delivered) == sorted([*(f"reader{n:06d}@example.org" for n in range(3)),
                                         settings.editors.email])
+
+
+def test_approval_and_preflight_both_refuse_before_the_ledger(settings) -> None:
+    """The two gates before a campaign is frozen, in their order: the approval (no transport is
+    even opened), then the preflight (here, an SMTP relay nobody answers at). Each refusal leaves
+    every delivery table as it was — no campaign, row, lock or recorded run — and once both pass
+    the same call sends and records its run."""
+    import dataclasses
+
+    from newsletter.delivery.preflight import NOTHING_DONE
+    from tests.plugins.servers import free_port
+
+    unreachable = settings.replace(smtp=dataclasses.replace(
+        settings.smtp, host="127.0.0.1", port=free_port(), security="none", timeout=5.0))
+    opened: list[str] = []
+
+    def factory(name: str) -> Callable[[], Transport]:
+        """A transport factory that notes each transport it opens."""
+        def make() -> Transport:
+            opened.append(name)
+            return open_transport(unreachable, name)
+        return make
+
+    def ledger_tables(store: SubscriberStore) -> dict[str, int]:
+        conn = store.database.conn
+        return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("campaigns", "deliveries", "send_lock", "send_runs")}
+
+    (settings.root / "issues" / "2011-07" / "approvals.toml").unlink()
+    issue = load_issue(settings, "2011-07")
+    with SubscriberStore.open(settings) as store:
+        add_subscribers(store, 3)
+        ledger = Ledger.beside(store)
+        empty = ledger_tables(store)
+        assert set(empty.values()) == {0}
+        with pytest.raises(SendRefused, match="is not approved as it is now"):
+            run_send(store, ledger, issue, editions(settings, issue), factory("smtp"),
+                     settings.delivery)
+        assert opened == [] and ledger_tables(store) == empty  # refused before the transport
+
+        approve(issue, ["es", "en"], "Ana Pérez", dt.datetime.now(dt.UTC))
+        issue = load_issue(settings, "2011-07")
+        with pytest.raises(SendRefused, match=f"cannot connect to SMTP .*; {NOTHING_DONE}"):
+            run_send(store, ledger, issue, editions(settings, issue), factory("smtp"),
+                     settings.delivery)
+        assert opened == ["smtp"] and ledger_tables(store) == empty  # refused by the preflight
+
+        summary = run_send(store, ledger, issue, editions(settings, issue), factory("outbox"),
+                           settings.delivery)
+        assert summary.complete and summary.sent == 3
+        assert ledger_tables(store)["send_runs"] == 1 and ledger.last_run().outcome == "complete"

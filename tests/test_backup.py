@@ -21,6 +21,7 @@ from newsletter.delivery import Ledger
 from newsletter.settings import load_settings
 from newsletter.subscribers import (
     BACKUP_NAME,
+    SCHEMA_VERSION,
     BackupError,
     RestoreRefused,
     SubscriberStore,
@@ -44,6 +45,15 @@ def unpacked(backup: Path, into: Path) -> Path:
     with gzip.open(backup) as data, open(target, "wb") as out:
         shutil.copyfileobj(data, out)
     return target
+
+
+# What takes a database back to an older released schema: the tables each later migration added
+# (4: the sign-up queue and the confirmation outbox; 5: send runs and the backup log), newest first.
+DOWNGRADES = {
+    4: "DROP TABLE send_runs; DROP TABLE backups; DROP TABLE restores; PRAGMA user_version = 4;",
+    3: "DROP TABLE send_runs; DROP TABLE backups; DROP TABLE restores; "
+       "DROP TABLE confirmation_emails; DROP TABLE sign_up_requests; PRAGMA user_version = 3;",
+}
 
 
 def rows(database: Path, sql: str) -> list[tuple]:
@@ -95,7 +105,8 @@ def test_a_backup_taken_while_a_send_runs_is_consistent_and_both_complete(projec
     for file in files:
         copy = unpacked(file, tmp_path)
         check = inspect_file(copy)
-        assert check.problems == () and check.schema_version >= 4 and check.is_annaobserva
+        assert check.problems == () and check.schema_version == SCHEMA_VERSION
+        assert check.is_annaobserva
         (audience,) = rows(copy, "SELECT audience FROM campaigns WHERE issue = '2011-07'")[0]
         states = dict(rows(copy, "SELECT state, count(*) FROM deliveries GROUP BY state"))
         assert audience == 1500 and sum(states.values()) == 1500
@@ -280,9 +291,11 @@ def test_restore_checks_the_backup_before_touching_anything(project, settings, t
     assert not list(database.parent.glob("*.replaced-*"))
 
 
+@pytest.mark.parametrize("version", [3, 4])
 def test_a_restored_older_schema_is_migrated_and_the_guard_holds(project, settings, tmp_path,
-                                                                 capsys) -> None:
-    """A backup written before migration 4 (no runs, no backup log) restores and migrates."""
+                                                                 capsys, version) -> None:
+    """A backup written before migration 5 (no runs, no backup log) — by the released schema 4
+    (with the confirmation outbox) or an older one — restores and migrates."""
     with SubscriberStore.open(settings) as store:
         add_subscribers(store, 2)
     database = settings.path(settings.subscribers.database)
@@ -290,14 +303,15 @@ def test_a_restored_older_schema_is_migrated_and_the_guard_holds(project, settin
     with SubscriberStore.open(settings) as store:
         store.database.copy_to(old)
     with sqlite3.connect(old) as conn:
-        conn.executescript("DROP TABLE send_runs; DROP TABLE backups; DROP TABLE restores; "
-                           "PRAGMA user_version = 3;")
+        conn.executescript(DOWNGRADES[version])
     database.unlink()
     assert cli(project, "restore", str(old)) == 0
-    assert "schema 3, migrated to 4" in capsys.readouterr().out
+    assert f"schema {version}, migrated to {SCHEMA_VERSION}" in capsys.readouterr().out
     with SubscriberStore.open(settings) as store:
+        assert store.database.schema_version() == SCHEMA_VERSION == 5
+        assert store.outbox.counts()["queued"] == 0  # the outbox tables are there (or were kept)
         restore = store.database.last_restore()
-        assert restore is not None and restore.schema_version == 3
+        assert restore is not None and restore.schema_version == version
         assert restore.taken_at is None  # a file not named by `backup`: its time is unknown
         assert Ledger.beside(store).campaigns() == []
 
@@ -307,14 +321,13 @@ def test_a_backup_is_of_the_file_as_it_is_not_migrated_first(project, settings, 
     with SubscriberStore.open(settings) as store:
         add_subscribers(store, 2)
     database = settings.path(settings.subscribers.database)
-    with sqlite3.connect(database) as conn:  # a database as an older ANNAobserva left it
-        conn.executescript("DROP TABLE send_runs; DROP TABLE backups; DROP TABLE restores; "
-                           "PRAGMA user_version = 3;")
+    with sqlite3.connect(database) as conn:  # a database as the released schema 4 left it
+        conn.executescript(DOWNGRADES[4])
     backup = backup_database(database, "backups", project, settings.backup)
-    assert backup.schema_version == 3
-    assert rows(database, "PRAGMA user_version") == [(3,)]  # the live file was left alone
+    assert backup.schema_version == 4
+    assert rows(database, "PRAGMA user_version") == [(4,)]  # the live file was left alone
     copy = unpacked(project / "backups" / backup.name, tmp_path)
-    assert inspect_file(copy).schema_version == 3
+    assert inspect_file(copy).schema_version == 4
 
 
 @pytest.mark.parametrize("command", ["backup", "restore"])

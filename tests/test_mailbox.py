@@ -19,7 +19,6 @@ from newsletter.delivery import Ledger, run_send
 from newsletter.delivery.mailbox import apply_unsubscribe_mail, read_received
 from newsletter.mail.transports import open_transport
 from newsletter.subscribers import SubscriberStore
-from newsletter.tokens import Signer
 from tests.delivery_support import add_subscribers, editions, load_issue, outbox_messages
 
 pytestmark = pytest.mark.server
@@ -148,7 +147,7 @@ def test_a_mailto_unsubscribe_from_a_real_message_unsubscribes_and_garbled_mail_
 def test_a_verified_sender_is_unsubscribed_without_a_token(settings, sent) -> None:
     store, messages, _queue, _publish, _sqs = sent
     ledger = Ledger.beside(store)
-    signer = Signer(settings.secret)
+    signer = settings.signer()
     mailbox = settings.email.unsubscribe_mailto
 
     def act(queue_id: str, notification: dict) -> str:
@@ -201,7 +200,7 @@ def test_only_an_unsubscribe_token_counts(settings, sent) -> None:
     token may arrive %-encoded or after a Re:, and the content's subject is read too."""
     store, messages, _queue, _publish, _sqs = sent
     ledger = Ledger.beside(store)
-    signer = Signer(settings.secret)
+    signer = settings.signer()
     mailbox = settings.email.unsubscribe_mailto
     who = store.get_by_email("reader000000@example.org")
     for n, subject in enumerate([f"unsubscribe {signer.sign('confirm', who.id)}",
@@ -221,7 +220,7 @@ def test_only_an_unsubscribe_token_counts(settings, sent) -> None:
 
 def test_a_token_of_an_erased_subscriber_is_nothing_left_to_do(settings, sent) -> None:
     store, _messages, _queue, _publish, _sqs = sent
-    signer = Signer(settings.secret)
+    signer = settings.signer()
     mailbox = settings.email.unsubscribe_mailto
     gone = store.get_by_email("reader000002@example.org")
     token = signer.sign("unsubscribe", gone.id)
@@ -230,3 +229,25 @@ def test_a_token_of_an_erased_subscriber_is_nothing_left_to_do(settings, sent) -
                                   to=mailbox, spf="FAIL", dkim="FAIL"))
     outcome = apply_unsubscribe_mail(store, Ledger.beside(store), signer, "e1", mail, mailbox)
     assert outcome.kind == "already"
+
+
+def test_a_token_under_the_public_demo_secret_proves_nothing(settings, sent) -> None:
+    """Without ANNAOBSERVA_SECRET the demo value signs tokens anybody can make: the mailbox does
+    not honour them, and only a verified sender address still counts."""
+    from newsletter.tokens import Signer
+
+    store, _messages, _queue, _publish, _sqs = sent
+    ledger = Ledger.beside(store)
+    weak = Signer.from_configured("")
+    assert not weak.strong
+    mailbox = settings.email.unsubscribe_mailto
+    who = store.get_by_email("reader000001@example.org")
+    forged = f"unsubscribe {weak.sign('unsubscribe', who.id)}"
+    mail = read_received(received(reply_mail("x@else.example", mailbox, forged), to=mailbox,
+                                  spf="FAIL", dkim="FAIL"))
+    assert apply_unsubscribe_mail(store, ledger, weak, "w1", mail, mailbox).kind == "kept"
+    assert store.get(who.id).status == "confirmed"
+    mail = read_received(received(reply_mail(who.email, mailbox, forged), to=mailbox,
+                                  dmarc="PASS"))
+    assert apply_unsubscribe_mail(store, ledger, weak, "w2", mail, mailbox).kind == "unsubscribed"
+    assert "from the subscriber's own address" in store.events(who.id)[-1].reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import json
 import os
 import socket
@@ -18,7 +19,7 @@ from newsletter.delivery import Ledger, notify_editors, operator_status, run_sen
 from newsletter.delivery.records import LockHolder
 from newsletter.mail import Rejected
 from newsletter.mail.transports import open_transport
-from newsletter.subscribers import SubscriberStore
+from newsletter.subscribers import SCHEMA_VERSION, SubscriberStore
 from tests.delivery_support import add_subscribers, editions, load_issue, outbox_messages
 from tests.plugins.webapp import SubscriptionServer
 
@@ -160,17 +161,54 @@ def test_healthz_answers_the_proxy_without_subscriber_data(
         assert reply.status == 200, path
         assert reply.headers["Content-Type"] == "application/json"
         assert reply.headers["Cache-Control"] == "no-store"
-        assert json.loads(reply.text) == {"status": "ok", "database": True, "schema_version": 4,
-                                          "migrations_current": True, "confirmation_queue": 0}
+        assert json.loads(reply.text) == {
+            "status": "ok", "database": True, "schema_version": SCHEMA_VERSION,
+            "migrations_current": True, "confirmation_queue": 0, "sign_ups_queued": 0,
+            "confirmations_queued": 0}
     assert subscription_server.request("HEAD", "healthz").status == 200
     assert subscription_server.request("POST", "healthz").status == 405
     # A program newer than the file (a migration not applied yet): the proxy takes it out.
     import newsletter.subscribers.database as database
 
-    monkeypatch.setattr(database, "SCHEMA_VERSION", 5)
+    monkeypatch.setattr(database, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     reply = subscription_server.request("GET", "healthz")
     assert reply.status == 503
     assert json.loads(reply.text)["migrations_current"] is False
+
+
+def test_the_confirmation_queue_is_the_database_s(project, settings, capsys) -> None:
+    """`/healthz` and `status` count what waits in the database: sign-ups not yet decided and
+    confirmation emails not yet sent, whichever process queued them."""
+    from newsletter.subscribers import NewSubscriber
+    from newsletter.webapp import SubscriptionApp
+
+    app = SubscriptionApp(settings)
+    app.mailer.close(drain_seconds=0)  # nobody drains the queues while we count them
+    try:
+        with SubscriberStore.open(settings) as store:
+            store.outbox.queue_sign_up(NewSubscriber("nueva@gov.uy", "", "", "UY", "es"), None)
+            pending = store.add(store.validate("pendiente@gov.uy", "UY", "es"), status="pending",
+                                source="admin")
+            store.outbox.queue(pending.id)
+            waiting = store.outbox.counts()
+        answer: list[str] = []
+        body = b"".join(app({"REQUEST_METHOD": "GET", "PATH_INFO": "/s/healthz",
+                             "SCRIPT_NAME": "", "wsgi.input": io.BytesIO()},
+                            lambda status, headers: answer.append(status)))
+    finally:
+        app.close(drain_seconds=0)
+    assert waiting["sign_ups"] == 1 and waiting["queued"] >= 1
+    emails = waiting["queued"] + waiting["sending"]
+    assert answer == ["200 OK"]
+    health = json.loads(body)
+    assert (health["confirmation_queue"], health["sign_ups_queued"],
+            health["confirmations_queued"]) == (1 + emails, 1, emails)
+    code, status = status_json(project, capsys)
+    assert status["confirmations"]["pending"] == 1
+    assert (status["confirmations"]["sign_ups_queued"], status["confirmations"]["emails_queued"],
+            status["confirmations"]["emails_failed"]) == (1, emails, 0)
+    assert cli(project, "status") in (0, 1)
+    assert f"queued: 1 sign-ups to decide, {emails} emails to send." in capsys.readouterr().out
 
 
 def test_the_editors_summary_after_a_campaign(project, settings, capsys) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from newsletter.delivery import Ledger, Progress, SendSummary
     from newsletter.mail import Transport
     from newsletter.subscribers import SubscriberStore
+    from newsletter.tokens import Signer
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -30,7 +31,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Deliver ISSUE to every confirmed subscriber in their language, through the "
         "configured transport. The audience is frozen into a ledger first; running again "
         "resumes where a crash, Ctrl-C or an error burst stopped, and never mails anybody "
-        "recorded as sent.",
+        "recorded as sent. What would fail for every message (the secret, an edition that "
+        "cannot be built, the transport's login or quota) stops it before the ledger is "
+        "touched. Any transport but the outbox needs ANNAOBSERVA_SECRET (32 bytes or more). "
+        "An issue whose send_at is still ahead is refused unless --now.",
     )
     p.add_argument("issue", nargs="?", metavar="ISSUE",
                    help="the issue's folder name (2026-11) or number")
@@ -52,6 +56,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="send again to the rows that were rejected")
     p.add_argument("--cancel", action="store_true",
                    help="end the campaign: nobody still owed the issue receives it")
+    p.add_argument("--now", action="store_true",
+                   help="send an issue whose send_at is still ahead now, not at that time")
     p.add_argument("--transport", choices=("outbox", "smtp", "ses"),
                    help="override [delivery] transport for this run")
     p.add_argument("--rate", type=float, metavar="PER_SECOND",
@@ -156,13 +162,20 @@ def _transport_factory(settings: Settings, name: str | None) -> Callable[[], Tra
 
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     """Send one issue (or every due one); print what happened."""
+    from newsletter.mail import check_secret_for
+
     if args.due == bool(args.issue):
         raise NewsletterError("name an ISSUE to send, or --due for every issue that is due")
     if args.limit is not None and args.limit < 1:
         raise NewsletterError("--limit must be 1 or more")
+    signer = settings.signer()
+    if not (args.dry_run or args.cancel):
+        # Links that leave this machine need a strong secret: said at once, even when nothing
+        # is due yet (cron would otherwise learn it only on the day an issue is).
+        check_secret_for(args.transport or settings.delivery.transport, signer)
     with _books(settings) as (store, ledger):
         if args.due:
-            return _send_due(args, settings, store, ledger)
+            return _send_due(args, settings, signer, store, ledger)
         issue = _find_issue(settings, args.issue)
         if args.cancel:
             if ledger.campaign(issue.slug) is None:
@@ -172,17 +185,18 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
                   "receive it.")
             return EXIT_OK
         if args.to:
-            return _send_test(args, settings, ledger, issue)
+            return _send_test(args, settings, signer, ledger, issue)
         if args.dry_run:
-            return _dry_run(args, settings, store, ledger, issue)
-        return _send_one(args, settings, store, ledger, issue)
+            return _dry_run(args, settings, signer, store, ledger, issue)
+        return _send_one(args, settings, signer, store, ledger, issue)
 
 
-def _send_test(args: argparse.Namespace, settings: Settings, ledger: Ledger, issue: Issue) -> int:
+def _send_test(args: argparse.Namespace, settings: Settings, signer: Signer, ledger: Ledger,
+               issue: Issue) -> int:
     from newsletter.delivery import send_test
     from newsletter.mail import render_email_editions
 
-    editions = render_email_editions(settings, issue)
+    editions = render_email_editions(settings, issue, signer)
     transport = _transport_factory(settings, args.transport)()
     try:
         results = send_test(ledger, issue, editions, args.to, transport)
@@ -196,12 +210,12 @@ def _send_test(args: argparse.Namespace, settings: Settings, ledger: Ledger, iss
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def _dry_run(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
-             ledger: Ledger, issue: Issue) -> int:
+def _dry_run(args: argparse.Namespace, settings: Settings, signer: Signer,
+             store: SubscriberStore, ledger: Ledger, issue: Issue) -> int:
     from newsletter.delivery import dry_run
     from newsletter.mail import render_email_editions
 
-    result = dry_run(store, ledger, issue, render_email_editions(settings, issue),
+    result = dry_run(store, ledger, issue, render_email_editions(settings, issue, signer),
                      settings.delivery.fallback, hold_unknown=args.hold_unknown)
     print(f"{issue.slug}: dry run, nothing sent. {result.rendered} messages rendered"
           + (" (audience not frozen yet)." if result.new_campaign else " (still owed)."))
@@ -221,15 +235,16 @@ def _dry_run(args: argparse.Namespace, settings: Settings, store: SubscriberStor
     return EXIT_OK
 
 
-def _send_one(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
-              ledger: Ledger, issue: Issue, quiet_if_running: bool = False) -> int:
+def _send_one(args: argparse.Namespace, settings: Settings, signer: Signer,
+              store: SubscriberStore, ledger: Ledger, issue: Issue,
+              quiet_if_running: bool = False) -> int:
     from newsletter.delivery import SendOptions, SendRunning, run_send
     from newsletter.mail import render_email_editions
 
     options = SendOptions(limit=args.limit, hold_unknown=args.hold_unknown,
                           include_new=args.include_new, retry_rejected=args.retry_rejected,
-                          workers=args.workers, rate=args.rate)
-    editions = render_email_editions(settings, issue)
+                          workers=args.workers, rate=args.rate, early=args.now)
+    editions = render_email_editions(settings, issue, signer)
     factory = _transport_factory(settings, args.transport)
     try:
         with progress_bar(not args.no_progress) as progress:
@@ -294,8 +309,8 @@ def _print_summary(summary: SendSummary) -> int:
     return EXIT_OK
 
 
-def _send_due(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
-              ledger: Ledger) -> int:
+def _send_due(args: argparse.Namespace, settings: Settings, signer: Signer,
+              store: SubscriberStore, ledger: Ledger) -> int:
     from newsletter.content import load_corpus
     from newsletter.delivery import DueKind, SendRefused, check_readable, due_issues
 
@@ -316,7 +331,7 @@ def _send_due(args: argparse.Namespace, settings: Settings, store: SubscriberSto
         # they are all named at the end, in the one `Error:` the command line prints.
         try:
             check_readable(corpus, decision.issue.slug)
-            code = max(code, _send_one(args, settings, store, ledger, decision.issue,
+            code = max(code, _send_one(args, settings, signer, store, ledger, decision.issue,
                                        quiet_if_running=True))
         except (IssueError, SendRefused) as exc:
             refused.append(str(exc))
@@ -366,12 +381,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
     """Apply the SES notifications waiting in an SQS queue."""
     from newsletter.delivery import process_queue
-    from newsletter.tokens import Signer
 
     with _books(settings) as (store, ledger):
         result = process_queue(settings, store, ledger, args.queue_url,
                                endpoint_url=args.endpoint_url or settings.ses.endpoint_url or None,
-                               signer=Signer(settings.secret))
+                               signer=settings.signer())
     if args.quiet and not result.left_in_queue:
         return EXIT_OK
     print(f"Applied {result.applied} notifications: {result.permanent} permanent bounces, "

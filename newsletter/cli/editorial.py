@@ -66,10 +66,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_preview)
 
     p = sub.add_parser("demo", help="what `make run` does: build the samples and deliver the "
-                       "latest issue to the demo subscribers in the outbox",
+                       "latest issue to the demo subscribers in the demo's outbox",
                        description="Build the sample issues into _site/, import the demo "
-                       "subscribers (fake example.org addresses) and deliver the latest issue into "
-                       "outbox/.")
+                       "subscribers (fake example.org addresses) into demo/subscribers.db and "
+                       "deliver the latest issue into demo/outbox/. Your own subscribers and "
+                       "outbox are never touched.")
     p.set_defaults(handler=cmd_demo)
 
 
@@ -212,14 +213,15 @@ def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: f
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Build the samples and deliver the latest issue to the demo subscribers' outbox."""
-    from newsletter.delivery import deliver_demo
+    from newsletter.delivery import deliver_demo, demo_settings
 
     report = build_site(settings, today=dt.date.today())
     _report_build(report, settings)
     for line in deliver_demo(settings):
         print(line)
     print(f"Look at: {_shown(report.output, settings)}/index.html (the archive) and "
-          f"{settings.delivery.outbox_dir}/new/ (the delivered emails, one .eml file each).")
+          f"{demo_settings(settings).delivery.outbox_dir}/new/ (the delivered emails, one .eml "
+          "file each; the demo's subscribers and outbox are in demo/, apart from yours).")
     return 0
 
 

@@ -166,8 +166,11 @@ def _print_status(status: OperatorStatus) -> None:
     rates = status.rates
     print(f"Last 30 days: {rates.sent} sent; bounce rate {rates.bounce_rate:.2%} (SES reviews "
           f"at 5%), complaint rate {rates.complaint_rate:.2%} (SES reviews at 0.1%).")
+    queue = status.confirmation_queue
     print(f"Pending confirmations: {status.pending_confirmations}"
-          + (f" (oldest asked {status.oldest_pending})" if status.oldest_pending else "") + ".")
+          + (f" (oldest asked {status.oldest_pending})" if status.oldest_pending else "")
+          + f"; queued: {queue['sign_ups']} sign-ups to decide, {queue['emails']} emails to send"
+          + (f", {queue['failed']} failed for good" if queue["failed"] else "") + ".")
     print(f"Unsubscribe mailbox, last 30 days: {status.mailbox['unsubscribed']} unsubscribed "
           f"by email, {status.mailbox['kept']} kept for a person.")
     backup = status.last_backup

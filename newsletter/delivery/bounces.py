@@ -171,10 +171,10 @@ def process_queue(
 ) -> BounceResult:
     """Drain the queue: apply each notification and delete it once applied; keep (and hide for
     a while) what cannot be acted on. `signer` checks the tokens of unsubscribe mails (default:
-    one made from the settings' secret)."""
+    `settings.signer()`; a weak one's tokens prove nothing, see `mailbox`)."""
     sqs = boto3.session.Session().client("sqs", region_name=settings.ses.region,
                                          endpoint_url=endpoint_url or None)
-    signer = signer or Signer(settings.secret)
+    signer = signer or settings.signer()
     counts = dict.fromkeys(BounceResult.__dataclass_fields__, 0)
     limit = settings.delivery.transient_bounce_limit
     while True:

@@ -1,7 +1,12 @@
-"""What `make run` ends with: the demo subscribers imported and the latest issue in the outbox.
+"""What `make run` ends with: the demo subscribers and the latest issue in the demo's own outbox.
+
+The demo never touches the operator's data: its subscribers live in `demo/subscribers.db` and its
+messages in `demo/outbox/` (a git-ignored folder of their own), whatever `[subscribers] database`
+and `[delivery]` say — a project with real subscribers gets neither the demo addresses nor a
+campaign frozen for its real audience.
 
 The demo does not need the editions' approval (`[delivery] require_approval`): it delivers only to
-the fake example.org liaisons, into the local outbox, like a `send --to` test — the approval
+the fake example.org liaisons, into the demo's outbox, like a `send --to` test — the approval
 guards the member states' inboxes, not a folder on this machine — and `make run` must work from a
 fresh clone and after any edit an editor makes to the latest sample. It says which editions a real
 `send` would refuse.
@@ -25,37 +30,55 @@ from .sending import run_send
 logger = logging.getLogger(__name__)
 
 DEMO_CSV = "subscribers/demo.csv"
+DEMO_DIR = "demo"
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The settings with the demo's own database and outbox (under `demo/`), and the outbox as
+    the transport."""
+    return settings.replace(
+        subscribers=dataclasses.replace(settings.subscribers,
+                                        database=f"{DEMO_DIR}/subscribers.db"),
+        delivery=dataclasses.replace(settings.delivery, transport="outbox",
+                                     outbox_dir=f"{DEMO_DIR}/outbox"),
+    )
 
 
 def deliver_demo(settings: Settings) -> list[str]:
-    """Import the fake example.org liaisons (confirmed) and send them the latest ready issue."""
-    corpus = load_corpus(settings)
+    """Import the fake example.org liaisons (confirmed) into the demo's database and send them
+    the latest ready issue, into the demo's outbox."""
+    demo = demo_settings(settings)
+    corpus = load_corpus(demo)
     # The same rule as the archive: ready and dated today or earlier.
     ready = [issue for issue in corpus.issues if issue.is_visible(dt.date.today())]
     if not ready:
         return ["No ready issue to deliver."]
     latest = max(ready, key=lambda issue: (issue.date, issue.slug))
-    store = SubscriberStore.open(settings)
+    store = SubscriberStore.open(demo)
     try:
-        report = import_csv(store, settings.path(DEMO_CSV), confirmed=True, note="demo",
+        report = import_csv(store, demo.path(DEMO_CSV), confirmed=True, note="demo",
                             display=DEMO_CSV)
+        # The demo sends at once, whatever the issue's send_at: it is the demo's outbox.
         summary = run_send(store, Ledger.beside(store), latest,
-                           render_email_editions(settings, latest),
-                           lambda: open_transport(settings, "outbox"),
-                           dataclasses.replace(settings.delivery, require_approval=False),
-                           SendOptions())
+                           render_email_editions(demo, latest),
+                           lambda: open_transport(demo, "outbox"),
+                           dataclasses.replace(demo.delivery, require_approval=False),
+                           SendOptions(early=True))
     finally:
         store.close()
-    lines = [f"Demo subscribers: {report.imported} imported from {DEMO_CSV}"
-             + (f" ({len(report.problems)} rows not imported, e.g. {report.problems[0]})."
-               if report.problems else ".")]
+    database = demo.subscribers.database
+    outbox = demo.delivery.outbox_dir
+    imported = (f"Demo subscribers: {report.imported} imported from {DEMO_CSV} into {database}"
+                + (f", {report.unchanged} already there" if report.unchanged else ""))
+    lines = [imported + (f" ({len(report.problems)} rows not imported, e.g. "
+                         f"{report.problems[0]})." if report.problems else ".")]
     if summary.already_complete:
         lines.append(f"{latest.slug}: already delivered to the {summary.audience} demo "
-                     "subscribers (delete subscribers/subscribers.db to start over).")
+                     f"subscribers (delete the {DEMO_DIR}/ folder to start over).")
     else:
         fallbacks = ", ".join(f"{n} {lang} → {edition}"
                               for (lang, edition), n in summary.fallbacks.items())
-        lines.append(f"{latest.slug}: delivered {summary.sent} messages to the outbox"
+        lines.append(f"{latest.slug}: delivered {summary.sent} messages to {outbox}/"
                      + (f" (fallback: {fallbacks})." if fallbacks else "."))
     refused = unapproved(latest) if settings.delivery.require_approval else []
     if refused:

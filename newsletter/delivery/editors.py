@@ -26,8 +26,8 @@ from newsletter.templating import make_environment
 from newsletter.wording import load_editor_words
 
 from .ledger import Ledger
+from .preflight import masked_error
 from .sending import SendSummary
-from .workers import masked_error
 
 logger = logging.getLogger(__name__)
 

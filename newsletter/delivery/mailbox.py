@@ -6,7 +6,9 @@ such mail (a receipt rule's SNS action) to the topic the bounces queue subscribe
 reads both, and a `Received` notification comes here:
 
 1. a signed unsubscribe token in the subject (the one the mailto put there) names the subscriber:
-   they are unsubscribed at once, whoever sent the mail (the token is the proof, as the link is);
+   they are unsubscribed at once, whoever sent the mail (the token is the proof, as the link is).
+   Only under a strong secret: a token the public demo value or a short secret verifies proves
+   nothing (anybody could sign it), so without `ANNAOBSERVA_SECRET` only step 2 applies;
 2. without a valid token, the sender's address is used only when SES verified it: DMARC passed
    (the From domain is aligned with a passing SPF or DKIM check), or SPF passed for an envelope
    sender that is the From address itself, or DKIM passed and every signature's domain is the From
@@ -174,7 +176,7 @@ def apply_unsubscribe_mail(
         return _keep(ledger, queue_message_id, mail, "recipient",
                      f"not addressed to {mailbox} (the receipt rule should cover only it)")
     subscriber_id, how = None, ""
-    for token in mail.tokens():
+    for token in mail.tokens() if signer.strong else ():
         try:
             subscriber_id, how = signer.verify("unsubscribe", token), "token"
             break

@@ -20,6 +20,7 @@ class SendOptions:
     workers: int | None = None
     rate: float | None = None
     retry_base_seconds: float = 5.0
+    early: bool = False  # `--now`: send an issue before its send_at
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class SendConfig:
     include_new: bool = False
     retry_rejected: bool = False
     retry_base_seconds: float = 5.0
+    early: bool = False
 
     @classmethod
     def resolve(cls, delivery: DeliverySettings, options: SendOptions) -> SendConfig:
@@ -55,4 +57,5 @@ class SendConfig:
             include_new=options.include_new,
             retry_rejected=options.retry_rejected,
             retry_base_seconds=options.retry_base_seconds,
+            early=options.early,
         )

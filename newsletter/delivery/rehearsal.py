@@ -14,19 +14,30 @@ from dataclasses import dataclass
 
 from newsletter.addresses import mask_email
 from newsletter.content import Issue
-from newsletter.mail import EmailEdition, OutcomeUnknown, Recipient, Rejected, RetryLater, Transport
+from newsletter.mail import (
+    EmailEdition,
+    OutcomeUnknown,
+    Recipient,
+    Rejected,
+    RetryLater,
+    Transport,
+    check_secret_for,
+)
 from newsletter.subscribers import SubscriberStore
 
 from .ledger import Ledger
-from .sending import BATCH, check_ready
-from .workers import masked_error
+from .preflight import check_ready, masked_error
+from .sending import BATCH
 
 
 def send_test(
     ledger: Ledger, issue: Issue, editions: Mapping[str, EmailEdition], address: str,
     transport: Transport, now: dt.datetime | None = None,
 ) -> list[tuple[str, str, str]]:
-    """`--to ADDRESS`: a `[TEST]` message per language, kept apart; [(lang, outcome, detail)]."""
+    """`--to ADDRESS`: a `[TEST]` message per language, kept apart; [(lang, outcome, detail)].
+    Its links are real: a weak secret is refused for any transport but the outbox."""
+    for edition in editions.values():
+        check_secret_for(transport.name, edition.signer)
     results: list[tuple[str, str, str]] = []
     for lang, edition in editions.items():
         message = edition.message_for(Recipient(0, address, "", lang), subject_prefix="[TEST] ",

@@ -1,18 +1,22 @@
 """The send run: ledger rows out through a transport, paced by a token bucket, a few at a time.
 
 The stages of `run_send`: settle the run's configuration (the command's options over `[delivery]`,
-once) → refuse a draft, and an edition not approved as it is now (`[delivery] require_approval`)
-→ take the send lock and record the run's start → freeze the audience (or resume the campaign:
-in-flight rows of a dead run become `unknown` and, by default, go again) → open the transport and
-read its quota → loop: claim a handful of due rows (committed as `sending`), let a small pool of
-workers (`workers`) render each message and send it when the rate allows, record each answer →
-mark the campaign complete when nothing is owed. A burst of errors in a row, a transport that says
-stop, the daily quota or Ctrl-C end the run cleanly after the messages in flight; running again
-resumes. How the run ended is recorded (`send_runs`), whatever ends it, for `status`.
+once) → refuse a draft, an issue whose `send_at` is still ahead (unless `--now`), and an edition not
+approved as it is now (`[delivery] require_approval`) → open the transport and check, before the
+ledger is touched, everything that would fail for the whole campaign (`preflight`: the secret, one
+message per language, the credentials, the quota) → take the send lock and record the run's start
+→ freeze the audience (or resume the campaign: in-flight rows of a dead run become `unknown` and,
+by default, go again) → loop: claim a handful of due rows (committed as `sending`), let a small
+pool of workers (`workers`) render each message and send it when the rate allows, record each
+answer → mark the campaign complete when nothing is owed. A burst of errors in a row, a transport
+that says stop, the daily quota or Ctrl-C end the run cleanly after the messages in flight;
+running again resumes. How the run ended is recorded (`send_runs`), whatever ends it, for
+`status`; a refusal before the lock is no run and leaves every table as it was.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import queue
@@ -25,26 +29,31 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from newsletter.content import Corpus, Issue, unapproved
-from newsletter.errors import IssueError, NewsletterError
-from newsletter.mail import EmailEdition, Transport
+from newsletter.content import Issue
+from newsletter.mail import EmailEdition
 from newsletter.settings import DeliverySettings
 from newsletter.subscribers import SubscriberStore
 
 from .ledger import Ledger
 from .options import SendConfig, SendOptions
 from .pacing import SendPacer, worker_count
+from .preflight import (
+    SendRefused,
+    TransportFactory,
+    check_approved,
+    check_ready,
+    check_schedule,
+    masked_error,
+    open_checked,
+    preflight,
+)
 from .records import Outcome, Pending
 from .schedule import SendLock
-from .workers import TransportFactory, TransportPool, Worker, masked_error
+from .workers import TransportPool, Worker
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-
-
-class SendRefused(NewsletterError):
-    """The issue cannot be sent as asked (a draft, a cancelled campaign)."""
 
 
 @dataclass
@@ -95,40 +104,6 @@ class SendSummary:
     max_in_flight: int = 0
 
 
-def check_readable(corpus: Corpus, slug: str) -> None:
-    """Refuse to send an issue with an edition that cannot be read (its readers would get another
-    language's edition); the error names each file and line."""
-    errors = corpus.errors_of(slug)
-    if errors:
-        shown = "\n".join(str(p) for p in errors)
-        raise IssueError(f"issue {slug!r} has {len(errors)} error(s); nothing was sent:\n{shown}")
-
-
-def issue_to_send(corpus: Corpus, ref: str) -> Issue:
-    """The issue `send` delivers, by slug or number: IssueNotFound if there is none, IssueError
-    if one of its editions cannot be read."""
-    found = corpus.find(ref)
-    check_readable(corpus, found.slug if found else ref)
-    return corpus.get(ref)
-
-
-def check_ready(issue: Issue) -> None:
-    """Refuse to send a draft."""
-    if issue.status != "ready":
-        raise SendRefused(
-            f"issue {issue.slug} is a draft: set `status: ready` in every language before sending"
-        )
-
-
-def check_approved(issue: Issue) -> None:
-    """Refuse an issue with an edition nobody approved, or changed since its approval; the error
-    names each file, the approval and the command that approves it."""
-    refused = unapproved(issue)
-    if refused:
-        raise SendRefused(f"issue {issue.slug} is not approved as it is now; nothing was sent:\n"
-                          + "\n".join(edition.refusal() for edition in refused))
-
-
 def prepare_campaign(
     config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue
 ) -> tuple[int, int, bool]:
@@ -150,13 +125,6 @@ def prepare_campaign(
     return added, resent, was_complete and not added and not resent
 
 
-def _transport_rate(config: SendConfig, transport: Transport) -> tuple[float, int | None]:
-    """(messages per second, messages left in today's quota) for this run."""
-    quota = transport.quota()
-    if quota is None:
-        return config.rate, None
-    usable = quota.usable_rate
-    return (min(config.rate, usable) if config.rate > 0 else usable), quota.remaining_today
 
 
 def run_send(
@@ -168,32 +136,40 @@ def run_send(
     delivery: DeliverySettings,
     options: SendOptions | None = None,
     progress: Callable[[Progress], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> SendSummary:
     """Deliver one issue to its campaign's rows; resumable, rate-limited, crash-safe.
 
     `ledger` must be the one beside `store` (`Ledger.beside(store)`): a freeze reads the one and
-    writes the other in one transaction.
+    writes the other in one transaction. A failure that would hit every message (see
+    `preflight`) raises SendRefused before the ledger is touched.
     """
     if ledger.database is not store.database:
         raise ValueError("the ledger must be the one beside the store (Ledger.beside)")
     config = SendConfig.resolve(delivery, options or SendOptions())
     check_ready(issue)
+    check_schedule(issue, now or dt.datetime.now(dt.UTC), config.early)
     if config.require_approval:
         check_approved(issue)
     started = time.monotonic()
-    with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
-        run_id = ledger.start_run(issue.slug, lock.host, lock.pid)
-        tally: Counter[str] = Counter()
-        try:
-            summary = _campaign(config, store, ledger, issue, editions, transport_factory, lock,
-                                progress, tally, started)
-        except BaseException as exc:
-            interrupted = isinstance(exc, KeyboardInterrupt)
-            ledger.end_run(run_id, "interrupted" if interrupted else "failed",
-                           "interrupted" if interrupted else masked_error(exc) or
-                           type(exc).__name__, tally)
-            raise
-        ledger.end_run(run_id, *run_outcome(summary), tally)
+    pool = TransportPool(transport_factory, open_checked(transport_factory))
+    try:
+        rate, remaining = preflight(config, pool.every[0], editions)
+        with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
+            run_id = ledger.start_run(issue.slug, lock.host, lock.pid)
+            tally: Counter[str] = Counter()
+            try:
+                summary = _campaign(config, store, ledger, issue, editions, pool, (rate, remaining),
+                                    lock, progress, tally, started)
+            except BaseException as exc:
+                interrupted = isinstance(exc, KeyboardInterrupt)
+                ledger.end_run(run_id, "interrupted" if interrupted else "failed",
+                               "interrupted" if interrupted else masked_error(exc) or
+                               type(exc).__name__, tally)
+                raise
+            ledger.end_run(run_id, *run_outcome(summary), tally)
+    finally:
+        pool.close()
     return summary
 
 
@@ -210,9 +186,10 @@ def run_outcome(summary: SendSummary) -> tuple[str, str]:
 
 
 def _campaign(config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue,
-              editions: Mapping[str, EmailEdition], transport_factory: TransportFactory,
-              lock: SendLock, progress: Callable[[Progress], None] | None,
-              tally: Counter[str], started: float) -> SendSummary:
+              editions: Mapping[str, EmailEdition], pool: TransportPool,
+              pace: tuple[float, int | None], lock: SendLock,
+              progress: Callable[[Progress], None] | None, tally: Counter[str],
+              started: float) -> SendSummary:
     """The run inside the lock: freeze or resume, send, and say where the campaign stands."""
     added, resent, was_complete = prepare_campaign(config, store, ledger, issue)
     campaign = ledger.campaign(issue.slug)
@@ -221,14 +198,9 @@ def _campaign(config: SendConfig, store: SubscriberStore, ledger: Ledger, issue:
         return SendSummary(issue.slug, campaign.audience, ledger.counts(issue.slug),
                            complete=True, already_complete=True,
                            fallbacks=ledger.fallbacks(issue.slug))
-    first = transport_factory()
-    pool = TransportPool(transport_factory, first)
-    try:
-        rate, remaining = _transport_rate(config, first)
-        run = _Run(config, ledger, issue.slug, editions, pool, rate, lock, progress, tally)
-        run.loop(remaining)
-    finally:
-        pool.close()
+    rate, remaining = pace
+    run = _Run(config, ledger, issue.slug, editions, pool, rate, lock, progress, tally)
+    run.loop(remaining)
     complete = ledger.finish_if_complete(issue.slug)
     counts = ledger.counts(issue.slug)
     elapsed = time.monotonic() - started
@@ -256,7 +228,7 @@ class _Run:
         self.window = self.workers * 2
         self.pacer = SendPacer(rate)
         self.worker = Worker(slug, editions, pool, self.pacer, config.max_attempts,
-                              config.retry_base_seconds)
+                             config.retry_base_seconds)
         self.limit = config.limit
         self.error_burst = config.error_burst
         self.lock = lock

@@ -4,9 +4,11 @@ It reads, without changing anything: the schedule (`due_issues`) with each editi
 the campaigns not finished (sent / audience per edition language, rows unknown or deferred), the
 last send run and how it ended (and whether a send is running now), the bounce and complaint
 rates of the last 30 days against the levels at which SES reviews an account (5 % and 0.1 %;
-it pauses sending at 10 % and 0.5 %), the sign-ups waiting for their confirmation, the mail to the
-unsubscribe address, and the age of the last backup. `needs_attention` lists, in words, what a
-person should act on; the command exits 1 when it is not empty, for monitoring.
+it pauses sending at 10 % and 0.5 %), the sign-ups waiting for their confirmation (and what waits
+in the database's confirmation queue: sign-ups not yet decided, emails not yet sent, emails that
+failed for good), the mail to the unsubscribe address, and the age of the last backup.
+`needs_attention` lists, in words, what a person should act on; the command exits 1 when it is not
+empty, for monitoring.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class OperatorStatus:
     rates: Rates
     pending_confirmations: int
     oldest_pending: str | None
+    confirmation_queue: dict[str, int]  # sign_ups, emails (queued or sending), failed
     mailbox: dict[str, int]  # unsubscribed, kept (last 30 days)
     last_backup: BackupRecord | None
     backup_age_hours: float | None
@@ -140,7 +143,10 @@ class OperatorStatus:
                       "bounce_review_level": SES_BOUNCE_REVIEW,
                       "complaint_review_level": SES_COMPLAINT_REVIEW},
             "confirmations": {"pending": self.pending_confirmations,
-                              "oldest_requested_at": self.oldest_pending},
+                              "oldest_requested_at": self.oldest_pending,
+                              "sign_ups_queued": self.confirmation_queue["sign_ups"],
+                              "emails_queued": self.confirmation_queue["emails"],
+                              "emails_failed": self.confirmation_queue["failed"]},
             "mailbox": dict(self.mailbox),
             "backup": {"last": None if self.last_backup is None else asdict(self.last_backup),
                        "age_hours": None if self.backup_age_hours is None
@@ -187,6 +193,9 @@ def operator_status(settings: Settings, corpus: Corpus, store: SubscriberStore, 
         attention.append(f"complaint rate {rates.complaint_rate:.2%} over 30 days is at or "
                          f"above the {SES_COMPLAINT_REVIEW:.1%} at which SES reviews the account")
     pending, oldest = store.pending_confirmations()
+    outbox = store.outbox.counts()
+    queue = {"sign_ups": outbox["sign_ups"], "emails": outbox["queued"] + outbox["sending"],
+             "failed": outbox["failed"]}
     backup = _newest_backup(store.database.last_backup(), store.database.last_restore())
     age = (now - parse_stamp(backup.at)).total_seconds() / 3600 if backup else None
     limit = settings.backup.max_age_hours
@@ -203,6 +212,7 @@ def operator_status(settings: Settings, corpus: Corpus, store: SubscriberStore, 
                   "schema_expected": SCHEMA_VERSION, "current": database.schema_current},
         issues=tuple(issues), campaigns=tuple(campaigns), last_run=last, last_run_state=state,
         sending_now=holder, rates=rates, pending_confirmations=pending, oldest_pending=oldest,
+        confirmation_queue=queue,
         mailbox={"unsubscribed": sum(n for (k, _), n in events.items() if k == "unsubscribe"),
                  "kept": sum(n for (k, _), n in events.items() if k == "kept")},
         last_backup=backup, backup_age_hours=age, backup_max_age_hours=limit,

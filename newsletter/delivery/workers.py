@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import queue
 import random
-import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from newsletter.addresses import mask_email
 from newsletter.errors import NewsletterError
 from newsletter.mail import (
     EmailEdition,
@@ -23,17 +21,10 @@ from newsletter.mail import (
 )
 
 from .pacing import SendPacer
+from .preflight import TransportFactory, masked_error
 from .records import Outcome, Pending
 
-TransportFactory = Callable[[], Transport]
 RETRY_CAP_SECONDS = 300.0
-
-_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[A-Za-z0-9.-]+")
-
-
-def masked_error(exc: BaseException) -> str:
-    """A transport's error text with any address in it masked (it is stored and printed)."""
-    return _ADDRESS_RE.sub(lambda m: mask_email(m.group(0)), str(exc))
 
 
 class TransportPool:

@@ -35,19 +35,20 @@ if TYPE_CHECKING:
         StopEverything,
         Transport,
         TransportError,
+        check_secret_for,
         open_transport,
     )
 
 __all__ = [
     "EmailEdition", "OutcomeUnknown", "Quota", "Recipient", "Rejected", "RetryLater", "Sender",
     "StopEverything", "Transport", "TransportError", "build_message", "build_notice",
-    "email_problems", "open_transport", "render_email_edition", "render_email_editions",
-    "render_email_preview", "sample_recipient",
+    "check_secret_for", "email_problems", "open_transport", "render_email_edition",
+    "render_email_editions", "render_email_preview", "sample_recipient",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".editions": ("EmailEdition", "Recipient", "email_problems", "render_email_edition",
                   "render_email_editions", "render_email_preview", "sample_recipient"),
     ".message": ("Sender", "build_message", "build_notice"),
     ".transports": ("OutcomeUnknown", "Quota", "Rejected", "RetryLater", "StopEverything",
-                    "Transport", "TransportError", "open_transport"),
+                    "Transport", "TransportError", "check_secret_for", "open_transport"),
 })

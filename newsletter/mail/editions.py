@@ -297,7 +297,7 @@ def render_email_edition(
         slug=issue.slug, lang=lang, subject=context["subject"], html=inlined, text=text,
         sender=Sender.from_settings(settings.email),
         links=SubscriptionUrls(settings.email.subscription_url),
-        signer=signer or Signer(settings.secret), source=source,
+        signer=signer or settings.signer(), source=source,
     )
 
 
@@ -320,7 +320,7 @@ def render_email_editions(
     settings: Settings, issue: Issue, signer: Signer | None = None
 ) -> dict[str, EmailEdition]:
     """Every language of an issue, rendered once each, in configured order, sharing one signer."""
-    signer = signer or Signer(settings.secret)
+    signer = signer or settings.signer()
     return {lang: render_email_edition(settings, issue, lang, signer) for lang in issue.editions}
 
 
@@ -354,7 +354,7 @@ def email_problems(
     """
     wanted = set(slugs) if slugs is not None else None
     budget = settings.email.html_budget_bytes
-    signer = Signer(settings.secret)
+    signer = settings.signer()
     problems: list[Problem] = []
     for issue in corpus.issues:
         if wanted is not None and issue.slug not in wanted:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-from newsletter.addresses import mask_email
+from newsletter.addresses import mask_email, unsafe_character
 from newsletter.errors import NewsletterError
 from newsletter.settings import EmailSettings
 
@@ -52,8 +52,12 @@ def check_header_value(name: str, value: str, where: str = "") -> str:
 
 
 def format_address(email: str, name: str = "") -> str:
-    """An address header value, with an RFC 2047 encoded-word for a non-ASCII display name."""
+    """An address header value, with an RFC 2047 encoded-word for a non-ASCII display name; a
+    name with a control or invisible character (which the store refuses too) is refused."""
     check_header_value("recipient name", name)
+    unsafe = unsafe_character(name)
+    if unsafe is not None:
+        raise InvalidRecipient(f"the recipient's name holds {unsafe[1]}")
     if "\r" in email or "\n" in email or "<" in email or ">" in email or "," in email:
         raise InvalidRecipient("a recipient address contains a forbidden character")
     local, at, domain = email.rpartition("@")

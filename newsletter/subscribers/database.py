@@ -17,6 +17,9 @@ SQL script (several statements separated by `;`) or a callable `(conn) -> None`;
 its own transaction together with the version bump, so a failed migration leaves the file at the
 previous version and two processes opening the same file never run one twice. The migrations
 themselves, every one of them, are in `migrations.py`.
+
+The file holds addresses: it, its `-wal` and `-shm` are readable and writable by their owner only
+(0600, whatever the umask; `connect`), and so is every export (`importer.write_export`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import itertools
 import logging
 import os
 import sqlite3
+import stat
 import struct
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -42,6 +46,10 @@ if TYPE_CHECKING:
     from .migrations import Migration
 
 logger = logging.getLogger(__name__)
+
+PRIVATE_MODE = 0o600
+# The files SQLite keeps beside the database: they hold its pages (addresses) too.
+COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 class StoreError(NewsletterError):
@@ -256,14 +264,33 @@ class Database:
         return current
 
 
+def _make_private(path: Path) -> None:
+    """The database file and its companions readable and writable by their owner only.
+
+    By path, never by opening the file: closing any descriptor of a database file releases the
+    POSIX locks every SQLite connection of this process holds on it. Done right after connecting,
+    while a new file is still empty and before WAL mode creates -wal and -shm (which SQLite gives
+    the database file's mode), whatever the umask was."""
+    for target in (path, *(path.with_name(path.name + suffix) for suffix in COMPANIONS)):
+        try:
+            if stat.S_IMODE(target.stat().st_mode) != PRIVATE_MODE:
+                target.chmod(PRIVATE_MODE)
+        except FileNotFoundError:
+            continue
+        except PermissionError as exc:
+            logger.warning("%s: cannot make it private (%s)", target, exc.strerror)
+
+
 def connect(path: Path) -> Database:
-    """The database at `path` with WAL, foreign keys and a busy timeout, but no migration."""
+    """The database at `path` with WAL, foreign keys and a busy timeout, but no migration; the
+    file and its companions are private to their owner."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # isolation_level=None: autocommit, so only `Database.transaction()` opens transactions.
         conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False,
                                isolation_level=None)
+        _make_private(path)
         conn.execute("PRAGMA journal_mode = WAL")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: cannot open the database ({exc})") from None
