@@ -7,11 +7,13 @@ export LC_ALL := C.UTF-8
 
 .PHONY: run test bench golden lint clean
 
+# pip's and setuptools' chatter goes to a log, shown only if the install fails.
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench]'
-	touch $@
+	@echo "Installing ANNAobserva and its test tools into $(VENV)/ (log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@( $(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[test,bench]' ) \
+		> $(VENV)/install.log 2>&1 || { tail -n 40 $(VENV)/install.log; exit 1; }
+	@touch $@
 
 ## run: build the sample issues into _site/ and deliver the latest one to the demo subscribers' outbox
 run: $(VENV)/.installed

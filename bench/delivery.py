@@ -331,7 +331,7 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_child)
         return
-    os.environ.setdefault("ANNAOBSERVA_SECRET", "bench-secret")
+    os.environ.setdefault("ANNAOBSERVA_SECRET", "bench-secret-of-at-least-32-bytes-0123456789")
     throughput(args.messages, args.rounds)
     rate(args.rate_messages)
     memory(args.small, args.big)

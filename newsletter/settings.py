@@ -2,8 +2,10 @@
 
 Every section is a frozen dataclass; the loader walks the dataclass fields, so an unknown key, a
 missing required key or a value of the wrong type is an error that names the key and the file.
-What the environment adds is resolved here too, once: the signing secret (`ANNAOBSERVA_SECRET`
-wins over `[email] secret`), and the subscription URL always ends in `/`. So are the languages:
+What the environment adds is resolved here too, once: the signing secret comes from
+`ANNAOBSERVA_SECRET` only (a secret in a file of the repository is readable by anybody who can read
+the repository: `[email] secret` in the file is refused), `Settings.signer()` makes the one
+`Signer` from it, and the subscription URL always ends in `/`. So are the languages:
 `[site] required_languages` defaults to every offered one, `[site] timezone` is a zone the
 system knows, and `Settings.fallback_chain(lang)` is the one answer to "which edition does a
 reader of `lang` get" (`[delivery.fallback]`, ending in the default language).
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -25,10 +28,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import SettingsError
+from .tokens import SECRET_ENV, Signer
 
 SETTINGS_FILE = "newsletter.toml"
-SECRET_ENV = "ANNAOBSERVA_SECRET"
 LANGUAGE_CODE = re.compile(r"[a-z]{2}")
+# What waitress may believe from the proxy (its trusted_proxy_headers); one of the last two says
+# who the visitor is.
+PROXY_HEADERS = ("x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-by",
+                 "x-forwarded-for", "forwarded")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class EditorsSettings:
 
     name: str
     email: str
+    # A short summary to `email` when a campaign completes (through the send's transport).
+    campaign_summary: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,8 @@ class EmailSettings:
     # The address of the subscription web application (confirm, unsubscribe, change language).
     subscription_url: str
     html_budget_bytes: int = 102_000
-    # Prefer the ANNAOBSERVA_SECRET environment variable (the loader puts it here); never shown.
+    # Filled from the ANNAOBSERVA_SECRET environment variable by the loader, never from the file;
+    # never shown.
     secret: str = field(default="", repr=False)
     token_max_age_days: int = 7
 
@@ -108,6 +118,10 @@ class SubscribersSettings:
     database: str = "subscribers/subscribers.db"
     member_states: str = "subscribers/member-states.toml"
     reports_dir: str = "reports"
+    # One confirmation email per address in this many minutes, however often the form is sent.
+    confirmation_cooldown_minutes: float = 15.0
+    # Rows an import writes per transaction: a sign-up waits for one batch at most, not the file.
+    import_batch: int = 500
 
 
 @dataclass(frozen=True)
@@ -149,7 +163,22 @@ class DeliverySettings:
     due_window_days: int = 7
     lock_timeout_seconds: int = 600
     transient_bounce_limit: int = 3
+    # `send` refuses an edition nobody approved (`publish.py approve`) or changed since.
+    require_approval: bool = False
     fallback: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """Where `backup` puts copies of the subscribers' database, and how many it keeps."""
+
+    to: str = "backups"  # a folder (relative to the project) or s3://bucket/prefix/
+    keep: int = 30  # the newest N backups at the destination stay; older ones are removed
+    max_age_hours: int = 26  # `status` asks for a person when the last backup is older
+    encryption: str = "AES256"  # S3 server-side encryption: AES256 or aws:kms
+    kms_key_id: str = ""  # with aws:kms: the key (default: the account's S3 key)
+    region: str = "us-east-1"
+    endpoint_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,9 +198,18 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     rate_limit_per_hour: int = 10
-    # Behind N reverse proxies that each append to X-Forwarded-For, the visitor's address (for
-    # the per-IP rate limit and the consent record) is the Nth entry from the right; 0 = none.
+    # The HTTPS proxy in front of `serve`: the address its connections come from (e.g.
+    # "127.0.0.1"), or "*" when nothing but the proxy can reach the port. waitress believes
+    # X-Forwarded-For only from it, and clears it from anybody else; "" = no proxy.
+    trusted_proxy: str = ""
+    # Behind N proxies that each append to X-Forwarded-For, the visitor's address (for the
+    # per-IP rate limit and the consent record) is the Nth entry from the right; 0 = no proxy.
     forwarded_hops: int = 0
+    # The headers the proxy sets that waitress may believe (its trusted_proxy_headers).
+    proxy_headers: tuple[str, ...] = ("x-forwarded-for",)
+    # On SIGTERM or Ctrl-C, how long to go on sending the queued confirmation emails; what is
+    # left stays queued in the database and goes out at the next start.
+    drain_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -188,21 +226,17 @@ class Settings:
     ses: SesSettings = field(default_factory=SesSettings)
     deploy: DeploySettings = field(default_factory=DeploySettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     root: Path = Path(".")
 
     def path(self, relative: str) -> Path:
         """A path from the settings, resolved against the project folder."""
         return self.root / relative
 
-    @property
-    def secret(self) -> str:
-        """The signing secret for subscriber links (the environment's, resolved at load)."""
-        value = self.email.secret
-        if not value:
-            raise SettingsError(
-                f"no signing secret: set {SECRET_ENV} or [email] secret in {SETTINGS_FILE}"
-            )
-        return value
+    def signer(self) -> Signer:
+        """The `Signer` of subscriber links, from `ANNAOBSERVA_SECRET` (read at load); without
+        it, from the demo value, which signs only links that stay on this machine."""
+        return Signer.from_configured(self.email.secret)
 
     def fallback_chain(self, lang: str) -> tuple[str, ...]:
         """The editions a reader of `lang` gets, in order of preference: their own, then
@@ -243,12 +277,25 @@ def load_settings(path: Path | str = SETTINGS_FILE) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: {exc}") from None
     raw["root"] = path.parent.resolve()
-    return _resolve(_build(Settings, raw, str(path), ""), str(path))
+    return _resolve(_build(Settings, _no_secret(raw, str(path)), str(path), ""), str(path))
 
 
 def settings_from_dict(raw: dict[str, Any], root: Path, source: str = SETTINGS_FILE) -> Settings:
     """Build settings from an already-parsed mapping (tests and tools)."""
-    return _resolve(_build(Settings, {**raw, "root": root}, source, ""), source)
+    raw = _no_secret({**raw, "root": root}, source)
+    return _resolve(_build(Settings, raw, source, ""), source)
+
+
+def _no_secret(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """Refuse a signing secret written in the file: the repository is not a place for it."""
+    email = raw.get("email")
+    if isinstance(email, dict) and "secret" in email:
+        raise SettingsError(
+            f"{source}: [email] secret: the signing secret is read from the {SECRET_ENV} "
+            "environment variable only, never from a file in the repository; delete the line "
+            f"and set {SECRET_ENV}"
+        )
+    return raw
 
 
 def _resolve(settings: Settings, source: str) -> Settings:
@@ -256,7 +303,7 @@ def _resolve(settings: Settings, source: str) -> Settings:
     _check_consistency(settings, source)
     email = settings.email
     subscription_url = email.subscription_url.rstrip("/") + "/"
-    secret = os.environ.get(SECRET_ENV) or email.secret
+    secret = os.environ.get(SECRET_ENV, "")
     site = settings.site
     required = site.required_languages or site.languages
     return settings.replace(
@@ -318,11 +365,62 @@ def _check_consistency(settings: Settings, source: str) -> None:
             )
         if target == lang:
             raise SettingsError(f"{source}: [delivery.fallback] {lang} falls back to itself")
+    backup = settings.backup
+    if backup.keep < 1:
+        raise SettingsError(f"{source}: [backup] keep must be 1 or more, not {backup.keep}")
+    if backup.encryption not in ("AES256", "aws:kms"):
+        raise SettingsError(f"{source}: [backup] encryption must be AES256 or aws:kms, "
+                            f"not {backup.encryption!r}")
     if settings.delivery.transport not in ("outbox", "smtp", "ses"):
         raise SettingsError(
             f"{source}: [delivery] transport must be outbox, smtp or ses, "
             f"not {settings.delivery.transport!r}"
         )
+    subscribers = settings.subscribers
+    if subscribers.confirmation_cooldown_minutes < 0:
+        raise SettingsError(f"{source}: [subscribers] confirmation_cooldown_minutes must be 0 "
+                            "or more")
+    if subscribers.import_batch < 1:
+        raise SettingsError(f"{source}: [subscribers] import_batch must be 1 or more")
+    _check_proxy(settings.serve, source)
+
+
+def _check_proxy(serve: ServeSettings, source: str) -> None:
+    """The proxy settings waitress is given: both or neither, an address, headers it knows."""
+    if serve.forwarded_hops < 0:
+        raise SettingsError(f"{source}: [serve] forwarded_hops must be 0 or more")
+    if serve.forwarded_hops and not serve.trusted_proxy:
+        raise SettingsError(
+            f"{source}: [serve] forwarded_hops = {serve.forwarded_hops} needs [serve] "
+            "trusted_proxy, the address the proxy connects from (e.g. \"127.0.0.1\"): waitress "
+            "removes X-Forwarded-For from every other peer"
+        )
+    if not serve.trusted_proxy:
+        return
+    if serve.trusted_proxy != "*":
+        try:
+            ipaddress.ip_address(serve.trusted_proxy)
+        except ValueError:
+            raise SettingsError(
+                f"{source}: [serve] trusted_proxy must be the IP address the proxy connects "
+                f"from, or \"*\", not {serve.trusted_proxy!r}"
+            ) from None
+    if not serve.forwarded_hops:
+        raise SettingsError(
+            f"{source}: [serve] trusted_proxy is set but forwarded_hops is 0: set it to the "
+            "number of proxies that append to X-Forwarded-For (1 for one)"
+        )
+    unknown = [h for h in serve.proxy_headers if h.lower() not in PROXY_HEADERS]
+    if unknown:
+        raise SettingsError(f"{source}: [serve] proxy_headers: unknown header {unknown[0]!r} "
+                            f"(known: {', '.join(PROXY_HEADERS)})")
+    headers = {h.lower() for h in serve.proxy_headers}
+    if not headers & {"x-forwarded-for", "forwarded"}:
+        raise SettingsError(f"{source}: [serve] proxy_headers must include x-forwarded-for (or "
+                            "forwarded): it says who the visitor is")
+    if "forwarded" in headers and len(headers) > 1:
+        raise SettingsError(f"{source}: [serve] proxy_headers: forwarded cannot be mixed with "
+                            "the x-forwarded-* headers")
 
 
 def _build(cls: type, raw: Any, source: str, where: str) -> Any:

@@ -3,11 +3,12 @@
 `templates/wording/<lang>.toml` holds, in tables, every word around the content in one language:
 the archive's pages (`[archive]`), its feeds (`[feed]`), the email editions (`[email]`), the
 subscription pages and their confirmation email (`[subscription]`), the partner-news drafts
-(`[news_draft]`), what `new` scaffolds (`[new]`) and the words Markdown writes itself
-(`[markdown]`). `load_wording(templates_dir, languages)` reads the file of every offered language
-and refuses, naming the file and the key, a missing file, a key one language has and another
-lacks, or a text whose placeholders (`{number}`, `%d`) differ from the same text's in the first
-language. Adding a language is one more file, and the language in `[site] languages`.
+(`[news_draft]`), what `new` scaffolds (`[new]`), the editors' summary of a completed campaign
+(`[editors]`) and the words Markdown writes itself (`[markdown]`).
+`load_wording(templates_dir, languages)` reads the file of every offered language and refuses,
+naming the file and the key, a missing file, a key one language has and another lacks, or a text
+whose placeholders (`{number}`, `%d`) differ from the same text's in the first language. Adding a
+language is one more file, and the language in `[site] languages`.
 
 Names of languages are not words of these files: Babel knows them in every language
 (`language_name_in`), so a fifth language needs no change to the other four files.

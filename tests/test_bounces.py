@@ -133,5 +133,5 @@ def test_cli_bounces(project, sent_through_ses, capsys) -> None:
                  "--endpoint-url", s.ses.endpoint_url])
     assert capsys.readouterr().out == (
         "Applied 1 notifications: 0 permanent bounces, 0 transient, 1 complaints, "
-        "1 addresses suppressed, 0 other events.\n")
+        "1 addresses suppressed, 0 unsubscribed by email, 0 other events.\n")
     assert code == 0

@@ -23,11 +23,13 @@ SECRET = {"ANNAOBSERVA_SECRET": "s" * 40}
 
 @pytest.fixture(scope="module")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project where `demo` has built the site and delivered 2011-07 (a report to print)."""
+    """A project whose subscribers (the demo's list) were sent 2011-07: a report to print."""
     root = copy_project(tmp_path_factory.mktemp("pipes") / "project")
     shutil.copy(REPO / "subscribers" / "demo.csv", root / "subscribers" / "demo.csv")
-    subprocess.run([sys.executable, str(REPO / "publish.py"), "demo"], cwd=root, check=True,
-                   capture_output=True, env={**os.environ, **SECRET}, timeout=300)
+    for argv in (["subscribers", "import", "subscribers/demo.csv", "--confirmed", "--note", "demo"],
+                 ["send", "2011-07", "--no-progress"]):
+        subprocess.run([sys.executable, str(REPO / "publish.py"), *argv], cwd=root, check=True,
+                       capture_output=True, env={**os.environ, **SECRET}, timeout=300)
     return root
 
 

@@ -53,6 +53,7 @@ PLACEHOLDERS = {
     "ISSUE": "2011-07",
     "SLUG": "2011-05",
     "YYYY-MM-DD": "2011-01-01",
+    "BUCKET": "annaobserva-docs",  # the bucket the fixture creates on moto (backups go there too)
     # URL is the SQS queue the fixture creates (see `newcomer`).
 }
 # What a newcomer brings that the docs assume: the liaison list the README imports.
@@ -86,6 +87,13 @@ KEY_OUTPUT = {
     "bounces": "",
     "deploy": "s3://annaobserva-docs/",
     "gather": "Gathered",
+    "approve": "Approved issues/2011-07/es.md for sending: by Ana Pérez on ",
+    "backup --quiet": "",
+    "backup": "Backed up subscribers/subscribers.db to ",
+    "restore": "Restored subscribers/subscribers.db from s3://annaobserva-docs/annaobserva/"
+               "annaobserva-subscribers-",
+    "status --json": '"ok": true',
+    "status": "Nothing needs a person.",
 }
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from newsletter.tokens import Signer
 from newsletter.wording import load_wording
 from tests.plugins.webapp import SubscriptionServer
 
@@ -77,7 +76,7 @@ def test_a_visitor_subscribes_confirms_changes_language_and_leaves_in_their_lang
                 "confirmed", lang)
 
         # The change-language link of every newsletter: the page speaks the subscriber's language.
-        signer = Signer(server.settings.secret)
+        signer = server.settings.signer()
         page.goto(server.url + "language/" + signer.sign("language", subscriber.id))
         assert page.locator("html").get_attribute("lang") == lang
         assert page.locator("h1").inner_text() == seen["language"]

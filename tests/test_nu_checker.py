@@ -19,7 +19,6 @@ from pathlib import Path
 from newsletter.archive.build import build_site
 from newsletter.cli import main
 from newsletter.settings import load_settings
-from newsletter.tokens import Signer
 
 from .conftest import FIXTURES, copy_project
 from .plugins.webapp import FormSession, SubscriptionServer
@@ -92,7 +91,10 @@ def test_every_page_of_the_archive_and_the_subscription_pages_passes_the_nu_chec
     folder.mkdir()
     for lang in server.settings.site.languages:
         pages.append(_save(folder, f"form-{lang}.html", server.request("GET", f"{lang}/").text))
-    invalid = FormSession(server, "en").post(**{**FORM, "email": "nope", "state": "FR"})
+    # Every field wrong, a name with control characters included (not echoed back as they came).
+    invalid = FormSession(server, "en").post(**{
+        **FORM, "email": "nope", "state": "FR", "name": "Ana\x00\x1b[31m",
+        "organisation": "\u202e"})
     assert invalid.status == 400
     pages.append(_save(folder, "form-errors.html", invalid.text))
     sent = FormSession(server, "es").post(**FORM)
@@ -106,11 +108,11 @@ def test_every_page_of_the_archive_and_the_subscription_pages_passes_the_nu_chec
         subscriber = store.get_by_email(FORM["email"])
     assert subscriber is not None
     for purpose in ("language", "unsubscribe"):
-        token = Signer(server.settings.secret).sign(purpose, subscriber.id)
+        token = server.settings.signer().sign(purpose, subscriber.id)
         reply = server.request("GET", f"{purpose}/{token}")
         pages.append(_save(folder, f"{purpose}.html", reply.text))
     pages.append(_save(folder, "unsubscribed.html", server.request(
-        "POST", f"unsubscribe/{Signer(server.settings.secret).sign('unsubscribe', subscriber.id)}",
+        "POST", f"unsubscribe/{server.settings.signer().sign('unsubscribe', subscriber.id)}",
         b"List-Unsubscribe=One-Click",
         {"Content-Type": "application/x-www-form-urlencoded"}).text))
     assert main(["--config", str(project / "newsletter.toml"), "subscribers", "coverage"]) == 0

@@ -23,7 +23,13 @@ from newsletter.delivery.schedule import DueKind, SendLock, SendRunning, due_iss
 from newsletter.mail.transports import open_transport
 from newsletter.settings import DeliverySettings
 from newsletter.subscribers.store import SubscriberStore
-from tests.delivery_support import add_subscribers, editions, load_issue, outbox_messages
+from tests.delivery_support import (
+    add_subscribers,
+    editions,
+    load_issue,
+    outbox_messages,
+    parse,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -89,7 +95,7 @@ def test_an_issue_without_the_default_language_refuses_to_start(settings, store)
         "issue 2011-07 has no edition for es: 2 subscribers, fr: 1 subscriber, "
         "pt: 2 subscribers: nothing was sent")
     assert Ledger.beside(store).campaign("2011-07") is None  # nothing frozen, nothing sent
-    assert not settings.path("outbox").exists()
+    assert outbox_messages(settings.path("outbox")) == []
 
 
 def test_every_transport_takes_tags_and_says_its_quota(tmp_path: Path) -> None:
@@ -260,7 +266,11 @@ def test_two_due_runs_at_once_one_sends_the_other_says_running(project, settings
     assert [r.returncode for r in results] == [0, 0]
     assert any("2011-07: a send of 2011-07 is already running" in o for o in outs), outs
     assert any("2011-07: this run sent 300" in o for o in outs), outs
-    assert len(list((project / "outbox" / "new").iterdir())) == 300
+    delivered = [parse(p.read_bytes())["Delivered-To"]
+                 for p in (project / "outbox" / "new").iterdir()]
+    # 300 subscribers once each, and the editors' summary of the campaign once.
+    assert len(delivered) == 301 and len(set(delivered)) == 301
+    assert delivered.count(settings.editors.email) == 1
     third = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert "2011-07: send_at" not in third.stdout and "No issue is due." in third.stdout
 
@@ -309,12 +319,14 @@ def test_cli_report_and_dry_run(project, settings, store, capsys) -> None:
     add_subscribers(store, 3, langs=("es", "pt", "en"))
     toml = str(project / "newsletter.toml")
     assert main(["--config", toml, "send", "4", "--dry-run"]) == 0
-    assert capsys.readouterr().out == (
+    out, approval = capsys.readouterr().out.rsplit("Approval: ", 1)
+    assert out == (
         "2011-07: dry run, nothing sent. 3 messages rendered (audience not frozen yet).\n"
         "By language: en 1, es 2\n"
         "By member state: AR 1, BR 1, UY 1\n"
         "Fallback: 1 pt subscriber gets the es edition (no pt edition yet), with the email's "
         "own words in pt.\n")
+    assert approval.startswith("es approved by ") and approval.endswith(" UTC.\n")
     assert main(["--config", toml, "report", "4"]) == 1
     assert capsys.readouterr().err == (
         "Error: issue 2011-07 has not been sent yet (no campaign in the ledger)\n")

@@ -132,7 +132,7 @@ def test_the_daily_quota_stops_the_run_cleanly(settings, moto) -> None:
 
 def test_the_rate_comes_from_the_quota_with_a_margin(settings, moto) -> None:
     from newsletter.delivery import SendConfig
-    from newsletter.delivery.sending import _transport_rate
+    from newsletter.delivery.preflight import transport_rate as _transport_rate
 
     s = ses_settings(settings, moto, account_quota=True)
     transport = open_transport(s)

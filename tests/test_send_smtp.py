@@ -136,9 +136,12 @@ def test_the_cli_sends_and_reports(project, settings, smtp_server, capsys) -> No
     out = capsys.readouterr().out
     assert "2011-07: this run sent 4 (deferred 0, rejected 0, unknown 0)" in out
     assert "Campaign: 4 of 4 sent, 0 rejected, 0 unknown, 0 no longer subscribed; complete." in out
+    assert "Summary sent to the editors (an***@iin.oea.org)." in out
     assert main(["--config", str(toml), "send", "4"]) == 0
     assert capsys.readouterr().out.startswith("2011-07: already sent to its audience of 4;")
-    assert len(smtp_server.received) == 4
+    # Four subscribers, and one summary to the editors (not again when nothing was sent).
+    recipients = [r.rcpt_tos[0] for r in smtp_server.received]
+    assert len(recipients) == 5 and recipients.count(settings.editors.email) == 1
 
 
 def test_sigkill_at_random_points_then_resume(project, settings, tmp_path) -> None:
@@ -177,7 +180,9 @@ def test_sigkill_at_random_points_then_resume(project, settings, tmp_path) -> No
         assert "already sent to its audience of 2000" in again.stdout
     finally:
         server.controller.stop()
-    received = server.received
+    editors = [r for r in server.received if r.rcpt_tos[0] == settings.editors.email]
+    assert len(editors) == 1  # the run that completed the campaign told the editors, once
+    received = [r for r in server.received if r not in editors]
     per_recipient = Counter(r.rcpt_tos[0] for r in received)
     assert len(per_recipient) == 2000
     in_flight = 2 * DeliverySettings().workers  # the window: rows committed as sending at once
@@ -227,7 +232,8 @@ def test_ctrl_c_stops_after_the_messages_in_flight_and_resumes(project, settings
         assert resumed.returncode == 0, resumed.stderr
     finally:
         server.controller.stop()
-    per_recipient = Counter(r.rcpt_tos[0] for r in server.received)
+    per_recipient = Counter(r.rcpt_tos[0] for r in server.received
+                            if r.rcpt_tos[0] != settings.editors.email)
     assert len(per_recipient) == 400 and set(per_recipient.values()) == {1}  # nobody twice
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from newsletter.errors import SettingsError
 from newsletter.settings import load_settings
+from tests.conftest import REPO
 
 
 def write(project: Path, old: str, new: str) -> Path:
@@ -74,16 +75,33 @@ def test_a_missing_file_says_what_to_do(tmp_path: Path) -> None:
         load_settings(tmp_path / "newsletter.toml")
 
 
-def test_the_environment_secret_wins(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANNAOBSERVA_SECRET", "from-env")
+def test_the_secret_comes_from_the_environment_only(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strong = "from-the-environment-0123456789-abcdefghij"
+    monkeypatch.setenv("ANNAOBSERVA_SECRET", strong)
     settings = load_settings(project / "newsletter.toml")
-    assert settings.secret == "from-env"
+    assert settings.email.secret == strong and settings.signer().strong
     monkeypatch.delenv("ANNAOBSERVA_SECRET")
-    assert load_settings(project / "newsletter.toml").secret == "demo-secret-change-me"
+    bare = load_settings(project / "newsletter.toml")
+    # No secret in the repository: without the variable, the demo value signs what stays here.
+    assert bare.email.secret == ""
+    assert bare.signer().weakness == "ANNAOBSERVA_SECRET is not set"
+    assert "secret =" not in (REPO / "newsletter.toml").read_text(encoding="utf-8")
     # Read once, where the settings are loaded: a later change of the environment is not seen,
     # and the secret never shows in the settings' repr (logs, cache keys).
-    assert settings.secret == "from-env"
-    assert "from-env" not in repr(settings)
+    assert settings.email.secret == strong
+    assert strong not in repr(settings) and strong not in repr(settings.signer())
+
+
+def test_a_secret_written_in_the_file_is_refused(project: Path) -> None:
+    path = write(project, "[email]\n", '[email]\nsecret = "a-real-looking-secret-in-a-file-123"\n')
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: [email] secret: the signing secret is read from the ANNAOBSERVA_SECRET "
+        "environment variable only, never from a file in the repository; delete the line and "
+        "set ANNAOBSERVA_SECRET")
 
 
 def test_the_subscription_url_ends_in_a_slash(project: Path) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from newsletter.tokens import Signer
 from tests.conftest import REPO
 from tests.plugins.servers import free_port, wait_for_http
 from tests.plugins.webapp import FormSession, Reply, SubscriptionServer
@@ -197,9 +196,10 @@ def test_no_enumeration_same_answer_for_new_pending_confirmed_and_suppressed(
         answers.append((reply.status, headers, reply.text))
     assert all(answer == answers[0] for answer in answers)
     assert answers[0][0] == 200
-    # Only the new (and then still pending) address is mailed; the others learn nothing.
+    # Only the new (and then still pending) address is mailed, once per cooldown; the others
+    # learn nothing.
     assert [m["To"].addresses[0].addr_spec for m in subscription_server.outbox()] == [
-        "new@gov.uy", "new@gov.uy"]
+        "new@gov.uy"]
 
 
 # -- confirmation ------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_get_on_the_confirm_link_changes_nothing_post_confirms(
 def test_tampered_tokens_get_a_clear_page(
     subscription_server: SubscriptionServer, purpose: str
 ) -> None:
-    good = Signer(subscription_server.settings.secret).sign(purpose, 1)
+    good = subscription_server.settings.signer().sign(purpose, 1)
     tampered = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
     for method in ("GET", "POST"):
         reply = subscription_server.request(method, f"{purpose}/{tampered}",
@@ -241,7 +241,7 @@ def test_tampered_tokens_get_a_clear_page(
 def test_a_token_for_another_purpose_is_refused(subscription_server: SubscriptionServer) -> None:
     with subscription_server.store() as store:
         s = store.add(store.validate("x@gov.uy", "UY", "en"), status="pending", source="admin")
-    unsubscribe_token = Signer(subscription_server.settings.secret).sign("unsubscribe", s.id)
+    unsubscribe_token = subscription_server.settings.signer().sign("unsubscribe", s.id)
     assert subscription_server.request("POST", f"confirm/{unsubscribe_token}").status == 400
     assert status_of(subscription_server, "x@gov.uy") == "pending"
 
@@ -249,7 +249,7 @@ def test_a_token_for_another_purpose_is_refused(subscription_server: Subscriptio
 def test_an_expired_confirmation_offers_a_new_link(subscription_server: SubscriptionServer) -> None:
     with subscription_server.store() as store:
         s = store.add(store.validate("late@gov.uy", "UY", "en"), status="pending", source="admin")
-    token = expired_confirm_token(subscription_server.settings.secret, s.id)
+    token = expired_confirm_token(subscription_server.settings.email.secret, s.id)
     for method in ("GET", "POST"):
         page = subscription_server.request(method, f"confirm/{token}")
         assert (page.status, h1(page)) == (410, "This link has expired")
@@ -275,7 +275,7 @@ def confirmed(server: SubscriptionServer, address: str = "liaison@gov.uy", lang:
 
 def test_one_click_unsubscribe_rfc8058(subscription_server: SubscriptionServer) -> None:
     subscriber_id = confirmed(subscription_server)
-    token = Signer(subscription_server.settings.secret).sign("unsubscribe", subscriber_id)
+    token = subscription_server.settings.signer().sign("unsubscribe", subscriber_id)
     page = subscription_server.request("GET", f"unsubscribe/{token}")
     assert (page.status, h1(page)) == (200, "Unsubscribe")
     assert status_of(subscription_server, "liaison@gov.uy") == "confirmed"  # GET changes nothing
@@ -296,7 +296,7 @@ def test_the_unsubscribe_button_posts_without_a_body(
     subscription_server: SubscriptionServer
 ) -> None:
     subscriber_id = confirmed(subscription_server, lang="es")
-    token = Signer(subscription_server.settings.secret).sign("unsubscribe", subscriber_id)
+    token = subscription_server.settings.signer().sign("unsubscribe", subscriber_id)
     reply = subscription_server.request("POST", f"unsubscribe/{token}", b"")
     assert (reply.status, h1(reply)) == (200, "Baja confirmada")
     with subscription_server.store() as store:
@@ -307,13 +307,13 @@ def test_an_erased_subscriber_can_still_one_click(subscription_server: Subscript
     subscriber_id = confirmed(subscription_server)
     with subscription_server.store() as store:
         store.erase("liaison@gov.uy")
-    token = Signer(subscription_server.settings.secret).sign("unsubscribe", subscriber_id)
+    token = subscription_server.settings.signer().sign("unsubscribe", subscriber_id)
     assert subscription_server.request("POST", f"unsubscribe/{token}", ONE_CLICK).status == 200
 
 
 def test_change_language(subscription_server: SubscriptionServer) -> None:
     subscriber_id = confirmed(subscription_server, lang="en")
-    token = Signer(subscription_server.settings.secret).sign("language", subscriber_id)
+    token = subscription_server.settings.signer().sign("language", subscriber_id)
     page = subscription_server.request("GET", f"language/{token}")
     assert (page.status, h1(page)) == (200, "Change language")
     assert 'value="en" checked' in page.text and 'value="es">' in page.text
@@ -344,22 +344,3 @@ def test_serve_runs_the_app_under_waitress(project: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert out.decode().startswith(f"serving the subscription pages on http://127.0.0.1:{port}/")
-
-
-def test_behind_a_proxy_the_limit_is_per_visitor(
-    serve_app: Callable[..., SubscriptionServer]
-) -> None:
-    server = serve_app(rate_limit=2, forwarded_hops=1)
-    session = FormSession(server, "en")
-    # A forged left-hand entry does not matter: the proxy's own (rightmost) entry counts.
-    for i in range(2):
-        reply = session.post(forwarded_for=f"203.0.113.{i}, 198.51.100.7",
-                             **{**FORM, "email": f"a{i}@gov.uy"})
-        assert reply.status == 200
-    reply = session.post(forwarded_for="198.51.100.7", **{**FORM, "email": "a9@gov.uy"})
-    assert reply.status == 429
-    other = session.post(forwarded_for="198.51.100.8", **{**FORM, "email": "b@gov.uy"})
-    assert other.status == 200
-    with server.store() as store:
-        s = store.get_by_email("b@gov.uy")
-        assert s is not None and s.request_ip == "198.51.100.8"

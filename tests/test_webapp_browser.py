@@ -61,9 +61,8 @@ def test_double_opt_in_then_one_click_unsubscribe(
     with server.store() as store:
         subscriber = store.get_by_email("liaison@inau.gub.uy")
     assert subscriber is not None
-    from newsletter.tokens import Signer
 
-    token = Signer(server.settings.secret).sign("unsubscribe", subscriber.id)
+    token = server.settings.signer().sign("unsubscribe", subscriber.id)
     url = f"{server.url}unsubscribe/{token}"
     request = urllib.request.Request(
         url, data=b"List-Unsubscribe=One-Click", method="POST",

@@ -22,7 +22,7 @@ from newsletter.errors import NewsletterError
 from newsletter.settings import SETTINGS_FILE, Settings, load_settings
 
 # Each group imports what its commands need only when one of them runs: registering is cheap.
-from . import delivery, editorial, hosting, mail, subscribers
+from . import delivery, editorial, hosting, mail, operations, subscribers
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (editorial, mail, subscribers, delivery, hosting):
+    for group in (editorial, mail, subscribers, delivery, hosting, operations):
         group.register(sub)
     return parser
 

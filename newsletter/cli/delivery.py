@@ -1,4 +1,5 @@
-"""Delivery commands: `send` (an issue, or every due one), `report`, `bounces`."""
+"""Delivery commands: `send` (an issue, or every due one), `report`, `bounces` (with the
+unsubscribe mailbox)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from newsletter.delivery import Ledger, Progress, SendSummary
     from newsletter.mail import Transport
     from newsletter.subscribers import SubscriberStore
+    from newsletter.tokens import Signer
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -29,7 +31,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Deliver ISSUE to every confirmed subscriber in their language, through the "
         "configured transport. The audience is frozen into a ledger first; running again "
         "resumes where a crash, Ctrl-C or an error burst stopped, and never mails anybody "
-        "recorded as sent.",
+        "recorded as sent. What would fail for every message (the secret, an edition that "
+        "cannot be built, the transport's login or quota) stops it before the ledger is "
+        "touched. Any transport but the outbox needs ANNAOBSERVA_SECRET (32 bytes or more). "
+        "An issue whose send_at is still ahead is refused unless --now.",
     )
     p.add_argument("issue", nargs="?", metavar="ISSUE",
                    help="the issue's folder name (2026-11) or number")
@@ -51,6 +56,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="send again to the rows that were rejected")
     p.add_argument("--cancel", action="store_true",
                    help="end the campaign: nobody still owed the issue receives it")
+    p.add_argument("--now", action="store_true",
+                   help="send an issue whose send_at is still ahead now, not at that time")
     p.add_argument("--transport", choices=("outbox", "smtp", "ses"),
                    help="override [delivery] transport for this run")
     p.add_argument("--rate", type=float, metavar="PER_SECOND",
@@ -74,15 +81,21 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     r.set_defaults(handler=cmd_report)
 
     b = sub.add_parser(
-        "bounces", help="apply SES bounce and complaint notifications from an SQS queue",
+        "bounces", help="apply SES bounces, complaints and unsubscribe mails from an SQS queue",
         description="Read the SES notifications (SES → SNS → SQS) waiting in QUEUE_URL: "
-        "permanent bounces and complaints suppress the address, transient bounces are counted. "
-        "Each queue message is deleted only after it is applied; malformed ones are left in "
-        "the queue for inspection.",
+        "permanent bounces and complaints suppress the address, transient bounces are counted, "
+        "and mail to [email] unsubscribe_mailto (SES receiving) unsubscribes its sender by the "
+        "signed token in its subject, or by a verified sender address. Each queue message is "
+        "deleted only after it is applied; what cannot be acted on (malformed, or an unsubscribe "
+        "mail without a valid token or verified sender) is counted and left in the queue, "
+        "hidden for six hours, for a person (the queue's dead-letter queue). Exits 1 when "
+        "something was left.",
     )
     b.add_argument("--queue-url", required=True, metavar="URL", help="the SQS queue's URL")
     b.add_argument("--endpoint-url", metavar="URL",
                    help="an SQS endpoint other than AWS's (default: [ses] endpoint_url)")
+    b.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing unless something was left in the queue (for cron)")
     b.set_defaults(handler=cmd_bounces)
 
 
@@ -149,13 +162,20 @@ def _transport_factory(settings: Settings, name: str | None) -> Callable[[], Tra
 
 def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     """Send one issue (or every due one); print what happened."""
+    from newsletter.mail import check_secret_for
+
     if args.due == bool(args.issue):
         raise NewsletterError("name an ISSUE to send, or --due for every issue that is due")
     if args.limit is not None and args.limit < 1:
         raise NewsletterError("--limit must be 1 or more")
+    signer = settings.signer()
+    if not (args.dry_run or args.cancel):
+        # Links that leave this machine need a strong secret: said at once, even when nothing
+        # is due yet (cron would otherwise learn it only on the day an issue is).
+        check_secret_for(args.transport or settings.delivery.transport, signer)
     with _books(settings) as (store, ledger):
         if args.due:
-            return _send_due(args, settings, store, ledger)
+            return _send_due(args, settings, signer, store, ledger)
         issue = _find_issue(settings, args.issue)
         if args.cancel:
             if ledger.campaign(issue.slug) is None:
@@ -165,17 +185,18 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
                   "receive it.")
             return EXIT_OK
         if args.to:
-            return _send_test(args, settings, ledger, issue)
+            return _send_test(args, settings, signer, ledger, issue)
         if args.dry_run:
-            return _dry_run(args, settings, store, ledger, issue)
-        return _send_one(args, settings, store, ledger, issue)
+            return _dry_run(args, settings, signer, store, ledger, issue)
+        return _send_one(args, settings, signer, store, ledger, issue)
 
 
-def _send_test(args: argparse.Namespace, settings: Settings, ledger: Ledger, issue: Issue) -> int:
+def _send_test(args: argparse.Namespace, settings: Settings, signer: Signer, ledger: Ledger,
+               issue: Issue) -> int:
     from newsletter.delivery import send_test
     from newsletter.mail import render_email_editions
 
-    editions = render_email_editions(settings, issue)
+    editions = render_email_editions(settings, issue, signer)
     transport = _transport_factory(settings, args.transport)()
     try:
         results = send_test(ledger, issue, editions, args.to, transport)
@@ -191,12 +212,12 @@ def _send_test(args: argparse.Namespace, settings: Settings, ledger: Ledger, iss
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def _dry_run(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
-             ledger: Ledger, issue: Issue) -> int:
+def _dry_run(args: argparse.Namespace, settings: Settings, signer: Signer,
+             store: SubscriberStore, ledger: Ledger, issue: Issue) -> int:
     from newsletter.delivery import dry_run
     from newsletter.mail import render_email_editions
 
-    result = dry_run(store, ledger, issue, render_email_editions(settings, issue),
+    result = dry_run(store, ledger, issue, render_email_editions(settings, issue, signer),
                      hold_unknown=args.hold_unknown)
     print(f"{issue.slug}: dry run, nothing sent. {result.rendered} messages rendered"
           + (" (audience not frozen yet)." if result.new_campaign else " (still owed)."))
@@ -208,29 +229,54 @@ def _dry_run(args: argparse.Namespace, settings: Settings, store: SubscriberStor
 
     for line in fallback_lines(result.fallbacks, settings):
         print(line)
+    if settings.delivery.require_approval:
+        from newsletter.content import ApprovalState, approval_states
+
+        states = approval_states(issue)
+        refused = any(s.state is not ApprovalState.APPROVED for s in states.values())
+        print("Approval: " + "; ".join(f"{lang} {s.describe()}" for lang, s in states.items())
+              + (" (send refuses it until approved)." if refused else "."))
     return EXIT_OK
 
 
-def _send_one(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
-              ledger: Ledger, issue: Issue, quiet_if_running: bool = False) -> int:
+def _send_one(args: argparse.Namespace, settings: Settings, signer: Signer,
+              store: SubscriberStore, ledger: Ledger, issue: Issue,
+              quiet_if_running: bool = False) -> int:
     from newsletter.delivery import SendOptions, SendRunning, run_send
     from newsletter.mail import render_email_editions
 
     options = SendOptions(limit=args.limit, hold_unknown=args.hold_unknown,
                           include_new=args.include_new, retry_rejected=args.retry_rejected,
-                          workers=args.workers, rate=args.rate)
-    editions = render_email_editions(settings, issue)
+                          workers=args.workers, rate=args.rate, early=args.now)
+    editions = render_email_editions(settings, issue, signer)
+    factory = _transport_factory(settings, args.transport)
     try:
         with progress_bar(not args.no_progress) as progress:
-            summary = run_send(store, ledger, issue, editions,
-                               _transport_factory(settings, args.transport), settings.delivery,
+            summary = run_send(store, ledger, issue, editions, factory, settings.delivery,
                                options, progress)
     except SendRunning as exc:
         if quiet_if_running:
             print(f"{issue.slug}: {exc}")
             return EXIT_OK
         raise
-    return _print_summary(summary, settings)
+    code = _print_summary(summary, settings)
+    _tell_editors(settings, ledger, issue, summary, factory)
+    return code
+
+
+def _tell_editors(settings: Settings, ledger: Ledger, issue: Issue, summary: SendSummary,
+                  factory: Callable[[], Transport]) -> None:
+    """The editors' summary of a campaign this run completed; a failure is a warning only."""
+    from newsletter.delivery import notify_editors
+
+    notice = notify_editors(settings, ledger, issue, summary, factory)
+    if notice is None:
+        return
+    if notice.sent:
+        print(f"Summary sent to the editors ({notice.detail}).")
+    else:
+        print(f"Warning: the summary to the editors was not sent ({notice.detail}); the "
+              "campaign itself is complete.", file=sys.stderr)
 
 
 def _print_summary(summary: SendSummary, settings: Settings) -> int:
@@ -269,10 +315,10 @@ def _print_summary(summary: SendSummary, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _send_due(args: argparse.Namespace, settings: Settings, store: SubscriberStore,
-              ledger: Ledger) -> int:
+def _send_due(args: argparse.Namespace, settings: Settings, signer: Signer,
+              store: SubscriberStore, ledger: Ledger) -> int:
     from newsletter.content import load_corpus
-    from newsletter.delivery import DueKind, check_readable, due_issues
+    from newsletter.delivery import DueKind, SendRefused, check_readable, due_issues
 
     corpus = load_corpus(settings)
     decisions = due_issues(corpus, ledger, dt.datetime.now(dt.UTC),
@@ -281,19 +327,22 @@ def _send_due(args: argparse.Namespace, settings: Settings, store: SubscriberSto
     due = [d for d in decisions if d.due]
     if not args.quiet:
         for decision in decisions:
-            if decision.kind is DueKind.TOO_OLD:  # the one an operator must act on
+            if decision.kind in (DueKind.TOO_OLD, DueKind.RESTORED):  # an operator must act
                 print(f"{decision.issue.slug}: {decision.reason}")
         if not due:
             print("No issue is due.")
+    refused: list[str] = []
     for decision in due:
+        # One issue that cannot go (unreadable, not approved) must not hold back the others;
+        # they are all named at the end, in the one `Error:` the command line prints.
         try:
             check_readable(corpus, decision.issue.slug)
-        except IssueError as exc:
-            print(f"Error: {exc}", file=sys.stderr)
-            code = EXIT_ERROR
-            continue
-        code = max(code, _send_one(args, settings, store, ledger, decision.issue,
-                                   quiet_if_running=True))
+            code = max(code, _send_one(args, settings, signer, store, ledger, decision.issue,
+                                       quiet_if_running=True))
+        except (IssueError, SendRefused) as exc:
+            refused.append(str(exc))
+    if refused:
+        raise NewsletterError("\n".join(refused))
     return code
 
 
@@ -341,9 +390,18 @@ def cmd_bounces(args: argparse.Namespace, settings: Settings) -> int:
 
     with _books(settings) as (store, ledger):
         result = process_queue(settings, store, ledger, args.queue_url,
-                               endpoint_url=args.endpoint_url or settings.ses.endpoint_url or None)
+                               endpoint_url=args.endpoint_url or settings.ses.endpoint_url or None,
+                               signer=settings.signer())
+    if args.quiet and not result.left_in_queue:
+        return EXIT_OK
     print(f"Applied {result.applied} notifications: {result.permanent} permanent bounces, "
           f"{result.transient} transient, {result.complaints} complaints, "
-          f"{result.suppressed} addresses suppressed, {result.other} other events"
-          + (f"; {result.malformed} malformed left in the queue." if result.malformed else "."))
-    return EXIT_ERROR if result.malformed else EXIT_OK
+          f"{result.suppressed} addresses suppressed, {result.unsubscribed} unsubscribed by "
+          f"email, {result.other} other events.")
+    if result.left_in_queue:
+        print(f"Left in the queue for a person: {result.kept} unsubscribe mail(s) nobody can "
+              f"act on (no valid token, sender not verified or not a subscriber), "
+              f"{result.malformed} malformed notification(s); they come back in six hours and "
+              "go to the dead-letter queue after its maxReceiveCount. `-v` logs why, by queue "
+              "id.")
+    return EXIT_ERROR if result.left_in_queue else EXIT_OK

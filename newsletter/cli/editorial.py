@@ -1,4 +1,4 @@
-"""Editors' commands: new, check, build, preview, and `demo` (what `make run` does)."""
+"""Editors' commands: new, check, approve, build, preview, and `demo` (what `make run` does)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                    help="skip the email checks (rendering every email edition takes longer)")
     p.set_defaults(handler=cmd_check)
 
+    p = sub.add_parser(
+        "approve", help="record who approved an issue's edition for sending (approvals.toml)",
+        description="Record in issues/<ISSUE>/approvals.toml that NAME approved the edition in "
+        "LANG as it is now (its content hash: front matter a reader sees, body and images). "
+        "Commit the file with the issue. While [delivery] require_approval is on, send refuses "
+        "an edition with no approval or changed since its latest one.",
+    )
+    p.add_argument("issue", metavar="ISSUE", help="the issue's folder name (2026-11) or number")
+    p.add_argument("--lang", action="append", required=True, metavar="LANG",
+                   help="the edition approved (repeat for several: --lang es --lang en)")
+    p.add_argument("--by", required=True, metavar="NAME", help="who approves it")
+    p.set_defaults(handler=cmd_approve)
+
     p = sub.add_parser("build", help="build the web archive and RSS feeds into _site/",
                        description="Build the bilingual archive, feeds and sitemap. Incremental, "
                        "deterministic and atomic: a failed build leaves the previous site intact.")
@@ -57,10 +70,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_preview)
 
     p = sub.add_parser("demo", help="what `make run` does: build the samples and deliver the "
-                       "latest issue to the demo subscribers in the outbox",
+                       "latest issue to the demo subscribers in the demo's outbox",
                        description="Build the sample issues into _site/, import the demo "
-                       "subscribers (fake example.org addresses) and deliver the latest issue into "
-                       "outbox/.")
+                       "subscribers (fake example.org addresses) into demo/subscribers.db and "
+                       "deliver the latest issue into demo/outbox/. Your own subscribers and "
+                       "outbox are never touched.")
     p.set_defaults(handler=cmd_demo)
 
 
@@ -91,9 +105,11 @@ def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Report every problem; exit 1 if any is an error."""
     from newsletter.archive import build_checks
+    from newsletter.content import approval_problems
 
     corpus = load_corpus(settings)
     problems = list(corpus.problems) + build_checks(settings, corpus)
+    problems += approval_problems(corpus, settings.root, settings.delivery.require_approval)
     if not args.no_email:
         from newsletter.mail import email_problems  # the slow part: every email edition
 
@@ -108,6 +124,25 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
           f"{errors} error(s), {warnings} warning(s)")
     if errors:
         raise CheckFailed(f"{errors} error(s): fix them and run check again")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
+    """Record an approval of one or more editions."""
+    from newsletter.content import approve
+
+    corpus = load_corpus(settings)
+    issue = corpus.get(args.issue)
+    errors = corpus.errors_of(issue.slug)
+    if errors:
+        raise CheckFailed(f"issue {issue.slug} has errors; fix them before approving it:\n"
+                          + "\n".join(str(p) for p in errors))
+    for approval in approve(issue, args.lang, args.by, dt.datetime.now(dt.UTC)):
+        path = _shown(issue.editions[approval.lang].path, settings)
+        print(f"Approved {path} for sending: by {approval.said()}, content "
+              f"{approval.content[:23]}…")
+    print(f"Recorded in {_shown(issue.folder / 'approvals.toml', settings)}: commit it with "
+          "the issue.")
     return 0
 
 
@@ -189,14 +224,15 @@ def make_preview(settings: Settings, host: str, port: int, drafts: bool, poll: f
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Build the samples and deliver the latest issue to the demo subscribers' outbox."""
-    from newsletter.delivery import deliver_demo
+    from newsletter.delivery import deliver_demo, demo_settings
 
     report = build_site(settings, today=dt.date.today())
     _report_build(report, settings)
     for line in deliver_demo(settings):
         print(line)
     print(f"Look at: {_shown(report.output, settings)}/index.html (the archive) and "
-          f"{settings.delivery.outbox_dir}/new/ (the delivered emails, one .eml file each).")
+          f"{demo_settings(settings).delivery.outbox_dir}/new/ (the delivered emails, one .eml "
+          "file each; the demo's subscribers and outbox are in demo/, apart from yours).")
     return 0
 
 

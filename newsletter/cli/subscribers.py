@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +16,7 @@ from newsletter.settings import Settings
 from newsletter.subscribers import STATUSES
 
 if TYPE_CHECKING:
-    from newsletter.subscribers import Subscriber, SubscriberStore
+    from newsletter.subscribers import ConfirmationSender, SubscriberStore
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -49,8 +52,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "import", help="import subscribers from a CSV file (columns by header)",
         description="Import a CSV file whose header names the columns email, state and "
         "optionally name, organisation, lang. Each bad row is reported as FILE:line: reason and "
-        "the good rows are imported in one transaction. Without --confirmed each new address is "
-        "pending and receives the confirmation email. Exits 1 if any row was bad.",
+        "the good rows are imported, in batches of [subscribers] import_batch rows (the "
+        "subscription pages never wait for the whole file). Importing the same file again "
+        "changes nothing: rows already present are counted as unchanged. Without --confirmed "
+        "each new address is pending and receives the confirmation email. Exits 1 if any row "
+        "was bad.",
     )
     p.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV file (UTF-8, , or ;)")
     p.add_argument("--confirmed", action="store_true",
@@ -58,14 +64,20 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--note", default="", help="the consent record for every imported row")
     p.add_argument("--lang", default=None,
                    help="language for a file without a lang column (default: the site's default)")
-    p.add_argument("--strict", action="store_true", help="import nothing if any row is bad")
+    p.add_argument("--strict", action="store_true",
+                   help="check the whole file first and import nothing if any row is bad")
+    p.add_argument("--update", action="store_true",
+                   help="for subscribers already present with other details, take the file's "
+                   "name, organisation, state and language (and, with --confirmed, confirm the "
+                   "pending ones); nobody who left is subscribed again")
     p.add_argument("--dry-run", action="store_true",
                    help="check every row and report, but change nothing and send nothing")
     p.set_defaults(handler=cmd_import)
 
     p = commands.add_parser("export", help="write subscribers as CSV (full addresses)",
                             description="Write the subscribers as CSV to standard output or a "
-                            "file.")
+                            "file only you can read (0600). A cell a spreadsheet would run as a "
+                            "formula (=, +, -, @, tab, CR first) is written with a leading '.")
     p.add_argument("--status", choices=STATUSES, help="only subscribers with this status")
     p.add_argument("--output", type=Path, help="write to this file instead of standard output")
     p.set_defaults(handler=cmd_export)
@@ -103,7 +115,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser(
         "serve", help="run the subscription web application (waitress)",
         description="Serve the subscribe form, confirmation, unsubscribe and language pages "
-        "with waitress. Put it behind your HTTPS proxy at [email] subscription_url.",
+        "with waitress, and send the confirmation emails. Put it behind your HTTPS proxy at "
+        "[email] subscription_url and set [serve] trusted_proxy and forwarded_hops. Needs "
+        "ANNAOBSERVA_SECRET (32 bytes or more). SIGTERM or Ctrl-C stops it after sending the "
+        "queued confirmation emails for up to [serve] drain_seconds; the rest go at the next "
+        "start.",
     )
     p.add_argument("--host", help="address to listen on (default: [serve] host)")
     p.add_argument("--port", type=int, help="port to listen on (default: [serve] port)")
@@ -116,38 +132,51 @@ def _open(settings: Settings) -> SubscriberStore:
     return SubscriberStore.open(settings)
 
 
-def _send_confirmations(settings: Settings, subscribers: list[Subscriber]) -> int:
-    from newsletter.mail import open_transport
-    from newsletter.subscribers import send_confirmation
-    from newsletter.tokens import Signer
+def _confirmation_sender(settings: Settings) -> ConfirmationSender:
+    """The sender of confirmation emails; refuses a weak secret for a transport other than the
+    outbox before anything is written."""
+    from newsletter.subscribers import ConfirmationSender
 
-    if not subscribers:
-        return 0
-    signer = Signer(settings.secret)
-    transport = open_transport(settings)
+    return ConfirmationSender(settings, settings.signer())
+
+
+def _send_queued(sender: ConfirmationSender, store: SubscriberStore) -> tuple[int, str]:
+    """Send the due confirmation emails of the outbox; (how many were sent, why it stopped)."""
     try:
-        for subscriber in subscribers:
-            send_confirmation(settings, signer, transport, subscriber)
+        result = sender.send_due(store.outbox)
     finally:
-        transport.close()
-    return len(subscribers)
+        sender.close()
+    return result.sent, result.stopped
+
+
+def _not_sent(reason: str) -> None:
+    print(f"Warning: the confirmation email could not be sent now ({reason}); it stays queued "
+          "and goes out with `serve`, or with the next `subscribers add` or `import`",
+          file=sys.stderr)
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    """Add one subscriber."""
+    """Add one subscriber (a pending one with their confirmation email, queued and sent)."""
     with _open(settings) as store:
         candidate = store.validate(args.email, args.state, args.lang, args.name, args.org)
-        subscriber = store.add(
-            candidate, status="confirmed" if args.confirmed else "pending", source="admin",
-            note=args.note.strip(),
-        )
-        if not args.confirmed:
-            _send_confirmations(settings, [subscriber])
+        sender = None if args.confirmed else _confirmation_sender(settings)
+        with store.database.transaction():  # the subscriber and their email, together
+            subscriber = store.add(
+                candidate, status="confirmed" if args.confirmed else "pending", source="admin",
+                note=args.note.strip(),
+            )
+            if sender is not None:
+                store.outbox.queue(subscriber.id)
+        sent, stopped = _send_queued(sender, store) if sender is not None else (0, "")
     if args.confirmed:
         print(f"added {subscriber.masked} ({subscriber.state}, {subscriber.lang}) as confirmed")
-    else:
+    elif sent:
         print(f"added {subscriber.masked} ({subscriber.state}, {subscriber.lang}) as pending; "
               "confirmation email sent")
+    else:
+        print(f"added {subscriber.masked} ({subscriber.state}, {subscriber.lang}) as pending; "
+              "confirmation email queued")
+        _not_sent(stopped or "it was deferred")
     return EXIT_OK
 
 
@@ -155,12 +184,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a CSV file."""
     from newsletter.subscribers import ImportRejected, import_csv
 
+    sender = None if args.confirmed or args.dry_run else _confirmation_sender(settings)
     with _open(settings) as store:
         try:
             report = import_csv(
                 store, args.file, confirmed=args.confirmed, note=args.note,
-                strict=args.strict, dry_run=args.dry_run, display=str(args.file),
-                default_lang=args.lang or settings.site.default_language,
+                strict=args.strict, dry_run=args.dry_run, update=args.update,
+                display=str(args.file), default_lang=args.lang or settings.site.default_language,
+                batch=settings.subscribers.import_batch,
             )
         except ImportRejected as exc:
             for problem in exc.problems:
@@ -168,30 +199,33 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             raise
         for problem in report.problems:
             print(problem, file=sys.stderr)
-        sent = 0
-        if report.pending_ids:
-            first, last = report.pending_ids
-            pending = [s for s in store.iter_subscribers("pending") if first <= s.id <= last]
-            sent = _send_confirmations(settings, pending)
+        sent, stopped = (0, "")
+        if sender is not None and report.confirmations:
+            sent, stopped = _send_queued(sender, store)
     status = "confirmed" if args.confirmed else "pending"
     verb = "would import" if args.dry_run else "imported"
     summary = f"{verb} {report.imported} of {report.rows} rows as {status}"
+    if report.unchanged:
+        summary += f"; {report.unchanged} already present, unchanged"
+    if report.updated:
+        summary += f"; {report.updated} {'would be ' if args.dry_run else ''}updated"
     if report.problems:
         summary += f"; {len(report.problems)} bad row(s) reported above"
     if sent:
         summary += f"; sent {sent} confirmation email(s)"
     print(summary)
+    if report.confirmations > sent:
+        _not_sent(stopped or "some were deferred")
     return EXIT_ERROR if report.problems else EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Export subscribers as CSV."""
-    from newsletter.subscribers import export_csv
+    from newsletter.subscribers import export_csv, write_export
 
     with _open(settings) as store:
         if args.output:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
-                count = export_csv(store, out, args.status)
+            count = write_export(store, args.output, args.status)
             print(f"exported {count} subscriber(s) to {args.output}", file=sys.stderr)
         else:
             export_csv(store, sys.stdout, args.status)
@@ -267,20 +301,40 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """SIGTERM (a service manager stopping us) ends `serve` the way Ctrl-C does."""
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the subscription web application with waitress."""
+    """Serve the subscription web application with waitress; drain the confirmations on exit."""
     import waitress
 
     from newsletter.errors import port_in_use
-    from newsletter.webapp import make_app
+    from newsletter.webapp import make_app, waitress_options
 
     host = args.host or settings.serve.host
     port = args.port or settings.serve.port
-    app = make_app(settings)
+    app = make_app(settings)  # refuses a weak secret before anything starts
     print(f"serving the subscription pages on http://{host}:{port}/ "
           f"(public address: {settings.email.subscription_url}); Ctrl-C stops", flush=True)
     try:
-        waitress.serve(app, host=host, port=port, ident="annaobserva")
+        with _sigterm_stops():
+            # waitress ends its loop on KeyboardInterrupt (Ctrl-C, or SIGTERM above).
+            waitress.serve(app, host=host, port=port, ident="annaobserva",
+                           **waitress_options(settings.serve))
     except OSError as exc:
         raise port_in_use(host, port, exc) from None
+    finally:
+        drained = app.close()
+    print(f"stopped: {drained.sent} confirmation email(s) sent while stopping, {drained.left} "
+          "left queued for the next start", flush=True)
     return EXIT_OK

@@ -8,9 +8,11 @@ become `unknown`, and by default go out again with the same Message-ID (at-least
 duplicates bounded by the messages that were in flight).
 
 `Ledger` owns every statement on the delivery tables (`campaigns`, `deliveries`, `test_sends`,
-`send_lock`, `delivery_events`): the send, the schedule's lock, the rehearsals, the bounces and the
-report all go through it. It shares the subscriber store's database (`Ledger.beside(store)`), so a
-freeze reads the subscribers and writes the deliveries in one transaction.
+`send_lock`, `delivery_events`, `send_runs`): the send, the schedule's lock, the rehearsals, the
+bounces and the report all go through it; its read-only queries for the report and `status` are
+in `figures.LedgerFigures`, which it inherits. It shares the subscriber store's database
+(`Ledger.beside(store)`), so a freeze reads the subscribers and writes the deliveries in one
+transaction.
 """
 
 from __future__ import annotations
@@ -20,11 +22,20 @@ import hashlib
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from newsletter.subscribers import Database, Subscriber, SubscriberStore, stamp
 
-from .records import Campaign, LedgerError, LockHolder, MissingTranslation, Outcome, Pending
+from .figures import LedgerFigures
+from .records import (
+    Campaign,
+    LedgerError,
+    LockHolder,
+    MissingTranslation,
+    Outcome,
+    Pending,
+    RunRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +54,12 @@ def utc_stamp(moment: dt.datetime | None = None) -> str:
 EditionChooser = Callable[[str], "str | None"]
 
 
-class Ledger:
+class Ledger(LedgerFigures):
     """The deliveries of every campaign, in the subscribers' database."""
 
     def __init__(self, database: Database) -> None:
+        super().__init__(database.conn)
         self.database = database
-        self._conn = database.conn
 
     @classmethod
     def beside(cls, store: SubscriberStore) -> Ledger:
@@ -392,39 +403,31 @@ class Ledger:
             "AND subtype != 'Permanent'", (subscriber_id,),
         ).fetchone()[0])
 
-    # -- the report ----------------------------------------------------------------------------
+    # -- send runs ---------------------------------------------------------------------------
 
-    def figures(self, issue: str) -> list[tuple[str, str, str, int, int, int, int, int, int, int]]:
-        """Per (language, edition sent, member state): audience, sent, rejected, unknown, owed,
-        permanent bounces and complaints, in that order."""
-        rows = self._conn.execute(
-            """
-            SELECT d.lang, d.edition_lang, d.member_state, count(*),
-                   sum(d.state = 'sent'), sum(d.state = 'rejected'), sum(d.state = 'unknown'),
-                   sum(d.state IN ('queued', 'deferred', 'sending')),
-                   sum(EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id
-                               AND e.kind = 'bounce' AND e.subtype = 'Permanent')),
-                   sum(EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id
-                               AND e.kind = 'complaint'))
-            FROM deliveries d WHERE d.issue = ?
-            GROUP BY d.lang, d.edition_lang, d.member_state
-            ORDER BY d.lang, d.edition_lang, d.member_state
-            """,
-            (issue,),
-        ).fetchall()
-        return [(lang, edition, state, *(int(n) for n in counts))
-                for lang, edition, state, *counts in rows]
+    def start_run(self, issue: str, host: str, pid: int, now: dt.datetime | None = None) -> int:
+        """Record that a send run of `issue` started; return its id."""
+        with self.database.transaction():
+            cur = self._conn.execute(
+                "INSERT INTO send_runs (issue, host, pid, started_at) VALUES (?, ?, ?, ?)",
+                (issue, host, pid, utc_stamp(now)),
+            )
+        return int(cur.lastrowid or 0)
 
-    def errors(self, issue: str, limit: int = 20) -> list[tuple[str, str, int]]:
-        """(state, error, rows) of the failed or deferred rows, the commonest first."""
-        return [(state, error, int(n)) for state, error, n in self._conn.execute(
-            "SELECT state, error, count(*) FROM deliveries WHERE issue = ? AND error != '' "
-            "AND state IN ('rejected', 'unknown', 'deferred') GROUP BY state, error "
-            "ORDER BY count(*) DESC, state, error LIMIT ?",
-            (issue, limit),
-        )]
+    def end_run(self, run_id: int, outcome: str, detail: str, tally: Mapping[str, int],
+                now: dt.datetime | None = None) -> None:
+        """Record how a send run ended and what it did."""
+        with self.database.transaction():
+            self._conn.execute(
+                "UPDATE send_runs SET ended_at = ?, outcome = ?, detail = ?, sent = ?, "
+                "deferred = ?, rejected = ?, unknown = ? WHERE id = ?",
+                (utc_stamp(now), outcome, detail, tally.get("sent", 0), tally.get("deferred", 0),
+                 tally.get("rejected", 0), tally.get("unknown", 0), run_id),
+            )
 
-    def test_send_count(self, issue: str) -> int:
-        """How many `--to` test sends an issue has had."""
-        return int(self._conn.execute(
-            "SELECT count(*) FROM test_sends WHERE issue = ?", (issue,)).fetchone()[0])
+    def last_run(self) -> RunRecord | None:
+        """The latest send run, finished or not."""
+        row = self._conn.execute(
+            "SELECT id, issue, host, pid, started_at, ended_at, outcome, detail, sent, deferred, "
+            "rejected, unknown FROM send_runs ORDER BY id DESC LIMIT 1").fetchone()
+        return RunRecord(*row) if row else None

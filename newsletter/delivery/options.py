@@ -19,6 +19,7 @@ class SendOptions:
     workers: int | None = None
     rate: float | None = None
     retry_base_seconds: float = 5.0
+    early: bool = False  # `--now`: send an issue before its send_at
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,13 @@ class SendConfig:
     max_attempts: int
     error_burst: int
     lock_timeout_seconds: int
+    require_approval: bool = False
     limit: int | None = None
     hold_unknown: bool = False
     include_new: bool = False
     retry_rejected: bool = False
     retry_base_seconds: float = 5.0
+    early: bool = False
 
     @classmethod
     def resolve(cls, delivery: DeliverySettings, options: SendOptions) -> SendConfig:
@@ -45,9 +48,11 @@ class SendConfig:
             max_attempts=delivery.max_attempts,
             error_burst=max(1, delivery.error_burst),
             lock_timeout_seconds=delivery.lock_timeout_seconds,
+            require_approval=delivery.require_approval,
             limit=options.limit,
             hold_unknown=options.hold_unknown,
             include_new=options.include_new,
             retry_rejected=options.retry_rejected,
             retry_base_seconds=options.retry_base_seconds,
+            early=options.early,
         )

@@ -2,7 +2,8 @@
 
 `Campaign` is one row of `campaigns`, `Pending` a row of `deliveries` due to be sent (with the
 subscriber's current address), `Outcome` what a transport answered for one, `LockHolder` the row
-of `send_lock`. The statements that read and write them are `ledger.Ledger`'s.
+of `send_lock`, `RunRecord` one row of `send_runs`, `LanguageFigures` a campaign's counts for one
+edition. The statements that read and write them are `ledger.Ledger`'s.
 """
 
 from __future__ import annotations
@@ -68,3 +69,33 @@ class Outcome:
     provider_id: str | None = None
     error: str = ""
     next_attempt: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One send run: where it ran, when, how it ended (running: no end yet) and what it did."""
+
+    id: int
+    issue: str
+    host: str
+    pid: int
+    started_at: str
+    ended_at: str | None
+    outcome: str  # running | complete | paused | stopped | interrupted | failed
+    detail: str
+    sent: int
+    deferred: int
+    rejected: int
+    unknown: int
+
+
+@dataclass(frozen=True)
+class LanguageFigures:
+    """A campaign's rows for one edition language."""
+
+    audience: int
+    sent: int
+    rejected: int
+    unknown: int
+    deferred: int
+    owed: int  # queued, in flight, deferred or unknown

@@ -21,11 +21,13 @@ from newsletter.mail import (
     Rejected,
     RetryLater,
     Transport,
+    check_secret_for,
 )
 from newsletter.subscribers import SubscriberStore
 
 from .ledger import Ledger
-from .sending import BATCH, check_ready, masked_error
+from .preflight import check_ready, masked_error
+from .sending import BATCH
 
 
 def send_test(
@@ -33,7 +35,10 @@ def send_test(
     transport: Transport, now: dt.datetime | None = None,
 ) -> list[tuple[str, str, str]]:
     """`--to ADDRESS`: a `[TEST]` message per offered language (a language the issue lacks gets
-    its fallback edition, with its own words), kept apart; [(lang, outcome, detail)]."""
+    its fallback edition, with its own words), kept apart; [(lang, outcome, detail)]. Its links
+    are real: a weak secret is refused for any transport but the outbox."""
+    for edition in editions.values():
+        check_secret_for(transport.name, edition.signer)
     results: list[tuple[str, str, str]] = []
     for lang, edition in editions.items():
         message = edition.message_for(Recipient(0, address, "", lang), subject_prefix="[TEST] ",

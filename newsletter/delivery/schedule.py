@@ -2,9 +2,12 @@
 
 An issue is due when its `send_at` has passed, it is `ready`, and its campaign is neither complete
 nor cancelled. One whose `send_at` is older than the window (default 7 days) is not *started*
-automatically: a restored backup must not mail an old issue again. Each decision says which of
-these it is (`DueKind`) and why, in words. The lock is a row in the ledger; a holder that died
-(its pid gone on this host, or no heartbeat within the timeout) is taken over.
+automatically. Nor, in a database restored from a backup, is an issue whose `send_at` came before
+the restore, or a campaign the backup held unfinished: either may have been mailed after the
+backup was taken, and the restored ledger cannot know; the operator checks and sends it by hand.
+Each decision says which of these it is (`DueKind`) and why, in words. The lock is a row in the
+ledger; a holder that died (its pid gone on this host, or no heartbeat within the timeout) is
+taken over.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 from newsletter.content import Corpus, Issue
 from newsletter.errors import NewsletterError
+from newsletter.subscribers import parse_stamp
 
 from .ledger import Ledger, utc_stamp
 from .records import LockHolder
@@ -42,6 +46,7 @@ class DueKind(enum.Enum):
     CANCELLED = "cancelled"
     SENT = "sent"  # its campaign is complete
     TOO_OLD = "too old"  # send_at is older than the window: never started automatically
+    RESTORED = "restored"  # may have been mailed after the restored backup: by hand only
 
     @property
     def sends(self) -> bool:
@@ -68,9 +73,13 @@ def due_issues(
 ) -> list[DueIssue]:
     """Every scheduled issue with the decision `--due` takes for it, oldest `send_at` first."""
     decisions: list[DueIssue] = []
+    restore = ledger.database.last_restore()
+    restored_at = parse_stamp(restore.at) if restore else None
     scheduled = [(i.send_at, i.slug, i) for i in corpus.issues if i.send_at is not None]
     for send_at, _slug, issue in sorted(scheduled, key=lambda item: (item[0], item[1])):
         campaign = ledger.campaign(issue.slug)
+        by_hand = (f"check the report, then send it by hand (`publish.py send {issue.slug}`) "
+                   f"or cancel it")
         if send_at > now:
             decisions.append(DueIssue(issue, DueKind.SCHEDULED,
                                       f"scheduled for {send_at.isoformat()}"))
@@ -85,6 +94,20 @@ def due_issues(
                 issue, DueKind.TOO_OLD,
                 f"send_at {send_at.isoformat()} is more than {window_days} days old; not started "
                 f"automatically (send it by hand with `publish.py send {issue.slug}`)",
+            ))
+        elif restore and restored_at and campaign is None and send_at <= restored_at:
+            decisions.append(DueIssue(
+                issue, DueKind.RESTORED,
+                f"send_at {send_at.isoformat()} is before this database was restored "
+                f"({restore.at}, from {restore.source}); it may have been mailed after that "
+                f"backup was taken: not started automatically; {by_hand}",
+            ))
+        elif restore and campaign is not None and campaign.frozen_at <= restore.at:
+            decisions.append(DueIssue(
+                issue, DueKind.RESTORED,
+                f"its campaign was unfinished in the backup this database was restored from "
+                f"({restore.source}); messages it records as owed may have gone out since: not "
+                f"resumed automatically; {by_hand}",
             ))
         elif campaign is not None:
             decisions.append(DueIssue(issue, DueKind.RESUMING, "resuming"))
@@ -101,6 +124,17 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def live_sender(ledger: Ledger, timeout_seconds: float) -> LockHolder | None:
+    """The send holding the lock now, if it is alive (its pid runs on this host, or, elsewhere,
+    its heartbeat is within the timeout)."""
+    holder = ledger.lock_holder(LOCK_NAME)
+    if holder is None:
+        return None
+    if holder.host == socket.gethostname():
+        return holder if _pid_alive(holder.pid) else None
+    return holder if time.time() - holder.heartbeat <= timeout_seconds else None
 
 
 class SendLock:

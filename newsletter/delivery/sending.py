@@ -1,21 +1,25 @@
 """The send run: ledger rows out through a transport, paced by a token bucket, a few at a time.
 
 The stages of `run_send`: settle the run's configuration (the command's options over `[delivery]`,
-once) → take the send lock → freeze the audience (or resume the campaign: in-flight rows of a dead
-run become `unknown` and, by default, go again) → open the transport and read its quota → loop:
-claim a handful of due rows (committed as `sending`), let a small pool of workers render each
-message and send it when the rate allows, record each answer → mark the campaign complete when
-nothing is owed. A burst of errors in a row, a transport that says stop, the daily quota or Ctrl-C
-end the run cleanly after the messages in flight; running again resumes.
+once) → refuse a draft, an issue whose `send_at` is still ahead (unless `--now`), and an edition not
+approved as it is now (`[delivery] require_approval`) → open the transport and check, before the
+ledger is touched, everything that would fail for the whole campaign (`preflight`: the secret, one
+message per language, the credentials, the quota) → take the send lock and record the run's start
+→ freeze the audience (or resume the campaign: in-flight rows of a dead run become `unknown` and,
+by default, go again) → loop: claim a handful of due rows (committed as `sending`), let a small
+pool of workers (`workers`) render each message and send it when the rate allows, record each
+answer → mark the campaign complete when nothing is owed. A burst of errors in a row, a transport
+that says stop, the daily quota or Ctrl-C end the run cleanly after the messages in flight;
+running again resumes. How the run ended is recorded (`send_runs`), whatever ends it, for
+`status`; a refusal before the lock is no run and leaves every table as it was.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import queue
-import random
-import re
 import signal
 import threading
 import time
@@ -25,44 +29,31 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from newsletter.addresses import mask_email
-from newsletter.content import Corpus, Issue
-from newsletter.errors import IssueError, NewsletterError
-from newsletter.mail import (
-    EmailEditions,
-    OutcomeUnknown,
-    Recipient,
-    Rejected,
-    RetryLater,
-    StopEverything,
-    Transport,
-)
+from newsletter.content import Issue
+from newsletter.mail import EmailEditions
 from newsletter.settings import DeliverySettings
 from newsletter.subscribers import SubscriberStore
 
 from .ledger import Ledger
 from .options import SendConfig, SendOptions
 from .pacing import SendPacer, worker_count
+from .preflight import (
+    SendRefused,
+    TransportFactory,
+    check_approved,
+    check_ready,
+    check_schedule,
+    masked_error,
+    open_checked,
+    preflight,
+)
 from .records import Outcome, Pending
 from .schedule import SendLock
+from .workers import TransportPool, Worker
 
 logger = logging.getLogger(__name__)
 
-TransportFactory = Callable[[], Transport]
 BATCH = 500
-RETRY_CAP_SECONDS = 300.0
-
-
-_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[A-Za-z0-9.-]+")
-
-
-def masked_error(exc: BaseException) -> str:
-    """A transport's error text with any address in it masked (it is stored and printed)."""
-    return _ADDRESS_RE.sub(lambda m: mask_email(m.group(0)), str(exc))
-
-
-class SendRefused(NewsletterError):
-    """The issue cannot be sent as asked (a draft, a cancelled campaign)."""
 
 
 @dataclass
@@ -113,31 +104,6 @@ class SendSummary:
     max_in_flight: int = 0
 
 
-def check_readable(corpus: Corpus, slug: str) -> None:
-    """Refuse to send an issue with an edition that cannot be read (its readers would get another
-    language's edition); the error names each file and line."""
-    errors = corpus.errors_of(slug)
-    if errors:
-        shown = "\n".join(str(p) for p in errors)
-        raise IssueError(f"issue {slug!r} has {len(errors)} error(s); nothing was sent:\n{shown}")
-
-
-def issue_to_send(corpus: Corpus, ref: str) -> Issue:
-    """The issue `send` delivers, by slug or number: IssueNotFound if there is none, IssueError
-    if one of its editions cannot be read."""
-    found = corpus.find(ref)
-    check_readable(corpus, found.slug if found else ref)
-    return corpus.get(ref)
-
-
-def check_ready(issue: Issue) -> None:
-    """Refuse to send a draft."""
-    if issue.status != "ready":
-        raise SendRefused(
-            f"issue {issue.slug} is a draft: set `status: ready` in every language before sending"
-        )
-
-
 def prepare_campaign(
     config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue,
     editions: EmailEditions,
@@ -163,90 +129,6 @@ def prepare_campaign(
     return added, resent, was_complete and not added and not resent
 
 
-def _transport_rate(config: SendConfig, transport: Transport) -> tuple[float, int | None]:
-    """(messages per second, messages left in today's quota) for this run."""
-    quota = transport.quota()
-    if quota is None:
-        return config.rate, None
-    usable = quota.usable_rate
-    return (min(config.rate, usable) if config.rate > 0 else usable), quota.remaining_today
-
-
-class _TransportPool:
-    """One transport per worker thread, created on demand and all closed at the end."""
-
-    def __init__(self, factory: TransportFactory, first: Transport) -> None:
-        self.factory = factory
-        self.idle: queue.SimpleQueue[Transport] = queue.SimpleQueue()
-        self.idle.put(first)
-        self.every = [first]
-        self.lock = threading.Lock()
-
-    def take(self) -> Transport:
-        try:
-            return self.idle.get_nowait()
-        except queue.Empty:
-            transport = self.factory()
-            with self.lock:
-                self.every.append(transport)
-            return transport
-
-    def give(self, transport: Transport) -> None:
-        self.idle.put(transport)
-
-    def close(self) -> None:
-        for transport in self.every:
-            transport.close()
-
-
-class _Worker:
-    """Renders one row's message, waits for the rate, sends it, and says what happened."""
-
-    def __init__(self, slug: str, editions: EmailEditions, pool: _TransportPool,
-                 pacer: SendPacer, max_attempts: int, retry_base: float) -> None:
-        self.slug = slug
-        self.editions = editions
-        self.pool = pool
-        self.pacer = pacer
-        self.max_attempts = max_attempts
-        self.retry_base = retry_base
-
-    def __call__(self, row: Pending) -> tuple[Outcome, str]:
-        attempt = row.attempts + 1
-        try:
-            edition = self.editions.for_reader(row.lang, row.edition_lang)
-            message = edition.message_for(
-                Recipient(row.subscriber_id, row.email, row.name, row.lang)
-            )
-        except NewsletterError as exc:
-            error = f"cannot build the message: {masked_error(exc)}"
-            return Outcome(row.delivery_id, "rejected", error=error), ""
-        try:
-            transport = self.pool.take()
-        except StopEverything as exc:
-            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)  # account-wide
-        try:
-            self.pacer.acquire()
-            tags = {"issue": self.slug, "lang": row.edition_lang,
-                    "subscriber": str(row.subscriber_id)}
-            provider_id = transport.send(row.email, message, tags)
-            return Outcome(row.delivery_id, "sent", provider_id=provider_id), ""
-        except RetryLater as exc:
-            if attempt >= self.max_attempts:
-                return Outcome(row.delivery_id, "rejected",
-                               error=f"gave up after {attempt} attempts: {masked_error(exc)}"), ""
-            delay = min(RETRY_CAP_SECONDS, self.retry_base * 2 ** (attempt - 1))
-            delay *= random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
-            return Outcome(row.delivery_id, "deferred", error=masked_error(exc),
-                           next_attempt=time.time() + delay), ""
-        except Rejected as exc:
-            return Outcome(row.delivery_id, "rejected", error=masked_error(exc)), ""
-        except OutcomeUnknown as exc:
-            return Outcome(row.delivery_id, "unknown", error=masked_error(exc)), ""
-        except StopEverything as exc:
-            return Outcome(row.delivery_id, "queued", error=str(exc)), str(exc)  # account-wide
-        finally:
-            self.pool.give(transport)
 
 
 def run_send(
@@ -258,35 +140,73 @@ def run_send(
     delivery: DeliverySettings,
     options: SendOptions | None = None,
     progress: Callable[[Progress], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> SendSummary:
     """Deliver one issue to its campaign's rows; resumable, rate-limited, crash-safe.
 
     `ledger` must be the one beside `store` (`Ledger.beside(store)`): a freeze reads the one and
-    writes the other in one transaction.
+    writes the other in one transaction. A failure that would hit every message (see
+    `preflight`) raises SendRefused before the ledger is touched.
     """
     if ledger.database is not store.database:
         raise ValueError("the ledger must be the one beside the store (Ledger.beside)")
     config = SendConfig.resolve(delivery, options or SendOptions())
     check_ready(issue)
+    check_schedule(issue, now or dt.datetime.now(dt.UTC), config.early)
+    if config.require_approval:
+        check_approved(issue)
     started = time.monotonic()
-    with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
-        added, resent, was_complete = prepare_campaign(config, store, ledger, issue, editions)
-        campaign = ledger.campaign(issue.slug)
-        assert campaign is not None
-        if was_complete:
-            return SendSummary(issue.slug, campaign.audience, ledger.counts(issue.slug),
-                               complete=True, already_complete=True,
-                               fallbacks=ledger.fallbacks(issue.slug))
-        first = transport_factory()
-        pool = _TransportPool(transport_factory, first)
-        try:
-            rate, remaining = _transport_rate(config, first)
-            run = _Run(config, ledger, issue.slug, editions, pool, rate, lock, progress)
-            run.loop(remaining)
-        finally:
-            pool.close()
-        complete = ledger.finish_if_complete(issue.slug)
-        counts = ledger.counts(issue.slug)
+    pool = TransportPool(transport_factory, open_checked(transport_factory))
+    try:
+        rate, remaining = preflight(config, pool.every[0], editions)
+        with SendLock(ledger, issue.slug, config.lock_timeout_seconds) as lock:
+            run_id = ledger.start_run(issue.slug, lock.host, lock.pid)
+            tally: Counter[str] = Counter()
+            try:
+                summary = _campaign(config, store, ledger, issue, editions, pool, (rate, remaining),
+                                    lock, progress, tally, started)
+            except BaseException as exc:
+                interrupted = isinstance(exc, KeyboardInterrupt)
+                ledger.end_run(run_id, "interrupted" if interrupted else "failed",
+                               "interrupted" if interrupted else masked_error(exc) or
+                               type(exc).__name__, tally)
+                raise
+            ledger.end_run(run_id, *run_outcome(summary), tally)
+    finally:
+        pool.close()
+    return summary
+
+
+def run_outcome(summary: SendSummary) -> tuple[str, str]:
+    """(outcome, detail) of a run as `send_runs` records it."""
+    if summary.complete:
+        return "complete", "already complete; nothing to send" if summary.already_complete else ""
+    if summary.stopped_by in ("transport", "errors"):
+        return "stopped", summary.stop_reason
+    if summary.stopped_by == "interrupted":
+        return "interrupted", summary.stop_reason
+    owed = sum(summary.counts.get(state, 0) for state in ("queued", "deferred", "unknown"))
+    return "paused", summary.stop_reason or f"{owed} still owed"
+
+
+def _campaign(config: SendConfig, store: SubscriberStore, ledger: Ledger, issue: Issue,
+              editions: EmailEditions, pool: TransportPool,
+              pace: tuple[float, int | None], lock: SendLock,
+              progress: Callable[[Progress], None] | None, tally: Counter[str],
+              started: float) -> SendSummary:
+    """The run inside the lock: freeze or resume, send, and say where the campaign stands."""
+    added, resent, was_complete = prepare_campaign(config, store, ledger, issue, editions)
+    campaign = ledger.campaign(issue.slug)
+    assert campaign is not None
+    if was_complete:
+        return SendSummary(issue.slug, campaign.audience, ledger.counts(issue.slug),
+                           complete=True, already_complete=True,
+                           fallbacks=ledger.fallbacks(issue.slug))
+    rate, remaining = pace
+    run = _Run(config, ledger, issue.slug, editions, pool, rate, lock, progress, tally)
+    run.loop(remaining)
+    complete = ledger.finish_if_complete(issue.slug)
+    counts = ledger.counts(issue.slug)
     elapsed = time.monotonic() - started
     return SendSummary(
         issue=issue.slug, audience=campaign.audience, counts=counts,
@@ -303,20 +223,21 @@ class _Run:
     """The loop of one run: keep the workers busy, record answers, stop when told."""
 
     def __init__(self, config: SendConfig, ledger: Ledger, slug: str,
-                 editions: EmailEditions, pool: _TransportPool, rate: float,
-                 lock: SendLock, progress: Callable[[Progress], None] | None) -> None:
+                 editions: EmailEditions, pool: TransportPool, rate: float,
+                 lock: SendLock, progress: Callable[[Progress], None] | None,
+                 tally: Counter[str] | None = None) -> None:
         self.ledger = ledger
         self.slug = slug
         self.workers = worker_count(config.workers, rate)
         self.window = self.workers * 2
         self.pacer = SendPacer(rate)
-        self.worker = _Worker(slug, editions, pool, self.pacer, config.max_attempts,
-                              config.retry_base_seconds)
+        self.worker = Worker(slug, editions, pool, self.pacer, config.max_attempts,
+                             config.retry_base_seconds)
         self.limit = config.limit
         self.error_burst = config.error_burst
         self.lock = lock
         self.progress = progress
-        self.tally: Counter[str] = Counter()
+        self.tally: Counter[str] = tally if tally is not None else Counter()
         self.errors: Counter[str] = Counter()
         self.stop_reason = ""
         self.stopped_by = ""

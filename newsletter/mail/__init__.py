@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         render_email_preview,
         sample_recipient,
     )
-    from .message import Sender, build_message
+    from .message import Sender, build_message, build_notice
     from .transports import (
         OutcomeUnknown,
         Quota,
@@ -38,21 +38,21 @@ if TYPE_CHECKING:
         StopEverything,
         Transport,
         TransportError,
+        check_secret_for,
         open_transport,
     )
 
 __all__ = [
     "EditionNotFound", "EmailEdition", "EmailEditions", "OutcomeUnknown", "Quota", "Recipient",
-    "Rejected", "RetryLater", "Sender",
-    "StopEverything", "Transport", "TransportError", "build_message", "email_problems",
-    "open_transport", "render_email_edition", "render_email_editions", "render_email_preview",
-    "sample_recipient",
+    "Rejected", "RetryLater", "Sender", "StopEverything", "Transport", "TransportError",
+    "build_message", "build_notice", "check_secret_for", "email_problems", "open_transport",
+    "render_email_edition", "render_email_editions", "render_email_preview", "sample_recipient",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".editions": ("EditionNotFound", "EmailEdition", "EmailEditions", "Recipient",
                   "email_problems", "render_email_edition", "render_email_editions",
                   "render_email_preview", "sample_recipient"),
-    ".message": ("Sender", "build_message"),
+    ".message": ("Sender", "build_message", "build_notice"),
     ".transports": ("OutcomeUnknown", "Quota", "Rejected", "RetryLater", "StopEverything",
-                    "Transport", "TransportError", "open_transport"),
+                    "Transport", "TransportError", "check_secret_for", "open_transport"),
 })

@@ -335,7 +335,7 @@ def render_email_edition(
         slug=issue.slug, lang=reader, subject=context["subject"], html=inlined, text=text,
         sender=Sender.from_settings(settings.email),
         links=SubscriptionUrls(settings.email.subscription_url),
-        signer=signer or Signer(settings.secret), source=source, edition_lang=lang,
+        signer=signer or settings.signer(), source=source, edition_lang=lang,
     )
 
 
@@ -397,7 +397,7 @@ def render_email_editions(
 ) -> EmailEditions:
     """The issue for the readers of every offered language, each rendered once, sharing one
     signer: their own edition where it exists, else their fallback chain's."""
-    signer = signer or Signer(settings.secret)
+    signer = signer or settings.signer()
     wording = load_wording(settings.path(settings.build.templates_dir), settings.site.languages)
     editions = {}
     for reader in settings.site.languages:
@@ -443,7 +443,7 @@ def email_problems(
     """
     wanted = set(slugs) if slugs is not None else None
     budget = settings.email.html_budget_bytes
-    signer = Signer(settings.secret)
+    signer = settings.signer()
     problems: list[Problem] = []
     for issue in corpus.issues:
         if wanted is not None and issue.slug not in wanted:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-from newsletter.addresses import mask_email
+from newsletter.addresses import mask_email, unsafe_character
 from newsletter.errors import NewsletterError
 from newsletter.settings import EmailSettings
 
@@ -52,8 +52,12 @@ def check_header_value(name: str, value: str, where: str = "") -> str:
 
 
 def format_address(email: str, name: str = "") -> str:
-    """An address header value, with an RFC 2047 encoded-word for a non-ASCII display name."""
+    """An address header value, with an RFC 2047 encoded-word for a non-ASCII display name; a
+    name with a control or invisible character (which the store refuses too) is refused."""
     check_header_value("recipient name", name)
+    unsafe = unsafe_character(name)
+    if unsafe is not None:
+        raise InvalidRecipient(f"the recipient's name holds {unsafe[1]}")
     if "\r" in email or "\n" in email or "<" in email or ">" in email or "," in email:
         raise InvalidRecipient("a recipient address contains a forbidden character")
     local, at, domain = email.rpartition("@")
@@ -290,3 +294,25 @@ def build_message(
             else None
         ),
     )
+
+
+def build_notice(sender: Sender, *, to: str, subject: str, text: str, lang: str,
+                 message_id: str, now: dt.datetime) -> bytes:
+    """A plain-text message from the newsletter to its own people (the editors' summary of a
+    campaign): no list headers, and marked as automatic (RFC 3834) so that no auto-responder
+    answers it."""
+    fixed = [
+        ("From", formataddr((sender.from_name, sender.from_address), charset="utf-8")),
+        ("To", format_address(to)),
+        ("Subject", subject),
+        ("Date", format_datetime(now)),
+        ("Message-ID", message_id),
+        ("Content-Language", lang),
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Auto-Response-Suppress", "All"),
+    ]
+    head = b"".join(_fold(name, check_header_value(name, value)) for name, value in fixed)
+    return (head + b"MIME-Version: 1.0\r\n"
+            b'Content-Type: text/plain; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + encode_quoted_printable(text))

@@ -2,9 +2,13 @@
 
 Owns the SQLite file (`database`: the connection and `Database.transaction()`, the one way
 anything writes; `migrations`: every migration, append-only) and every statement on the
-subscriber tables (`SubscriberStore`, which also answers who receives an issue: `audience()`).
-Enforces the consent rule: a subscriber added as confirmed needs a note saying who designated
-them, in the store and the importer alike. Sends the double opt-in email through `mail`.
+subscriber tables (`SubscriberStore`, which also answers who receives an issue: `audience()`) and
+on the subscription pages' queues (`store.outbox`: sign-ups from the form, confirmation emails to
+send). Enforces the consent rule: a subscriber added as confirmed needs a note saying who
+designated them, in the store and the importer alike; and what a name may hold (`checked_text`).
+Sends the double opt-in email from the outbox through `mail` (`ConfirmationSender`). Takes and
+restores backups of the file (`backup`: online backup API, checked, compressed, to a folder or
+S3; `places`: where they live).
 
 May import: `mail` and the kernel. Other subsystems import these public names, never its modules.
 """
@@ -16,7 +20,21 @@ from typing import TYPE_CHECKING
 from newsletter.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from .confirmations import render_confirmation, send_confirmation
+    from .backup import (
+        BACKUP_NAME,
+        Backup,
+        Restored,
+        RestoreRefused,
+        backup_database,
+        restore_backup,
+        take_backup,
+    )
+    from .confirmations import (
+        ConfirmationRenderer,
+        ConfirmationRound,
+        ConfirmationSender,
+        render_confirmation,
+    )
     from .coverage import (
         coverage_html,
         coverage_table,
@@ -24,12 +42,30 @@ if TYPE_CHECKING:
         retired_note,
         write_coverage_report,
     )
-    from .database import Database, StoreError, open_database, stamp
-    from .importer import ImportFileError, ImportRejected, ImportReport, export_csv, import_csv
-    from .migrations import SOURCES, STATUSES
+    from .database import (
+        BackupRecord,
+        Database,
+        RestoreRecord,
+        StoreError,
+        open_database,
+        parse_stamp,
+        stamp,
+    )
+    from .importer import (
+        ImportFileError,
+        ImportRejected,
+        ImportReport,
+        export_csv,
+        import_csv,
+        write_export,
+    )
+    from .migrations import SCHEMA_VERSION, SOURCES, STATUSES
+    from .outbox import ConfirmationOutbox
+    from .places import BackupError
     from .records import (
         ConsentMissing,
         DuplicateSubscriber,
+        InvalidText,
         NewSubscriber,
         NotPending,
         StatusEvent,
@@ -39,27 +75,39 @@ if TYPE_CHECKING:
         SuppressedAddress,
         UnknownLanguage,
         UnknownState,
+        checked_text,
     )
     from .store import SubscriberStore
 
 __all__ = [
-    "SOURCES", "STATUSES", "ConsentMissing", "Database", "DuplicateSubscriber", "ImportFileError",
-    "ImportRejected", "ImportReport", "NewSubscriber", "NotPending", "StatusEvent", "StoreError",
-    "Subscriber", "SubscriberError", "SubscriberNotFound", "SubscriberStore", "SuppressedAddress",
-    "UnknownLanguage", "UnknownState", "coverage_html", "coverage_table", "coverage_text",
-    "export_csv", "import_csv", "open_database", "render_confirmation", "retired_note",
-    "send_confirmation", "stamp", "write_coverage_report",
+    "BACKUP_NAME", "SCHEMA_VERSION", "SOURCES", "STATUSES", "Backup", "BackupError",
+    "BackupRecord", "ConfirmationOutbox", "ConfirmationRenderer", "ConfirmationRound",
+    "ConfirmationSender", "ConsentMissing", "Database", "DuplicateSubscriber", "ImportFileError",
+    "ImportRejected", "ImportReport", "InvalidText", "NewSubscriber", "NotPending",
+    "RestoreRecord", "RestoreRefused", "Restored", "StatusEvent", "StoreError", "Subscriber",
+    "SubscriberError", "SubscriberNotFound", "SubscriberStore", "SuppressedAddress",
+    "UnknownLanguage", "UnknownState", "backup_database", "checked_text", "coverage_html",
+    "coverage_table", "coverage_text", "export_csv", "import_csv", "open_database",
+    "parse_stamp", "render_confirmation", "restore_backup", "retired_note", "stamp",
+    "take_backup", "write_coverage_report", "write_export",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
-    ".confirmations": ("render_confirmation", "send_confirmation"),
+    ".backup": ("BACKUP_NAME", "Backup", "RestoreRefused", "Restored", "backup_database",
+                "restore_backup", "take_backup"),
+    ".confirmations": ("ConfirmationRenderer", "ConfirmationRound", "ConfirmationSender",
+                       "render_confirmation"),
     ".coverage": ("coverage_html", "coverage_table", "coverage_text", "retired_note",
                   "write_coverage_report"),
-    ".database": ("Database", "StoreError", "open_database", "stamp"),
+    ".database": ("BackupRecord", "Database", "RestoreRecord", "StoreError", "open_database",
+                  "parse_stamp", "stamp"),
     ".importer": ("ImportFileError", "ImportRejected", "ImportReport", "export_csv",
-                  "import_csv"),
-    ".migrations": ("SOURCES", "STATUSES"),
-    ".records": ("ConsentMissing", "DuplicateSubscriber", "NewSubscriber", "NotPending",
-                 "StatusEvent", "Subscriber", "SubscriberError", "SubscriberNotFound",
-                 "SuppressedAddress", "UnknownLanguage", "UnknownState"),
+                  "import_csv", "write_export"),
+    ".migrations": ("SCHEMA_VERSION", "SOURCES", "STATUSES"),
+    ".outbox": ("ConfirmationOutbox",),
+    ".places": ("BackupError",),
+    ".records": ("ConsentMissing", "DuplicateSubscriber", "InvalidText", "NewSubscriber",
+                 "NotPending", "StatusEvent", "Subscriber", "SubscriberError",
+                 "SubscriberNotFound", "SuppressedAddress", "UnknownLanguage", "UnknownState",
+                 "checked_text"),
     ".store": ("SubscriberStore",),
 })

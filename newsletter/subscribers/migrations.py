@@ -166,9 +166,95 @@ END;
 """
 
 
+# 4: the subscription pages' two durable queues, owned by the subscriber store. A sign-up from
+#    the form is one insert into `sign_up_requests` whatever the address (new, pending, confirmed
+#    or suppressed: the answer waits for the same work), decided later by the app's mailer. The
+#    confirmation emails to send wait in `confirmation_emails`, an outbox: a crash or a restart
+#    loses none, and each keeps the Message-ID it was given, so a resend after a crash in
+#    mid-send is recognisably the same message. `queued_at` also spaces the emails to one
+#    address (one per cooldown).
+_V4_CONFIRMATION_OUTBOX = """
+CREATE TABLE sign_up_requests (
+    id            INTEGER PRIMARY KEY,
+    email         TEXT NOT NULL,
+    name          TEXT NOT NULL DEFAULT '',
+    organisation  TEXT NOT NULL DEFAULT '',
+    state         TEXT NOT NULL,
+    lang          TEXT NOT NULL,
+    ip            TEXT,
+    received_at   TEXT NOT NULL
+);
+
+CREATE TABLE confirmation_emails (
+    id             INTEGER PRIMARY KEY,
+    subscriber_id  INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    message_token  TEXT NOT NULL UNIQUE,  -- random: the Message-ID says nothing of the address
+    state          TEXT NOT NULL DEFAULT 'queued'
+                   CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'skipped')),
+    queued_at      TEXT NOT NULL,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    next_attempt   REAL NOT NULL DEFAULT 0,
+    claimed_by     TEXT,
+    claimed_at     REAL,
+    provider_id    TEXT,
+    sent_at        TEXT,
+    error          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX confirmation_emails_due ON confirmation_emails (state, next_attempt, id);
+CREATE INDEX confirmation_emails_by_subscriber ON confirmation_emails (subscriber_id, queued_at);
+"""
+
+
+# 5: what `status` answers and a restore relies on: each send run and how it ended (owned by
+#    newsletter.delivery.ledger), and the file's own log of the backups taken of it and the
+#    restores that produced it (owned by newsletter.subscribers.database). `send --due` never
+#    starts or resumes, on its own, an issue a restored file may already have mailed.
+_V5_RUNS_AND_BACKUPS = """
+CREATE TABLE send_runs (
+    id          INTEGER PRIMARY KEY,
+    issue       TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    started_at  TEXT NOT NULL,
+    ended_at    TEXT,
+    -- running | complete | paused | stopped | interrupted | failed
+    outcome     TEXT NOT NULL DEFAULT 'running',
+    detail      TEXT NOT NULL DEFAULT '',
+    sent        INTEGER NOT NULL DEFAULT 0,
+    deferred    INTEGER NOT NULL DEFAULT 0,
+    rejected    INTEGER NOT NULL DEFAULT 0,
+    unknown     INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE backups (
+    id              INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    location        TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    bytes           INTEGER NOT NULL,
+    sha256          TEXT NOT NULL,
+    schema_version  INTEGER NOT NULL
+);
+
+CREATE TABLE restores (
+    id              INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    taken_at        TEXT,
+    schema_version  INTEGER NOT NULL
+);
+"""
+
+
 MIGRATIONS: list[Migration] = [
     _V1_SUBSCRIBERS,
     _V2_COVERAGE_INDEX,
     _V3_DELIVERIES,
+    _V4_CONFIRMATION_OUTBOX,
+    _V5_RUNS_AND_BACKUPS,
     # Append new migrations here (see the module docstring).
 ]
+
+# The schema version this program writes: a file whose version is higher came from a newer
+# ANNAobserva (a restore refuses it; opening it says to upgrade).
+SCHEMA_VERSION = len(MIGRATIONS)

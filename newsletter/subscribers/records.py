@@ -12,8 +12,16 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from newsletter.addresses import mask_email
+from newsletter.addresses import mask_email, unsafe_character
 from newsletter.errors import NewsletterError
+
+# The columns of a `Subscriber`, in its fields' order (what the store selects).
+COLUMNS = (
+    "id, email, name, organisation, state, lang, status, source, note, requested_at, "
+    "confirmed_at, request_ip, confirm_ip, updated_at"
+)
+CONSENT_NOTE = ('--confirmed needs --note saying who designated this subscriber (their consent '
+                'record), e.g. --note "designated by INAU"')
 
 
 class SubscriberError(NewsletterError):
@@ -38,6 +46,11 @@ class SuppressedAddress(SubscriberError):
 
 class ConsentMissing(SubscriberError):
     """A subscriber added as confirmed has no note saying who designated them."""
+
+
+class InvalidText(SubscriberError):
+    """A name or organisation holds a character no name needs (a control, format or separator
+    character), or is too long."""
 
 
 class SubscriberNotFound(SubscriberError):
@@ -111,6 +124,25 @@ def subscriber_from_row(
     subscriber = new(Subscriber)
     object.__setattr__(subscriber, "__dict__", dict(zip(_FIELD_NAMES, row, strict=True)))
     return subscriber
+
+
+MAX_TEXT = 200
+
+
+def checked_text(value: str, what: str) -> str:
+    """A name or organisation with its spaces collapsed; InvalidText names the first character
+    outside the allowlist (`addresses.NAME_CATEGORIES`), or the length."""
+    unsafe = unsafe_character(value)
+    if unsafe is not None:
+        position, character = unsafe
+        raise InvalidText(
+            f"the {what} holds {character} at character {position}: names and organisations "
+            "may hold letters, marks, digits, punctuation, symbols and spaces"
+        )
+    text = " ".join(value.split())  # every Zs space (no-break, ideographic) becomes one space
+    if len(text) > MAX_TEXT:
+        raise InvalidText(f"the {what} is {len(text)} characters long; at most {MAX_TEXT}")
+    return text
 
 
 def status_for_reason(reason: str) -> str:

@@ -11,7 +11,11 @@ consent note saying who designated them; one who confirms through the link has t
 
 The store owns every statement on the subscriber tables (`subscribers`, `subscriber_events`,
 `suppressions`, `store_meta`); every change is one `Database.transaction()`, which a caller may
-open around several (an import, a bounce's event and its suppression) to commit them together.
+open around several (an import's batch, a bounce's event and its suppression) to commit them
+together. Its `outbox` (`outbox.ConfirmationOutbox`) holds the statements on the two queues of the
+subscription pages: sign-ups from the form and the confirmation emails to send; its read-only
+counts (per status, per member state, what waits for a confirmation) are its base class,
+`figures.StoreFigures`.
 """
 
 from __future__ import annotations
@@ -28,8 +32,12 @@ from newsletter.settings import Settings
 from newsletter.states import MemberState, load_member_states
 
 from .database import Database, StoreError, open_database, stamp, utc_now
+from .figures import StoreFigures
 from .migrations import SOURCES, STATUSES
+from .outbox import ConfirmationOutbox
 from .records import (
+    COLUMNS,
+    CONSENT_NOTE,
     ConsentMissing,
     DuplicateSubscriber,
     NewSubscriber,
@@ -41,22 +49,23 @@ from .records import (
     SuppressedAddress,
     UnknownLanguage,
     UnknownState,
+    checked_text,
     status_for_reason,
     subscriber_from_row,
 )
 
 logger = logging.getLogger(__name__)
 
-# The columns of a `Subscriber`, in its fields' order.
-COLUMNS = (
-    "id, email, name, organisation, state, lang, status, source, note, requested_at, "
-    "confirmed_at, request_ip, confirm_ip, updated_at"
-)
-CONSENT_NOTE = ('--confirmed needs --note saying who designated this subscriber (their consent '
-                'record), e.g. --note "designated by INAU"')
+
+def stored_form(email: str) -> str:
+    """An address as the tables hold it: normalised by email-validator (as typed, if invalid)."""
+    try:
+        return normalise_email(email)
+    except InvalidAddress:
+        return email.strip()
 
 
-class SubscriberStore:
+class SubscriberStore(StoreFigures):
     """The subscribers in one SQLite file; every change is one transaction."""
 
     def __init__(
@@ -66,13 +75,12 @@ class SubscriberStore:
         states: Mapping[str, MemberState],
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
+        super().__init__(database.conn, languages, states)
         self.database = database
-        self._conn = database.conn
-        self.languages = tuple(languages)
-        self.states = states
         self.clock = clock
         row = self._conn.execute("SELECT value FROM store_meta WHERE key = 'salt'").fetchone()
         self._salt: str = row[0]
+        self.outbox = ConfirmationOutbox(database, lambda: self.clock(), self.request)
 
     @classmethod
     def open(
@@ -109,7 +117,8 @@ class SubscriberStore:
     def validate(
         self, email: str, state: str, lang: str, name: str = "", organisation: str = ""
     ) -> NewSubscriber:
-        """A normalised candidate, or the first reason it cannot be stored."""
+        """A normalised candidate, or the first reason it cannot be stored (InvalidAddress,
+        UnknownState, UnknownLanguage, InvalidText)."""
         address = normalise_email(email)
         code = state.strip().upper()
         if code not in self.states:
@@ -122,8 +131,8 @@ class SubscriberStore:
             raise UnknownLanguage(
                 f"unknown language {lang.strip()!r} (use one of {', '.join(self.languages)})"
             )
-        return NewSubscriber(address, " ".join(name.split()), " ".join(organisation.split()),
-                             code, language)
+        return NewSubscriber(address, checked_text(name, "name"),
+                             checked_text(organisation, "organisation"), code, language)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -141,12 +150,9 @@ class SubscriberStore:
             raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
         return subscriber
 
-    def get_by_email(self, email: str) -> Subscriber | None:
+    def get_by_email(self, email: str, normalised: bool = False) -> Subscriber | None:
         """The subscriber with that address (case-insensitively), or None."""
-        try:
-            address = normalise_email(email)
-        except InvalidAddress:
-            address = email.strip()
+        address = email if normalised else stored_form(email)
         row = self._conn.execute(
             f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (address,)
         ).fetchone()
@@ -209,48 +215,11 @@ class SubscriberStore:
         ).fetchall()
         return [StatusEvent(*row) for row in rows]
 
-    def counted_languages(self) -> tuple[str, ...]:
-        """Every language a count shows: the offered ones in their order, then any other that
-        subscribers still have (chosen while the site offered it), alphabetically."""
-        found = {row[0] for row in self._conn.execute("SELECT DISTINCT lang FROM subscribers")}
-        return self.languages + tuple(sorted(found - set(self.languages)))
-
-    def count_by_status(self) -> dict[str, dict[str, int]]:
-        """{status: {lang: count}} for every status and every counted language (zeros
-        included; `counted_languages`)."""
-        counts = {status: dict.fromkeys(self.counted_languages(), 0) for status in STATUSES}
-        for status, lang, n in self._conn.execute(
-            "SELECT status, lang, count(*) FROM subscribers GROUP BY status, lang"
-        ):
-            counts[status][lang] = n
-        return counts
-
-    def suppression_count(self) -> int:
-        """How many addresses are suppressed."""
-        return int(self._conn.execute("SELECT count(*) FROM suppressions").fetchone()[0])
-
-    def confirmed_by_state(self) -> dict[str, dict[str, int]]:
-        """{state: {lang: confirmed count}} for every member state and counted language (zeros
-        included)."""
-        table = {code: dict.fromkeys(self.counted_languages(), 0) for code in self.states}
-        for state, lang, n in self._conn.execute(
-            "SELECT state, lang, count(*) FROM subscribers WHERE status = 'confirmed' "
-            "GROUP BY state, lang"
-        ):
-            table.setdefault(state, {}).setdefault(lang, 0)
-            table[state][lang] = n
-        return table
-
     # -- suppression -----------------------------------------------------------------------
 
     def email_hash(self, email: str, normalised: bool = False) -> str:
         """The salted hash that keys an address in the suppression list."""
-        address = email
-        if not normalised:
-            try:
-                address = normalise_email(email)
-            except InvalidAddress:
-                address = email.strip()
+        address = email if normalised else stored_form(email)
         return hashlib.sha256(f"{self._salt}:{address.casefold()}".encode()).hexdigest()
 
     def is_suppressed(self, email: str) -> bool:
@@ -364,6 +333,34 @@ class SubscriberStore:
             )
         self._event(s.id, s.status, status, reason, source, ip, now)
 
+    def update_details(
+        self, existing: Subscriber, c: NewSubscriber, *, source: str, confirm_note: str = ""
+    ) -> Subscriber:
+        """Take a candidate's name, organisation, member state and language for a subscriber
+        already present (an import's `--update`), in the caller's transaction; with
+        `confirm_note`, a pending subscriber becomes confirmed with that consent note. The event
+        says what changed; a subscriber who left (unsubscribed, bounced, complained) is refused."""
+        if existing.status not in ("pending", "confirmed"):
+            raise SubscriberError(f"{existing.masked} is {existing.status}: only they can "
+                                  "subscribe again")
+        now = stamp(self.clock())
+        changes = [f"{f} {getattr(existing, f) or '-'} → {getattr(c, f) or '-'}"
+                   for f in ("name", "organisation", "state", "lang")
+                   if getattr(existing, f) != getattr(c, f)]
+        if changes:
+            self._conn.execute(
+                "UPDATE subscribers SET name = ?, organisation = ?, state = ?, lang = ?, "
+                "updated_at = ? WHERE id = ?",
+                (c.name, c.organisation, c.state, c.lang, now, existing.id),
+            )
+            self._event(existing.id, existing.status, existing.status,
+                        "updated: " + "; ".join(changes), source, None, now)
+        if confirm_note and existing.status == "pending":
+            self._conn.execute("UPDATE subscribers SET note = ? WHERE id = ?",
+                               (confirm_note, existing.id))
+            self._change(existing, "confirmed", confirm_note, source, None, now)
+        return self._existing(existing.id)
+
     def set_status(
         self, subscriber_id: int, status: str, reason: str, source: str = "admin"
     ) -> None:
@@ -380,9 +377,9 @@ class SubscriberStore:
     def request(self, candidate: NewSubscriber, ip: str | None) -> Subscriber | None:
         """A sign-up from the form: who should get a confirmation email now, if anybody.
 
-        New address → pending; pending → the same (a fresh confirmation email); unsubscribed →
-        pending again; confirmed, bounced, complained or suppressed → nobody (the form answers the
-        same either way, so it reveals nothing).
+        New address → pending; pending → the same (another confirmation email, if the cooldown
+        allows: `outbox.queue`); unsubscribed → pending again; confirmed, bounced, complained or
+        suppressed → nobody (the form answers the same either way, so it reveals nothing).
         """
         with self.database.transaction():
             if self.is_suppressed(candidate.email):
@@ -423,16 +420,17 @@ class SubscriberStore:
         return self._existing(subscriber_id)
 
     def unsubscribe(
-        self, subscriber_id: int, source: str, ip: str | None = None
+        self, subscriber_id: int, source: str, ip: str | None = None, reason: str = ""
     ) -> Subscriber | None:
-        """Stop mailing a subscriber (idempotent); None if they were erased."""
+        """Stop mailing a subscriber (idempotent); None if they were erased. The event's reason
+        is `reason`, or says the source ("unsubscribed (one-click)")."""
         with self.database.transaction():
             subscriber = self.get(subscriber_id)
             if subscriber is None:
                 return None
             if subscriber.status in ("pending", "confirmed"):
-                self._change(subscriber, "unsubscribed", f"unsubscribed ({source})", source, ip,
-                             stamp(self.clock()))
+                self._change(subscriber, "unsubscribed", reason or f"unsubscribed ({source})",
+                             source, ip, stamp(self.clock()))
         logger.info("unsubscribed %s (%s)", subscriber.masked, source)
         return self.get(subscriber_id)
 
@@ -466,6 +464,7 @@ class SubscriberStore:
             existing = self.get_by_email(email)
             if existing is not None:
                 self._conn.execute("DELETE FROM subscribers WHERE id = ?", (existing.id,))
+            self.outbox.forget_sign_ups(existing.email if existing else email)
             self._conn.execute(
                 "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, NULL, "
                 "'erasure', ?) ON CONFLICT (email_hash) DO UPDATE SET email = NULL, "

@@ -9,11 +9,22 @@ Paths, relative to `[email] subscription_url`:
 - `unsubscribe/<token>` GET shows a button; POST unsubscribes at once, including RFC 8058's
   one-click `List-Unsubscribe=One-Click` body, without cookies or CSRF token;
 - `language/<token>` GET shows the languages; POST changes the subscriber's language;
-- `static/style.css` (the archive's stylesheet) and `static/subscribe.css`.
+- `static/style.css` (the archive's stylesheet) and `static/subscribe.css`;
+- `healthz` (GET, also at the server's root `/healthz`) for the proxy's health check: 200 when
+  the database answers and every migration is applied, else 503; JSON with those two facts and
+  the depth of the confirmation queue in the database (sign-ups not yet decided, confirmation
+  emails not yet sent), never a subscriber's data.
+
+It refuses to start without a strong secret (`ANNAOBSERVA_SECRET`, 32 bytes or more, not the demo
+value): it checks links from the public. The visitor's address is what the server says
+(`REMOTE_ADDR`): behind the HTTPS proxy, waitress sets it from X-Forwarded-For, and only for the
+trusted proxy (`[serve] trusted_proxy`, `forwarded_hops`; `http.waitress_options`). Every
+answer, errors included (a 500 too), carries the security headers.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -22,17 +33,23 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from newsletter.addresses import normalise_email
+from newsletter.addresses import normalise_email, unsafe_character
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
-from newsletter.subscribers import NewSubscriber, Subscriber, SubscriberStore
+from newsletter.subscribers import (
+    InvalidText,
+    NewSubscriber,
+    Subscriber,
+    SubscriberStore,
+    checked_text,
+)
 from newsletter.templating import make_environment, native_language_name
-from newsletter.tokens import Signer, TokenExpired, TokenInvalid
+from newsletter.tokens import TokenExpired, TokenInvalid
 from newsletter.urls import SiteUrls, SubscriptionUrls
 from newsletter.wording import load_wording
 
 from .http import Request, Response, negotiate, redirect
-from .mailer import BackgroundMailer
+from .mailer import ConfirmationMailer, Drained
 from .security import CSRF_COOKIE, CSRF_FIELD, AttemptLimiter, CsrfGuard
 
 logger = logging.getLogger(__name__)
@@ -51,8 +68,11 @@ Handler = Callable[[Request, str], Response]
 class SubscriptionApp:
     """A WSGI application over the subscriber store (one SQLite connection per thread)."""
 
-    def __init__(self, settings: Settings, mailer: BackgroundMailer | None = None,
+    def __init__(self, settings: Settings, mailer: ConfirmationMailer | None = None,
                  limiter: AttemptLimiter | None = None) -> None:
+        # First of all: a weak secret refuses to start, before anything listens or runs.
+        self.signer = settings.signer()
+        self.signer.require_strong("serve")
         self.settings = settings
         self.languages = settings.site.languages
         self.default_lang = settings.site.default_language
@@ -65,16 +85,16 @@ class SubscriptionApp:
         self.env = make_environment(templates)
         wording = load_wording(templates, self.languages)
         self.strings = {lang: wording.section(lang, "subscription") for lang in self.languages}
-        self.signer = Signer(settings.secret)
         self.token_max_age = settings.email.token_max_age_days * 86400
-        self.csrf = CsrfGuard(settings.secret)
+        self.cooldown = settings.subscribers.confirmation_cooldown_minutes * 60
+        self.csrf = CsrfGuard(self.signer)
         self.limiter = limiter or AttemptLimiter(settings.serve.rate_limit_per_hour, 3600.0)
-        self.mailer = mailer or BackgroundMailer(settings, self.signer)
         self._local = threading.local()
         self._stores: list[SubscriberStore] = []
         self._stores_lock = threading.Lock()
         # The store is opened once here so a broken database fails at start, not per request.
         self.states = self.store().states
+        self.mailer = mailer or ConfirmationMailer(settings, self.signer)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -88,23 +108,30 @@ class SubscriptionApp:
                 self._stores.append(store)
         return store
 
-    def close(self) -> None:
-        """Finish queued emails and close every connection."""
-        self.mailer.close()
+    def close(self, drain_seconds: float | None = None) -> Drained:
+        """Send the queued emails for up to `drain_seconds` (default `[serve] drain_seconds`;
+        the rest stays queued for the next start) and close every connection."""
+        drained = self.mailer.close(drain_seconds)
         with self._stores_lock:
             for store in self._stores:
                 store.close()
             self._stores.clear()
+        return drained
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request.from_environ(environ, self.base_path,
-                                       self.settings.serve.forwarded_hops)
+        request = Request.from_environ(environ, self.base_path)
         try:
             response = self.dispatch(request)
         except sqlite3.OperationalError as exc:
             logger.error("database unavailable: %s", exc)
             response = self.page(503, self.visitor_lang(request), "rate_title", "rate_body")
             response.headers.append(("Retry-After", "30"))
+        # The WSGI boundary: whatever went wrong, the visitor gets a page with the security
+        # headers (the server's own 500 has none), and the log gets the traceback.
+        except Exception:  # noqa: BLE001
+            logger.exception("error answering %s %s", request.method, request.path[:80])
+            response = Response(500, b"internal error\n", "text/plain; charset=utf-8",
+                                [("Cache-Control", "no-store")])
         return response.wsgi(start_response, head=request.method == "HEAD")
 
     def visitor_lang(self, request: Request) -> str:
@@ -126,6 +153,8 @@ class SubscriptionApp:
         """Route one request to its handler."""
         method = "GET" if request.method == "HEAD" else request.method
         parts = request.path.split("/")
+        if request.path == "healthz":
+            return self.only(method, "GET", self.health)
         if request.path in ("", "subscribe") and method == "GET":
             return redirect(self.url(f"{self.visitor_lang(request)}/"))
         if request.path == "subscribe":
@@ -162,6 +191,31 @@ class SubscriptionApp:
         """405 with the Allow header."""
         return Response(405, b"method not allowed\n", "text/plain; charset=utf-8",
                         [("Allow", allow)])
+
+    def health(self) -> Response:
+        """The proxy's health check: database reachable, migrations current, and how many
+        sign-ups and confirmation emails wait in the database's queues."""
+        waiting: tuple[int, int] | None = None  # (sign-ups, confirmation emails)
+        try:
+            store = self.store()
+            database = store.database
+            reachable = database.reachable()
+            version = database.schema_version() if reachable else None
+            current = reachable and database.schema_current
+            if current:
+                counts = store.outbox.counts()
+                waiting = counts["sign_ups"], counts["queued"] + counts["sending"]
+        except (sqlite3.Error, NewsletterError) as exc:
+            logger.error("health check: database unavailable: %s", exc)
+            reachable, version, current = False, None, False
+        ok = reachable and current
+        body = {"status": "ok" if ok else "unavailable", "database": reachable,
+                "schema_version": version, "migrations_current": current,
+                "confirmation_queue": None if waiting is None else sum(waiting),
+                "sign_ups_queued": None if waiting is None else waiting[0],
+                "confirmations_queued": None if waiting is None else waiting[1]}
+        return Response(200 if ok else 503, (json.dumps(body) + "\n").encode(),
+                        "application/json", [("Cache-Control", "no-store")])
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -255,12 +309,13 @@ class SubscriptionApp:
             return check_inbox
         candidate, errors = self.validate_form(form, page_lang)
         if candidate is None:
-            values = {k: form.get(k, "")[:MAX_FIELD] for k in ("email", "name", "organisation",
-                                                                 "state", "lang")}
+            # What the visitor typed comes back, but for characters a page must not hold.
+            values = {k: printable(form.get(k, "")[:MAX_FIELD])
+                      for k in ("email", "name", "organisation", "state", "lang")}
             return self.form_page(request, page_lang, 400, values, errors)
-        subscriber = self.store().request(candidate, ip=request.remote_addr)
-        if subscriber is not None:
-            self.mailer.submit(subscriber)
+        # The same work for every address, new or known: one insert, decided later.
+        self.store().outbox.queue_sign_up(candidate, ip=request.remote_addr)
+        self.mailer.wake()
         return check_inbox
 
     def validate_form(self, form: dict[str, str], page_lang: str,
@@ -279,11 +334,15 @@ class SubscriptionApp:
         lang = form.get("lang", "").strip().lower()
         if lang not in self.languages:
             errors["lang"] = t["error_lang"]
+        texts = {}
+        for field in ("name", "organisation"):
+            try:
+                texts[field] = checked_text(form.get(field, "")[:MAX_FIELD], field)
+            except InvalidText:
+                errors[field] = t["error_text"]
         if errors:
             return None, errors
-        name = " ".join(form.get("name", "").split())[:MAX_FIELD]
-        organisation = " ".join(form.get("organisation", "").split())[:MAX_FIELD]
-        return NewSubscriber(email, name, organisation, state, lang), {}
+        return NewSubscriber(email, texts["name"], texts["organisation"], state, lang), {}
 
     # -- signed links ----------------------------------------------------------------------
 
@@ -351,8 +410,9 @@ class SubscriptionApp:
         lang = self.reader_lang(subscriber) if subscriber else self.visitor_lang(request)
         if not self.limiter.allow(request.remote_addr):
             return self.page(429, lang, "rate_title", "rate_body")
-        if subscriber is not None and subscriber.status == "pending":
-            self.mailer.submit(subscriber)
+        if subscriber is not None and subscriber.status == "pending" and \
+                self.store().outbox.queue(subscriber.id, self.cooldown):
+            self.mailer.wake()
         return self.page(200, lang, "check_title", "check_body")
 
     def unsubscribe_page(self, request: Request, token: str) -> Response:
@@ -409,6 +469,12 @@ class SubscriptionApp:
             return self.language_page(request, token, 400)
         self.store().change_language(subscriber.id, lang, source="link")
         return self.page(200, lang, "language_changed_title", "language_changed_body")
+
+
+def printable(text: str) -> str:
+    """`text` without the characters a name may not hold (controls, invisible format
+    characters, separators), to show back in a form."""
+    return "".join(char for char in text if unsafe_character(char) is None)
 
 
 def collation_key(text: str) -> str:

@@ -1,4 +1,5 @@
-"""The little HTTP the subscription app needs on top of WSGI: a request, a response, negotiation."""
+"""The little HTTP the subscription app needs on top of WSGI: a request, a response, negotiation,
+and what waitress is told about the proxy in front of it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
+
+from newsletter.settings import ServeSettings
 
 MAX_BODY = 64 * 1024
 
@@ -35,12 +38,12 @@ class Request:
     content_type: str
 
     @classmethod
-    def from_environ(cls, environ: dict[str, Any], base_path: str, forwarded_hops: int = 0,
-                     ) -> Request:
+    def from_environ(cls, environ: dict[str, Any], base_path: str) -> Request:
         """Read the request; the path is made relative to `base_path` when it starts with it.
 
-        With `forwarded_hops` > 0, the client address is taken from X-Forwarded-For, that many
-        entries from the right (the ones our own proxies appended; the rest can be forged).
+        The client address is REMOTE_ADDR: behind the trusted proxy, waitress has already put the
+        visitor's address there (`waitress_options`); from anybody else, X-Forwarded-For is
+        cleared before the app sees it.
         """
         path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
         # PEP 3333 hands the path over as latin-1 decoded bytes.
@@ -61,11 +64,6 @@ class Request:
         except CookieError:
             cookies = {}
         remote = environ.get("REMOTE_ADDR", "") or "unknown"
-        if forwarded_hops > 0:
-            chain = [a.strip() for a in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-            chain = [a for a in chain if a]
-            if len(chain) >= forwarded_hops:
-                remote = chain[-forwarded_hops]
         return cls(
             method=environ.get("REQUEST_METHOD", "GET").upper(),
             path=path,
@@ -127,3 +125,17 @@ def negotiate(accept_language: str, languages: Sequence[str], default: str) -> s
         if primary in languages and quality > 0:
             choices.append((-quality, position, primary))
     return min(choices)[2] if choices else default
+
+
+def waitress_options(serve: ServeSettings) -> dict[str, Any]:
+    """waitress's proxy settings from `[serve]`: X-Forwarded-For (the configured headers) is
+    believed only from `trusted_proxy`, `forwarded_hops` entries from the right, and cleared from
+    every other peer; with no proxy, it is cleared from everybody."""
+    if not serve.trusted_proxy:
+        return {"clear_untrusted_proxy_headers": True}
+    return {
+        "trusted_proxy": serve.trusted_proxy,
+        "trusted_proxy_count": serve.forwarded_hops,
+        "trusted_proxy_headers": {h.lower() for h in serve.proxy_headers},
+        "clear_untrusted_proxy_headers": True,
+    }

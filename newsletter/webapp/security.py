@@ -9,7 +9,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature
+
+from newsletter.tokens import Signer
 
 CSRF_COOKIE = "annaobserva_csrf"
 CSRF_FIELD = "csrf"
@@ -23,8 +25,8 @@ class CsrfGuard:
     it (the secret), so both must agree.
     """
 
-    def __init__(self, secret: str, max_age: int = CSRF_MAX_AGE) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt="annaobserva.csrf")
+    def __init__(self, signer: Signer, max_age: int = CSRF_MAX_AGE) -> None:
+        self._serializer = signer.serializer("csrf")
         self.max_age = max_age
 
     @staticmethod

@@ -2,12 +2,13 @@
 
 The server can be told to misbehave the way real relays do: answer a recipient with a 4xx or 5xx
 code (`answer`), drop the connection right after accepting a message's data, before its reply
-(`drop_after_data`, the "outcome unknown" case), or drop every open connection between messages
-(`drop_connections`).
+(`drop_after_data`, the "outcome unknown" case), drop every open connection between messages
+(`drop_connections`), or take its time over each message (`delay`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ssl
@@ -59,6 +60,7 @@ class RecordingHandler:
         self.sessions: set[Any] = set()
         self.record = True
         self.count = 0
+        self.delay = 0.0  # seconds to sit on each message before answering (a slow relay)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802, ANN001
         """Accept the recipient unless an answer was scripted for it."""
@@ -84,6 +86,9 @@ class RecordingHandler:
             drop = self.data_drops > 0
             if drop:
                 self.data_drops -= 1
+            delay = self.delay
+        if delay:
+            await asyncio.sleep(delay)
         if drop:
             server.transport.abort()
             return "421 4.4.2 gone"

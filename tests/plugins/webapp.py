@@ -1,6 +1,7 @@
-"""The subscription web application served on a real loopback port (threaded wsgiref), per test.
-
-`publish.py serve` runs the same WSGI app under waitress; wsgiref stops cleanly between tests.
+"""The subscription web application served on a real loopback port, per test: in-process on
+threaded wsgiref (fast, stops cleanly between tests), or as `publish.py serve` in a process of its
+own — the app under waitress exactly as an operator runs it (`ServeProcess`), for what only the
+real server shows: the proxy headers waitress believes, SIGTERM and SIGKILL.
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ import email.policy
 import http.client
 import mailbox
 import re
+import signal
 import socketserver
+import subprocess
+import sys
 import threading
 import wsgiref.simple_server
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -25,7 +31,9 @@ from newsletter.settings import Settings
 from newsletter.subscribers.store import SubscriberStore
 from newsletter.webapp import SubscriptionApp
 
-from .servers import free_port
+from .servers import free_port, wait_for_http
+
+REPO = Path(__file__).resolve().parent.parent.parent
 
 
 @dataclass
@@ -35,6 +43,28 @@ class Reply:
     status: int
     headers: http.client.HTTPMessage
     text: str
+
+
+def http_request(url: str, method: str, path: str, body: bytes | None = None,
+                 headers: dict[str, str] | None = None, source: str | None = None) -> Reply:
+    """One request to a path relative to `url` (or an absolute URL), no redirects, from the
+    loopback address `source` (127.0.0.2 is another peer than 127.0.0.1)."""
+    target = urlsplit(path if path.startswith("http") else url + path)
+    conn = http.client.HTTPConnection(target.hostname, target.port, timeout=10,
+                                      source_address=(source, 0) if source else None)
+    try:
+        conn.request(method, target.path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return Reply(response.status, response.headers, response.read().decode("utf-8"))
+    finally:
+        conn.close()
+
+
+class Server(Protocol):
+    """Anything a FormSession can talk to."""
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> Reply: ...
 
 
 @dataclass
@@ -48,17 +78,16 @@ class SubscriptionServer:
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> Reply:
         """One request to a path relative to the app's URL (or an absolute URL), no redirects."""
-        target = urlsplit(path if path.startswith("http") else self.url + path)
-        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
-        try:
-            conn.request(method, target.path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return Reply(response.status, response.headers, response.read().decode("utf-8"))
-        finally:
-            conn.close()
+        return http_request(self.url, method, path, body, headers)
+
+    def settle(self) -> None:
+        """Wait until the app's mailer has decided every sign-up and sent every due email."""
+        self.app.mailer.join()
 
     def store(self) -> SubscriberStore:
-        """A separate connection to the same database (what an operator would see)."""
+        """A separate connection to the same database: what an operator sees once the app has
+        decided the sign-ups so far."""
+        self.settle()
         return SubscriberStore.open(self.settings)
 
     def outbox(self) -> list[EmailMessage]:
@@ -89,7 +118,7 @@ def _delivery_order(key: str) -> tuple[int, ...]:
 class FormSession:
     """A visitor with a cookie jar of one: loads the form, then posts it."""
 
-    def __init__(self, server: SubscriptionServer, lang: str = "es") -> None:
+    def __init__(self, server: Server, lang: str = "es") -> None:
         self.server = server
         reply = server.request("GET", f"{lang}/")
         assert reply.status == 200
@@ -121,15 +150,16 @@ class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
         """Access logs would carry signed tokens in their URLs; keep the test output clean."""
 
 
-def serve(settings: Settings, rate_limit: int = 100, forwarded_hops: int = 0,
+def serve(settings: Settings, rate_limit: int = 100, **subscribers: object,
           ) -> Iterator[SubscriptionServer]:
-    """Serve the app on a free loopback port (threaded wsgiref); stop it and close the app after."""
+    """Serve the app on a free loopback port (threaded wsgiref); stop it and close the app after.
+    `subscribers` replaces `[subscribers]` settings (e.g. the confirmation cooldown)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/s/"
     settings = settings.replace(
         email=dataclasses.replace(settings.email, subscription_url=url),
-        serve=dataclasses.replace(settings.serve, rate_limit_per_hour=rate_limit,
-                                  forwarded_hops=forwarded_hops),
+        serve=dataclasses.replace(settings.serve, rate_limit_per_hour=rate_limit),
+        subscribers=dataclasses.replace(settings.subscribers, **subscribers),
     )
     app = SubscriptionApp(settings)
     server = wsgiref.simple_server.make_server(
@@ -157,8 +187,8 @@ def serve_app(settings: Settings) -> Iterator[Callable[..., SubscriptionServer]]
     """A factory for an app with other settings (e.g. a low rate limit); stopped after the test."""
     running: list[Iterator[SubscriptionServer]] = []
 
-    def start(rate_limit: int = 100, forwarded_hops: int = 0) -> SubscriptionServer:
-        gen = serve(settings, rate_limit, forwarded_hops)
+    def start(rate_limit: int = 100, **subscribers: object) -> SubscriptionServer:
+        gen = serve(settings, rate_limit, **subscribers)
         running.append(gen)
         return next(gen)
 
@@ -168,4 +198,59 @@ def serve_app(settings: Settings) -> Iterator[Callable[..., SubscriptionServer]]
             pass
 
 
-__all__ = ["FormSession", "Reply", "SubscriptionServer"]
+@dataclass
+class Peer:
+    """A client of a ServeProcess connecting from one loopback address."""
+
+    url: str
+    source: str
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> Reply:
+        """One request from this peer's address."""
+        return http_request(self.url, method, path, body, headers, self.source)
+
+
+class ServeProcess:
+    """`publish.py serve` for a project, in a process of its own (waitress, signals and all)."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/s/"
+        self.proc = subprocess.Popen(
+            [sys.executable, str(REPO / "publish.py"), "--config",
+             str(project / "newsletter.toml"), "serve", "--port", str(self.port)],
+            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for_http(self.url + "es/")
+
+    def peer(self, source: str = "127.0.0.1") -> Peer:
+        """A client connecting from `source`."""
+        return Peer(self.url, source)
+
+    def stop(self, how: signal.Signals = signal.SIGTERM, timeout: float = 60,
+             ) -> tuple[int, str, str]:
+        """Send `how` (SIGTERM, SIGKILL…) and wait: (exit code, stdout, stderr)."""
+        self.proc.send_signal(how)
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture
+def serve_process() -> Iterator[Callable[[Path], ServeProcess]]:
+    """Start `publish.py serve` for a project; whatever still runs is killed after the test."""
+    started: list[ServeProcess] = []
+
+    def start(project: Path) -> ServeProcess:
+        process = ServeProcess(project)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.proc.poll() is None:
+            process.proc.kill()
+            process.proc.communicate(timeout=30)
+
+
+__all__ = ["FormSession", "Peer", "Reply", "ServeProcess", "SubscriptionServer"]

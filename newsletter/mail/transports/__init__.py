@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from newsletter.errors import NewsletterError
 from newsletter.settings import Settings
+from newsletter.tokens import Signer
 
 from .protocol import (
     OutcomeUnknown,
@@ -20,7 +21,17 @@ from .protocol import (
 )
 
 __all__ = ["OutcomeUnknown", "Quota", "Rejected", "RetryLater", "StopEverything", "Transport",
-           "TransportError", "open_transport"]
+           "TransportError", "check_secret_for", "open_transport"]
+
+# Transports whose messages stay on this machine: the only ones the demo secret may sign for.
+LOCAL = ("outbox",)
+
+
+def check_secret_for(name: str, signer: Signer) -> None:
+    """Refuse (WeakSecret) to sign links for a transport whose messages leave this machine with a
+    secret that is missing, the demo value or short; the outbox takes any."""
+    if name not in LOCAL:
+        signer.require_strong(f"sending through {name}")
 
 
 def open_transport(settings: Settings, name: str | None = None) -> Transport:

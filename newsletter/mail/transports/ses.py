@@ -106,9 +106,8 @@ class SesTransport:
 
     def quota(self) -> Quota | None:
         """The account's rate and 24-hour quota (SES v1 `GetSendQuota`), with the configured
-        margin; None when `[ses] account_quota` is off."""
-        if not self.config.account_quota:
-            return None
+        margin; None when `[ses] account_quota` is off. Asked either way: the answer also says
+        whether the credentials work (StopEverything if not), before a send touches its ledger."""
         client = self._new_client("ses")
         try:
             answer = client.get_send_quota()
@@ -120,6 +119,8 @@ class SesTransport:
             ) from None
         except BotoCoreError as exc:
             raise StopEverything(f"cannot read the SES quota ({exc})") from None
+        if not self.config.account_quota:
+            return None
         return Quota(
             max_rate=float(answer["MaxSendRate"]),
             max_24h=float(answer["Max24HourSend"]),
