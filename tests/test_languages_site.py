@@ -203,3 +203,10 @@ def test_search_covers_each_languages_own_editions(
     # The list of topics exists (every page links it), empty.
     topics = main_of(site / "fr" / "themes" / "index.html")
     assert "Aucun bulletin en français n&#39;a encore de thème." in topics
+
+
+def test_french_pages_keep_french_typography(site: Path) -> None:
+    html = (site / "fr" / NEWEST / "index.html").read_text(encoding="utf-8")
+    assert "États mentionnés\u00a0: " in html and "Thèmes\u00a0: " in html
+    assert ('<p class="kicker">Bulletin N° 4 · <time datetime="2026-11-16" '
+            'data-pagefind-meta="date">16 novembre 2026</time>') in html
