@@ -75,6 +75,24 @@ def test_a_failed_index_leaves_the_previous_site_and_index_intact(
         == []
 
 
+def test_the_languages_are_indexed_one_after_another(
+    site_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One Pagefind at a time (each uses every core, and holds its language's whole index in
+    memory): the runs' start and end times never overlap, and every language is indexed."""
+    real = newsletter.archive.search.pagefind_binary()
+    log = tmp_path / "runs.log"
+    wrapper = tmp_path / "pagefind"
+    wrapper.write_text(f"#!/bin/sh\necho start $(date +%s%N) >> {log}\nsleep 0.2\n"
+                       f'"{real}" "$@"\ncode=$?\necho end $(date +%s%N) >> {log}\nexit $code\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
+    report = build_site(site_settings, today=TODAY)
+    assert report.search is not None and sorted(report.search.refreshed) == ["en", "es"]
+    events = [line.split()[0] for line in log.read_text().splitlines()]
+    assert events == ["start", "end"] * 2
+
+
 def test_skipping_the_index_keeps_the_previous_one_marked_stale(
     site_settings: Settings, site_project: Path
 ) -> None:

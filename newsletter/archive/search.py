@@ -7,8 +7,9 @@ with that language's stemming and searched alone, and an edit in one language re
 
 The stage is incremental and atomic like the rest of the build. A language's key is the exact
 bytes of its issue pages (their paths and hashes) and the binary that indexes them: when it is the
-last build's, the bundle is kept untouched. Otherwise Pagefind runs (the languages at once, in the
-background while the build renders its other outputs: `start()`, then `finish()`) on hard links to
+last build's, the bundle is kept untouched. Otherwise Pagefind runs (one language after another,
+in the background while the build renders its other outputs: `start()`, then `finish()`) on hard
+links to
 the staged and kept pages, into a folder beside the site, and its files join the staged site, so
 a failed build leaves the previous site and its index as they were. A build asked to skip the index
 (the preview's first pass) keeps the previous bundle of a language whose pages changed and marks
@@ -104,7 +105,12 @@ class SearchIndex:
         self.previous = previous
         self.enabled = enabled
         self.keys: dict[str, str | None] = {}
-        self._running: list[tuple[str, str, Path, subprocess.Popen[bytes]]] = []
+        # Each language indexed so far: (lang, key, bundle folder, Pagefind's exit code, what it
+        # said); the one being indexed now is `_process`.
+        self._done: list[tuple[str, str, Path, int, bytes]] = []
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._stopping = False
         self._work: Path | None = None
         self._refreshed: list[str] = []
         self._kept: list[str] = []
@@ -124,16 +130,14 @@ class SearchIndex:
     def _clean(self) -> None:
         import shutil
 
+        with self._lock:
+            self._stopping = True  # no language is started after this
+            if self._process is not None and self._process.poll() is None:
+                self._process.kill()
         if self._starter is not None:
-            self._starter.join()
+            self._starter.join()  # it reaps the process it started
             self._starter = None
-        for _, _, _, process in self._running:
-            if process.poll() is None:
-                process.kill()
-            if process.stdout is not None and not process.stdout.closed:
-                process.communicate()  # reaps it and closes its pipe
-            process.wait()
-        self._running = []
+        self._done = []
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
@@ -188,6 +192,8 @@ class SearchIndex:
                        self._work / f"bundle-{lang}")
 
     def _launch_all(self, launches: Sequence[_Launch]) -> None:
+        """Index the languages one after another (Pagefind uses every core for one language:
+        run together, they took as long and held each language's index in memory at once)."""
         try:
             for launch in launches:
                 for found, target in launch.links:
@@ -196,9 +202,18 @@ class SearchIndex:
                            "--glob", "{" + ",".join(launch.pages) + "}",
                            "--output-path", str(launch.output), "--silent"]
                 logger.info("indexing %d %s pages for search", len(launch.pages), launch.lang)
-                process = subprocess.Popen(command, stdout=subprocess.PIPE,
-                                           stderr=subprocess.STDOUT)
-                self._running.append((launch.lang, launch.key, launch.output, process))
+                with self._lock:
+                    if self._stopping:
+                        return
+                    process = self._process = subprocess.Popen(
+                        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                said, _ = process.communicate()
+                with self._lock:
+                    self._process = None
+                self._done.append((launch.lang, launch.key, launch.output, process.returncode,
+                                   said))
+                if process.returncode != 0:
+                    return  # the build fails with this language's message
         except (OSError, BuildError) as exc:
             self._failure = exc
 
@@ -211,12 +226,11 @@ class SearchIndex:
             if self._failure is not None:
                 raise BuildError(f"the search index could not be started ({self._failure}); "
                                  "the site was not changed") from None
-            for lang, key, output, process in self._running:
-                said, _ = process.communicate()
-                if process.returncode != 0:
+            for lang, key, output, returncode, said in self._done:
+                if returncode != 0:
                     tail = said.decode("utf-8", "replace").strip()[-2000:]
                     raise BuildError(f"the search index of {lang} failed (Pagefind exited with "
-                                     f"{process.returncode}); the site was not changed:\n{tail}")
+                                     f"{returncode}); the site was not changed:\n{tail}")
                 prefix = SiteUrls.search_bundle(lang)
                 for file in sorted(output.rglob("*")):
                     if file.is_file() and file.name not in UNUSED:
