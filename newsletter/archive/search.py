@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import subprocess
 import threading
 import time
@@ -118,6 +119,7 @@ class SearchIndex:
         self._pages = 0
         self._started = 0.0
         self._starter: threading.Thread | None = None
+        self._queue: queue.SimpleQueue[_Launch | None] = queue.SimpleQueue()
         self._failure: Exception | None = None
 
     def __enter__(self) -> SearchIndex:
@@ -134,6 +136,7 @@ class SearchIndex:
             self._stopping = True  # no language is started after this
             if self._process is not None and self._process.poll() is None:
                 self._process.kill()
+        self._queue.put(None)
         if self._starter is not None:
             self._starter.join()  # it reaps the process it started
             self._starter = None
@@ -143,9 +146,12 @@ class SearchIndex:
             self._work = None
 
     def start(self, pages: Mapping[str, Sequence[str]]) -> None:
-        """Keep each language's bundle whose pages did not change; start Pagefind on the others
-        (`pages`: each language's issue pages, as output paths already staged)."""
-        self._started = time.perf_counter()
+        """Keep each language's bundle whose pages did not change; queue Pagefind on the others
+        (`pages`: each language's issue pages, as output paths already staged). Called once per
+        language as the build finishes staging its pages, so the first language is indexed while
+        the others are rendered; they are indexed in the order they come."""
+        if not self._started:
+            self._started = time.perf_counter()
         engine = engine_identity()
         launches: list[_Launch] = []
         for lang in sorted(pages):
@@ -162,10 +168,12 @@ class SearchIndex:
             else:
                 self.keys[lang] = key
                 launches.append(self._plan(lang, key, pages[lang]))
-        if launches:
+        for launch in launches:
+            self._queue.put(launch)
+        if launches and self._starter is None:
             # Linking the kept pages costs a file-system call or two per page: done beside the
             # rendering of the other outputs, like the indexing itself.
-            self._starter = threading.Thread(target=self._launch_all, args=(launches,),
+            self._starter = threading.Thread(target=self._launch_all,
                                              name="annaobserva-search", daemon=True)
             self._starter.start()
 
@@ -191,11 +199,12 @@ class SearchIndex:
         return _Launch(lang, key, root, tuple(sorted(pages)), links,
                        self._work / f"bundle-{lang}")
 
-    def _launch_all(self, launches: Sequence[_Launch]) -> None:
-        """Index the languages one after another (Pagefind uses every core for one language:
-        run together, they took as long and held each language's index in memory at once)."""
+    def _launch_all(self) -> None:
+        """Index the queued languages one after another until `finish()` says there are no more
+        (Pagefind uses every core for one language: run together, they took as long and held
+        each language's index in memory at once)."""
         try:
-            for launch in launches:
+            while (launch := self._queue.get()) is not None:
                 for found, target in launch.links:
                     _link(found, target)
                 command = [str(pagefind_binary()), "--site", str(launch.root),
@@ -220,6 +229,7 @@ class SearchIndex:
     def finish(self) -> SearchReport:
         """Wait for Pagefind and stage its files (unchanged ones are not rewritten)."""
         try:
+            self._queue.put(None)  # no more languages
             if self._starter is not None:
                 self._starter.join()
                 self._starter = None
