@@ -196,7 +196,7 @@ def build_site(
     from newsletter.templating import templates_fingerprint
 
     from .cache import BuildCache
-    from .conversion import Converter
+    from .conversion import HTML_PREFIX, Converter
     from .render import language_rank, render_site
     from .search import SearchIndex
 
@@ -225,6 +225,7 @@ def build_site(
 
         if not previous.get("files") and _many_editions(settings):
             converter.fork_early()  # a first build converts everything
+        cache.prefetch_keys(HTML_PREFIX)  # which editions' HTML is cached, in one query
         corpus = _load(settings, cache, on_edition=convert_if_published)
         for edition in sorted(later, key=lambda e: language_rank(settings.site.languages)(e.lang)):
             converter.request(edition)
