@@ -48,6 +48,7 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     inline = fast._md.treeprocessors["inline"]  # noqa: SLF001
     assert "_InlineProcessor__handleInline" in vars(inline)
     assert None not in inline_needs(inline.inlinePatterns)
+    assert "is_block_level" in vars(fast._md)  # noqa: SLF001 - answered from a set
     sources = _sources()
     assert len(sources) > 40
     for body in sources:

@@ -187,7 +187,10 @@ def _skip_hopeless_patterns(inline: InlineProcessor) -> None:
     is a pattern that did not match (the next one starts from the beginning of the text), so the
     output is the same (tests/test_markup.py compares it with the library's)."""
     patterns = inline.inlinePatterns  # type: ignore[attr-defined]
-    needs = inline_needs(patterns)
+    # Each pattern's literals as a pair (the second the first again when there is one): two
+    # look-ups inline cost less than a generator per pattern per piece of text.
+    needs = [None if need is None else (need[0], need[-1]) for need in inline_needs(patterns)]
+    assert all(need is None or len(need) <= 2 for need in inline_needs(patterns))
     apply = inline._InlineProcessor__applyPattern  # type: ignore[attr-defined]  # noqa: SLF001
 
     def handle_inline(data: str, pattern_index: int = 0) -> str:
@@ -198,7 +201,7 @@ def _skip_hopeless_patterns(inline: InlineProcessor) -> None:
         find = data.find
         while pattern_index < count:
             need = needs[pattern_index]
-            if need is not None and all(find(literal, start) < 0 for literal in need):
+            if need is not None and find(need[0], start) < 0 and find(need[1], start) < 0:
                 pattern_index += 1
                 start = 0
                 continue
@@ -209,6 +212,26 @@ def _skip_hopeless_patterns(inline: InlineProcessor) -> None:
         return data
 
     inline._InlineProcessor__handleInline = handle_inline  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def _remember_block_levels(md: markdown.Markdown) -> None:
+    """`Markdown.is_block_level` answered from a set and remembered per tag: the library looks
+    the tag up in a list of fifty names, about a hundred and fifty times per edition. The list is
+    complete once the extensions are loaded (nothing changes it while converting)."""
+    levels = frozenset(md.block_level_elements)
+    known: dict[str, bool] = {}
+
+    def is_block_level(tag: object) -> bool:
+        if not isinstance(tag, str):
+            return False
+        found = known.get(tag)
+        if found is None:
+            if len(known) > 1024:  # raw HTML may name any number of tags
+                known.clear()
+            found = known[tag] = tag.lower().rstrip("/") in levels
+        return found
+
+    md.is_block_level = is_block_level  # type: ignore[method-assign]
 
 
 class _RewriteExtension(Extension):
@@ -269,6 +292,7 @@ class MarkdownRenderer:
         inline = self._md.treeprocessors["inline"]
         inline.inlinePatterns = list(inline.inlinePatterns)  # type: ignore[attr-defined]
         _skip_hopeless_patterns(inline)  # type: ignore[arg-type]
+        _remember_block_levels(self._md)
         # The block parser iterates its registry once per block, copying it each time: likewise.
         self._md.parser.blockprocessors = list(self._md.parser.blockprocessors)  # type: ignore[assignment]
 
