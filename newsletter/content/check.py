@@ -368,8 +368,8 @@ def _cached_scan(edition: Edition, shown: str, cache: ScanCache | None) -> BodyS
 
 
 # A body can hold something the sanitiser removes only if it has raw HTML or a character
-# reference (< or &), or a link whose scheme is not one the allowlist keeps; other bodies are not
-# converted again for this check.
+# reference (< or &), attributes (`{: onclick=… }`), or a link whose scheme is not one the
+# allowlist keeps; other bodies are not converted again for this check.
 # Each alternative is looked for on its own, after a test for the text it cannot match without:
 # one pattern of three alternatives is tried at every character of every body (a third of an
 # edit's rebuild), a pattern that starts with a literal is found by a fast scan.
@@ -384,7 +384,7 @@ _BRACKET_LINE = re.compile(r"\n([^\S\n]{0,3})\[")
 
 def may_be_removed(body: str) -> bool:
     """Whether the sanitiser could remove anything from this body (see above)."""
-    if "<" in body or "&" in body:
+    if "<" in body or "&" in body or "{" in body:  # `{` : attributes (attr_list) may be any
         return True
     if "](" in body and _INLINE_SCHEME.search(body):
         return True
