@@ -250,8 +250,9 @@ class SearchIndex:
         finally:
             self._clean()
         seconds = time.perf_counter() - self._started if self._refreshed else 0.0
-        return SearchReport(tuple(self._refreshed), tuple(self._kept), tuple(self._stale),
-                            self._pages, seconds)
+        # Named in code order, whatever order they were indexed in (the build's report).
+        return SearchReport(tuple(sorted(self._refreshed)), tuple(sorted(self._kept)),
+                            tuple(sorted(self._stale)), self._pages, seconds)
 
 
 def _link(found: Path, target: Path) -> None:
