@@ -10,7 +10,7 @@ import premailer
 import pytest
 
 from newsletter.content import load_corpus, markup
-from newsletter.content.issues import load_issues
+from newsletter.content.loader import load_issues
 from newsletter.mail.editions import (
     EditionNotFound,
     EmailTemplateError,

@@ -28,7 +28,7 @@ from newsletter.content.gather import (
     normalize_link,
     shorten,
 )
-from newsletter.content.issues import load_issues
+from newsletter.content.loader import load_issues
 from newsletter.content.markup import renderer_for
 from newsletter.content.news_drafts import (
     NOT_BUILT,

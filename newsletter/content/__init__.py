@@ -32,16 +32,8 @@ if TYPE_CHECKING:
     from .check import ScanCache, run_checks
     from .gather import FeedsConfigError, GatherError, default_since, gather_news, load_feed_list
     from .images import ImageError, image_attributes, image_size, size_of, with_dimensions
-    from .issues import (
-        Corpus,
-        Edition,
-        Issue,
-        Problem,
-        display_path,
-        load_corpus,
-        load_issues,
-        read_edition,
-    )
+    from .issues import Corpus, Edition, Issue, Problem, display_path
+    from .loader import load_corpus, load_issues, read_edition
     from .markup import Rendered, absolutize, label_footnotes, render_config_key, renderer_for
     from .news_drafts import FEEDS_FILE, check_news_drafts, write_news_drafts
     from .scaffold import scaffold_issue
@@ -63,8 +55,8 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     ".gather": ("FeedsConfigError", "GatherError", "default_since", "gather_news",
                 "load_feed_list"),
     ".images": ("ImageError", "image_attributes", "image_size", "size_of", "with_dimensions"),
-    ".issues": ("Corpus", "Edition", "Issue", "Problem", "display_path", "load_corpus",
-                "load_issues", "read_edition"),
+    ".issues": ("Corpus", "Edition", "Issue", "Problem", "display_path"),
+    ".loader": ("load_corpus", "load_issues", "read_edition"),
     ".markup": ("Rendered", "absolutize", "label_footnotes", "render_config_key", "renderer_for"),
     ".news_drafts": ("FEEDS_FILE", "check_news_drafts", "write_news_drafts"),
     ".scaffold": ("scaffold_issue",),
