@@ -72,7 +72,7 @@ LONG_RUNNING = ("preview", "serve")
 # Key output of commands, by the words after `publish.py`; any other command must exit 0
 # without a traceback (and may say anything).
 KEY_OUTPUT = {
-    "demo": "Look at: _site/index.html",
+    "demo": "publish.py preview` (then http://127.0.0.1:8000/",
     "new": "created issues/",
     "check": " 0 error(s)",
     "build": "_site/",

@@ -55,9 +55,11 @@ def test_the_demo_never_touches_the_operators_subscribers_or_outbox(
     assert main(["--config", str(project / "newsletter.toml"), "demo"]) == 0
     out = capsys.readouterr().out
     assert "delivered 12 messages to demo/outbox/" in out
-    assert out.rstrip().endswith(
-        "Look at: _site/index.html (the archive) and demo/outbox/new/ (the delivered emails, one "
-        ".eml file each; the demo's subscribers and outbox are in demo/, apart from yours).")
+    look = out.rstrip().splitlines()[-1]
+    assert look.startswith("Look at: the archive, built into _site/, with `")
+    assert "publish.py preview` (then http://127.0.0.1:8000/;" in look
+    assert look.endswith("the delivered emails in demo/outbox/new/ (one .eml file each; the demo's "
+                         "subscribers and outbox are in demo/, apart from yours).")
     with SubscriberStore.open(settings) as store:
         assert [s.email for s in store.iter_subscribers()] == ["enlace@mides.gub.uy"]
         assert Ledger.beside(store).campaign("2011-07") is None  # the real send is still to do

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -230,10 +231,25 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     _report_build(report, settings)
     for line in deliver_demo(settings):
         print(line)
-    print(f"Look at: {_shown(report.output, settings)}/index.html (the archive) and "
-          f"{demo_settings(settings).delivery.outbox_dir}/new/ (the delivered emails, one .eml "
-          "file each; the demo's subscribers and outbox are in demo/, apart from yours).")
+    # The pages link each other from the site's root (/static/…, /es/…), so a browser shows them
+    # as they will look only when served: the preview, not the files opened one by one.
+    print(f"Look at: the archive, built into {_shown(report.output, settings)}/, with "
+          f"`{_command()} preview` (then http://127.0.0.1:8000/; the emails are there too, under "
+          f"/_email/); the delivered emails in {demo_settings(settings).delivery.outbox_dir}/new/ "
+          "(one .eml file each; the demo's subscribers and outbox are in demo/, apart from yours).")
     return 0
+
+
+def _command() -> str:
+    """This program as the user would type it again (`.venv/bin/python publish.py`)."""
+    if sys.argv and Path(sys.argv[0]).name == "annaobserva":  # the installed script
+        return "annaobserva"
+    executable = Path(sys.executable)
+    try:
+        shown = str(executable.relative_to(Path.cwd()))
+    except ValueError:
+        shown = "python"
+    return f"{shown} publish.py"
 
 
 def _shown(path: Path, settings: Settings) -> str:
