@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.content.check import run_checks
-from newsletter.content.issues import Corpus, Issue, Problem, load_issues
+from newsletter.content.issues import Corpus, Issue, Problem
+from newsletter.content.loader import load_issues
 from newsletter.settings import Settings, load_settings
 from tests.conftest import FIXTURES, copy_project
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
-from newsletter.content.issues import load_issues
+from newsletter.content.loader import load_issues
 
 
 def run(project: Path, *argv: str) -> int:
