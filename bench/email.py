@@ -28,7 +28,8 @@ from pathlib import Path
 import premailer
 import premailer.premailer
 
-from newsletter.content.issues import Issue, load_issues
+from newsletter.content.issues import Issue
+from newsletter.content.loader import load_issues
 from newsletter.mail.editions import (
     EmailEdition,
     Recipient,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -69,6 +70,13 @@ def localized_date(value: dt.date, lang: str, form: str = "long") -> str:
     return format_date(value, format=form, locale=lang)
 
 
+def html_text(value: str) -> str:
+    """Plain text as the HTML an RSS `<description>` holds: `<`, `>` and `&` escaped once here and
+    once more by the XML around it, so a reader shows "a <b>" as typed instead of parsing markup
+    out of a summary (quotes need no escaping between tags)."""
+    return html.escape(str(value), quote=False)
+
+
 def rfc822(value: dt.datetime) -> str:
     """An RFC 822 date for RSS (always in English, whatever the locale)."""
     from email.utils import format_datetime
@@ -89,6 +97,7 @@ def make_environment(templates_dir: Path) -> Environment:
     )
     env.filters["localized_date"] = localized_date
     env.filters["rfc822"] = rfc822
+    env.filters["html_text"] = html_text
     return env
 
 

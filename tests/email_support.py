@@ -8,7 +8,8 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from newsletter.content.issues import Issue, load_issues
+from newsletter.content.issues import Issue
+from newsletter.content.loader import load_issues
 from newsletter.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -19,15 +19,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "newsletter"
 SUBSYSTEMS = ("archive", "content", "delivery", "mail", "subscribers", "webapp")
-# The files that may hold SQL: the subscribers' database (every migration; the connection, its
-# transactions, the migrations' runner and the file-level backup log; the owners of the
-# subscriber tables — the store and its outbox, the subscription pages' queues — and of the
-# delivery tables; the store's and the Ledger's read-only figures are each its own base class),
-# and the build cache, which is a file of its own that nothing else reads.
+# The files that may hold SQL: the subscribers' database (`migrations`: every migration, the
+# schema; `database`: the connection, its transactions, the migrations' runner and the file-level
+# backup log), the one queries module of each side (`subscribers/queries`: subscribers, events,
+# suppressions, the sign-up queue and the confirmation outbox, their figures; `delivery/ledger`:
+# campaigns, deliveries, the send lock, events, send runs, their figures), and the build cache,
+# which is a file of its own that nothing else reads.
 SQL_FILES = {
-    "subscribers/migrations.py", "subscribers/database.py", "subscribers/store.py",
-    "subscribers/figures.py", "subscribers/outbox.py", "delivery/ledger.py",
-    "delivery/figures.py",
+    "subscribers/migrations.py", "subscribers/database.py", "subscribers/queries.py",
+    "delivery/ledger.py",
 }
 BUILD_CACHE = "archive/cache.py"
 SQL_START = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "CREATE ", "DROP ", "ALTER ", "PRAGMA ",
@@ -155,16 +155,32 @@ def sql_in(path: Path) -> list[str]:
 
 
 def test_sql_is_written_only_by_the_owners_of_the_tables() -> None:
-    """Every SQL statement on the subscribers' database lives in its five files; the build cache
-    keeps its own (a separate file that nothing else reads)."""
+    """Every SQL statement on the subscribers' database lives in its four files (at most four:
+    issue 11); the build cache keeps its own (a separate file that nothing else reads)."""
     offenders = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE).as_posix()
         if relative not in SQL_FILES and relative != BUILD_CACHE and sql_in(path):
             offenders[relative] = sql_in(path)
     assert offenders == {}
+    assert len(SQL_FILES) <= 4
     # The search finds what it looks for: each owner does hold statements.
     assert all(sql_in(PACKAGE / owner) for owner in SQL_FILES | {BUILD_CACHE})
+
+
+def test_no_module_reaches_into_the_connection() -> None:
+    """Only the owners of the SQL touch a `Database`'s connection (`.conn`); everything else calls
+    their methods (a `conn.execute` anywhere else would also be caught above)."""
+    reached = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative in SQL_FILES or relative == BUILD_CACHE:
+            continue
+        found = [node.lineno for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                 if isinstance(node, ast.Attribute) and node.attr == "conn"]
+        if found:
+            reached[relative] = found
+    assert reached == {}
 
 
 def test_the_kernel_is_at_most_twelve_modules() -> None:

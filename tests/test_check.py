@@ -19,7 +19,8 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from newsletter.content.check import may_be_removed, run_checks
-from newsletter.content.issues import Corpus, Issue, Problem, load_issues
+from newsletter.content.issues import Corpus, Issue, Problem
+from newsletter.content.loader import load_issues
 from newsletter.settings import Settings, load_settings
 from tests.conftest import FIXTURES, copy_project
 

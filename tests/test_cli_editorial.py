@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
-from newsletter.content.issues import load_issues
+from newsletter.content.loader import load_issues
 
 
 def run(project: Path, *argv: str) -> int:
@@ -67,6 +67,8 @@ def test_build_reports_what_it_did_and_then_that_nothing_changed(
     out = capsys.readouterr().out
     assert out.startswith("Built 2 issues (4 editions) into _site/: 72 files, 72 written")
     assert "\nSearch index: en, es refreshed in " in out and " s (4 pages).\n" in out
+    # The pages link from the site's root: the way to look at them is the preview, not the files.
+    assert out.endswith(" publish.py preview` (then http://127.0.0.1:8000/).\n")
     assert run(site_project, "build", "--today", "2026-11-28") == 0
     assert capsys.readouterr().out.startswith(
         "Nothing changed: _site/ is up to date (2 issues, 4 editions).")

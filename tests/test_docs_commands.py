@@ -75,7 +75,7 @@ KEY_OUTPUT = {
     "demo": "publish.py preview` (then http://127.0.0.1:8000/",
     "new": "created issues/",
     "check": " 0 error(s)",
-    "build": "_site/",
+    "build": "publish.py preview` (then http://127.0.0.1:8000/).",
     "subscribers import": "imported 2 of 2 rows as confirmed",
     "subscribers add": "as pending; confirmation email sent",
     "subscribers list": "subscriber(s)",

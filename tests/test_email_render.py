@@ -10,12 +10,12 @@ import premailer
 import pytest
 
 from newsletter.content import load_corpus, markup
-from newsletter.content.issues import load_issues
+from newsletter.content.loader import load_issues
+from newsletter.mail.checks import email_problems
 from newsletter.mail.editions import (
     EditionNotFound,
     EmailTemplateError,
     Recipient,
-    email_problems,
     render_email_edition,
     render_email_editions,
     render_email_preview,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 import re
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
@@ -84,3 +86,28 @@ def test_feed_items_are_limited_and_newest_first(site_settings: Settings, site_p
     site = build_site(load_settings(config), today=TODAY).output
     parsed = feedparser.parse((site / "en/feed.xml").read_bytes())
     assert [e.title for e in parsed.entries] == ["Protecting children in a digital age"]
+
+
+def test_a_summary_is_text_in_every_feed_reader_never_markup(site_project) -> None:
+    """RSS readers parse `<description>` as HTML: a summary reaches them escaped twice, so what the
+    editor typed is what they show, and nothing in it becomes an element or an attribute."""
+    from newsletter.settings import load_settings
+
+    typed = 'A < B & "C" <img src=x onerror=alert(1)> </description>'
+    source = site_project / "issues/2011-06/en.md"
+    text = source.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^summary: .*$", "summary: " + json.dumps(typed), text, count=1)
+    source.write_text(text, encoding="utf-8")
+    site = build_site(load_settings(site_project / "newsletter.toml"), today=TODAY).output
+    checked = []
+    for feed in (site / "en/feed.xml", *sorted(site.glob("en/*/*/feed.xml"))):
+        item = ET.parse(feed).getroot().find("channel/item[link='" + f"{BASE}/en/2011-06/']")
+        if item is None:  # a state or topic feed the issue is not in
+            continue
+        as_html = item.findtext("description")
+        assert "<" not in as_html and html.unescape(as_html) == typed, feed
+        (entry,) = [e for e in feedparser.parse(feed.read_bytes()).entries
+                    if e.link == f"{BASE}/en/2011-06/"]
+        assert html.unescape(entry.summary) == typed, feed
+        checked.append(feed)
+    assert site / "en/feed.xml" in checked and len(checked) > 1  # the state and topic feeds too

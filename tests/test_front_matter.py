@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsletter.content.check import run_checks
-from newsletter.content.issues import FRONT_MATTER_KEYS, load_issues, read_edition
+from newsletter.content.loader import FRONT_MATTER_KEYS, load_issues, read_edition
 from newsletter.settings import load_settings
 from tests.conftest import REPO, copy_project
 

@@ -13,22 +13,19 @@ from pathlib import Path
 import pytest
 
 from newsletter.cli import main
+from newsletter.content.feeds import FeedList, FeedsConfigError, PartnerFeed, load_feed_list
 from newsletter.content.gather import (
     FeedFailed,
-    FeedList,
-    FeedsConfigError,
     Gathered,
     GatherError,
-    PartnerFeed,
     default_since,
     fetch_feed,
     gather_news,
     html_to_line,
-    load_feed_list,
     normalize_link,
     shorten,
 )
-from newsletter.content.issues import load_issues
+from newsletter.content.loader import load_issues
 from newsletter.content.markup import renderer_for
 from newsletter.content.news_drafts import (
     NOT_BUILT,

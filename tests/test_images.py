@@ -13,7 +13,7 @@ from newsletter.archive import build_checks
 from newsletter.archive.build import build_site
 from newsletter.content.check import run_checks
 from newsletter.content.images import ImageError, image_size, size_of, with_dimensions
-from newsletter.content.issues import load_issues
+from newsletter.content.loader import load_issues
 from newsletter.errors import BuildError
 from newsletter.settings import Settings
 

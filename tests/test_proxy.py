@@ -4,6 +4,7 @@ from any other peer the header is ignored. And the `[serve]` proxy settings are 
 
 from __future__ import annotations
 
+import http.client
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -97,6 +98,22 @@ def test_proxy_settings_are_checked(project: Path, serve: str, message: str) -> 
 def test_what_waitress_is_told(project: Path) -> None:
     config = configure(project, 'trusted_proxy = "10.0.0.2"\nforwarded_hops = 2\n')
     assert waitress_options(load_settings(config).serve) == {
+        "max_request_body_size": 64 * 1024,
         "trusted_proxy": "10.0.0.2", "trusted_proxy_count": 2,
         "trusted_proxy_headers": {"x-forwarded-for"}, "clear_untrusted_proxy_headers": True,
     }
+
+
+def test_a_body_bigger_than_any_form_is_refused_by_waitress_before_it_is_buffered(
+    project: Path, serve_process: Callable[[Path], ServeProcess]
+) -> None:
+    server = serve_process(project)
+    visitor = FormSession(server.peer("127.0.0.1"))
+    assert visitor.post(**FORM, email="f@gov.uy").status == 200
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("POST", "/s/es/", body=b"email=" + b"x" * (2 * 1024 * 1024),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert connection.getresponse().status == 413
+    connection.close()
+    server.stop(signal.SIGTERM)
+    assert list(request_ips(project)) == ["f@gov.uy"]

@@ -15,7 +15,7 @@ import pytest
 
 from newsletter.archive.build import build_site
 from newsletter.archive.topics import neighbours, tag_slug, tag_topics
-from newsletter.content.issues import load_issues
+from newsletter.content.loader import load_issues
 from newsletter.settings import Settings, load_settings
 
 from .conftest import copy_project

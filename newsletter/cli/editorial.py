@@ -182,7 +182,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     """Build the site."""
     report = build_site(settings, today=_today(args), drafts=args.drafts, output=args.output)
     _report_build(report, settings)
-    print(f"Open {_shown(report.output, settings)}/index.html, or run `python publish.py preview`.")
+    # Served, not opened file by file: the pages link each other from the site's root.
+    print(f"Look at it with `{_command()} preview` (then http://127.0.0.1:8000/).")
     return 0
 
 

@@ -30,18 +30,11 @@ if TYPE_CHECKING:
         unapproved,
     )
     from .check import ScanCache, run_checks
-    from .gather import FeedsConfigError, GatherError, default_since, gather_news, load_feed_list
+    from .feeds import FeedsConfigError, load_feed_list
+    from .gather import GatherError, default_since, gather_news
     from .images import ImageError, image_attributes, image_size, size_of, with_dimensions
-    from .issues import (
-        Corpus,
-        Edition,
-        Issue,
-        Problem,
-        display_path,
-        load_corpus,
-        load_issues,
-        read_edition,
-    )
+    from .issues import Corpus, Edition, Issue, Problem, display_path
+    from .loader import load_corpus, load_issues, read_edition
     from .markup import Rendered, absolutize, label_footnotes, render_config_key, renderer_for
     from .news_drafts import FEEDS_FILE, check_news_drafts, write_news_drafts
     from .scaffold import scaffold_issue
@@ -60,11 +53,11 @@ __getattr__, __dir__ = lazy_exports(__name__, {
                    "approval_problems", "approval_states", "approve", "edition_hash",
                    "unapproved"),
     ".check": ("ScanCache", "run_checks"),
-    ".gather": ("FeedsConfigError", "GatherError", "default_since", "gather_news",
-                "load_feed_list"),
+    ".feeds": ("FeedsConfigError", "load_feed_list"),
+    ".gather": ("GatherError", "default_since", "gather_news"),
     ".images": ("ImageError", "image_attributes", "image_size", "size_of", "with_dimensions"),
-    ".issues": ("Corpus", "Edition", "Issue", "Problem", "display_path", "load_corpus",
-                "load_issues", "read_edition"),
+    ".issues": ("Corpus", "Edition", "Issue", "Problem", "display_path"),
+    ".loader": ("load_corpus", "load_issues", "read_edition"),
     ".markup": ("Rendered", "absolutize", "label_footnotes", "render_config_key", "renderer_for"),
     ".news_drafts": ("FEEDS_FILE", "check_news_drafts", "write_news_drafts"),
     ".scaffold": ("scaffold_issue",),

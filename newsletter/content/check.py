@@ -1,6 +1,6 @@
 """Check issues beyond what the loader reports: content rules an editor can fix, file and line.
 
-The loader (`content.issues`) already reports malformed YAML, unknown or missing front-matter
+The loader (`content.loader`) already reports malformed YAML, unknown or missing front-matter
 keys, wrong types and `send_at` without a time zone as `corpus.problems`; `run_checks` adds what
 needs the whole corpus or the body: duplicate numbers and slugs, missing required translations
 (`[site] required_languages`; an optional one may be missing) and disagreeing ones, links to

@@ -3,7 +3,7 @@ the schedule, rehearsals, bounces and the unsubscribe mailbox, reports, the oper
 editors' summary, and the demo `make run` ends with (in its own `demo/` database and outbox).
 
 Owns every statement on the delivery tables (`campaigns`, `deliveries`, `test_sends`,
-`send_lock`, `delivery_events`, `send_runs`), all in `Ledger` (its read-only counts in `figures`),
+`send_lock`, `delivery_events`, `send_runs`), all in `Ledger` (its read-only counts too),
 which shares the subscribers' database (`Ledger.beside(store)`). `run_send(store, ledger, …)`
 settles its configuration (the command's `SendOptions` over `[delivery]`) once, at the top, and
 refuses an edition not approved as it is now when `[delivery] require_approval` is on;

@@ -9,8 +9,8 @@ duplicates bounded by the messages that were in flight).
 
 `Ledger` owns every statement on the delivery tables (`campaigns`, `deliveries`, `test_sends`,
 `send_lock`, `delivery_events`, `send_runs`): the send, the schedule's lock, the rehearsals, the
-bounces and the report all go through it; its read-only queries for the report and `status` are
-in `figures.LedgerFigures`, which it inherits. It shares the subscriber store's database
+bounces, the report and `status` (its read-only figures, at the end) all go through it, and
+nothing else in the package writes SQL on them. It shares the subscriber store's database
 (`Ledger.beside(store)`), so a freeze reads the subscribers and writes the deliveries in one
 transaction.
 """
@@ -18,20 +18,19 @@ transaction.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import secrets
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from newsletter.subscribers import Database, Subscriber, SubscriberStore, stamp
 
-from .figures import LedgerFigures
 from .records import (
+    AudienceRows,
     Campaign,
+    EditionChooser,
+    LanguageFigures,
     LedgerError,
     LockHolder,
-    MissingTranslation,
     Outcome,
     Pending,
     RunRecord,
@@ -49,17 +48,12 @@ def utc_stamp(moment: dt.datetime | None = None) -> str:
     return stamp(moment or dt.datetime.now(dt.UTC))
 
 
-# Which edition a subscriber of a language gets (None: none): `EmailEditions.edition_for`, which
-# follows the settings' fallback chain, so the ledger records exactly what mail renders.
-EditionChooser = Callable[[str], "str | None"]
-
-
-class Ledger(LedgerFigures):
+class Ledger:
     """The deliveries of every campaign, in the subscribers' database."""
 
     def __init__(self, database: Database) -> None:
-        super().__init__(database.conn)
         self.database = database
+        self._conn = database.conn
 
     @classmethod
     def beside(cls, store: SubscriberStore) -> Ledger:
@@ -131,34 +125,14 @@ class Ledger(LedgerFigures):
         edition_for: EditionChooser,
         stamp: str,
     ) -> int:
-        missing: Counter[str] = Counter()
-        resolved: dict[str, str | None] = {}
-
-        def rows() -> Iterator[tuple[object, ...]]:
-            for member in audience:
-                if member.lang not in resolved:
-                    resolved[member.lang] = edition_for(member.lang)
-                edition = resolved[member.lang]
-                if edition is None:
-                    missing[member.lang] += 1
-                    continue
-                address = member.email.strip().casefold()
-                key = hashlib.sha256(f"{salt}:{address}".encode()).hexdigest()
-                yield (issue, member.id, key, member.lang, edition, member.state, stamp)
-
+        rows = AudienceRows(issue, salt, edition_for, stamp)
         before = self._conn.total_changes
         self._conn.executemany(
             "INSERT OR IGNORE INTO deliveries (issue, subscriber_id, address_key, lang, "
             "edition_lang, member_state, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
-            rows(),
+            rows.of(audience),
         )
-        if missing:
-            detail = ", ".join(f"{lang}: {n} subscriber{'s' if n != 1 else ''}"
-                               for lang, n in sorted(missing.items()))
-            raise MissingTranslation(
-                f"issue {issue} has no edition for {detail}: nothing was sent; every issue needs "
-                "an edition in [site] default_language, which ends every fallback chain"
-            )
+        rows.check()
         return self._conn.total_changes - before
 
     def cancel(self, issue: str, now: dt.datetime | None = None) -> int:
@@ -431,3 +405,70 @@ class Ledger(LedgerFigures):
             "SELECT id, issue, host, pid, started_at, ended_at, outcome, detail, sent, deferred, "
             "rejected, unknown FROM send_runs ORDER BY id DESC LIMIT 1").fetchone()
         return RunRecord(*row) if row else None
+
+    # -- the report ----------------------------------------------------------------------------
+
+    def figures(self, issue: str) -> list[tuple[str, str, str, int, int, int, int, int, int, int]]:
+        """Per (language, edition sent, member state): audience, sent, rejected, unknown, owed,
+        permanent bounces and complaints, in that order."""
+        rows = self._conn.execute(
+            """
+            SELECT d.lang, d.edition_lang, d.member_state, count(*),
+                   sum(d.state = 'sent'), sum(d.state = 'rejected'), sum(d.state = 'unknown'),
+                   sum(d.state IN ('queued', 'deferred', 'sending')),
+                   sum(EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id
+                               AND e.kind = 'bounce' AND e.subtype = 'Permanent')),
+                   sum(EXISTS (SELECT 1 FROM delivery_events e WHERE e.delivery_id = d.id
+                               AND e.kind = 'complaint'))
+            FROM deliveries d WHERE d.issue = ?
+            GROUP BY d.lang, d.edition_lang, d.member_state
+            ORDER BY d.lang, d.edition_lang, d.member_state
+            """,
+            (issue,),
+        ).fetchall()
+        return [(lang, edition, state, *(int(n) for n in counts))
+                for lang, edition, state, *counts in rows]
+
+    def errors(self, issue: str, limit: int = 20) -> list[tuple[str, str, int]]:
+        """(state, error, rows) of the failed or deferred rows, the commonest first."""
+        return [(state, error, int(n)) for state, error, n in self._conn.execute(
+            "SELECT state, error, count(*) FROM deliveries WHERE issue = ? AND error != '' "
+            "AND state IN ('rejected', 'unknown', 'deferred') GROUP BY state, error "
+            "ORDER BY count(*) DESC, state, error LIMIT ?",
+            (issue, limit),
+        )]
+
+    def test_send_count(self, issue: str) -> int:
+        """How many `--to` test sends an issue has had."""
+        return int(self._conn.execute(
+            "SELECT count(*) FROM test_sends WHERE issue = ?", (issue,)).fetchone()[0])
+
+    # -- what `status` reads -------------------------------------------------------------------
+
+    def campaigns(self) -> list[Campaign]:
+        """Every campaign, the most recently frozen first."""
+        return [Campaign(*row) for row in self._conn.execute(
+            "SELECT issue, frozen_at, audience, completed_at, cancelled_at FROM campaigns "
+            "ORDER BY frozen_at DESC, issue")]
+
+    def by_edition(self, issue: str) -> dict[str, LanguageFigures]:
+        """Per edition language: audience, sent, rejected, unknown, deferred and still owed."""
+        return {lang: LanguageFigures(*(int(n) for n in counts)) for lang, *counts in
+                self._conn.execute(
+                    "SELECT edition_lang, count(*), sum(state = 'sent'), "
+                    "sum(state = 'rejected'), sum(state = 'unknown'), sum(state = 'deferred'), "
+                    "sum(state IN ('queued', 'sending', 'deferred', 'unknown')) "
+                    "FROM deliveries WHERE issue = ? GROUP BY edition_lang ORDER BY edition_lang",
+                    (issue,))}
+
+    def sent_since(self, since: str) -> int:
+        """Messages recorded as sent at or after `since` (an ISO 8601 UTC stamp)."""
+        return int(self._conn.execute(
+            "SELECT count(*) FROM deliveries WHERE state = 'sent' AND updated_at >= ?", (since,)
+        ).fetchone()[0])
+
+    def events_since(self, since: str) -> dict[tuple[str, str], int]:
+        """(kind, subtype) → notifications received at or after `since`."""
+        return {(kind, subtype): int(n) for kind, subtype, n in self._conn.execute(
+            "SELECT kind, subtype, count(*) FROM delivery_events WHERE received_at >= ? "
+            "GROUP BY kind, subtype", (since,))}

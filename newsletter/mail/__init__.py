@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 from newsletter.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from .checks import email_problems
     from .editions import (
         EditionNotFound,
         EmailEdition,
         EmailEditions,
         Recipient,
-        email_problems,
         render_email_edition,
         render_email_editions,
         render_email_preview,
@@ -49,9 +49,10 @@ __all__ = [
     "render_email_edition", "render_email_editions", "render_email_preview", "sample_recipient",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, {
+    ".checks": ("email_problems",),
     ".editions": ("EditionNotFound", "EmailEdition", "EmailEditions", "Recipient",
-                  "email_problems", "render_email_edition", "render_email_editions",
-                  "render_email_preview", "sample_recipient"),
+                  "render_email_edition", "render_email_editions", "render_email_preview",
+                  "sample_recipient"),
     ".message": ("Sender", "build_message", "build_notice"),
     ".transports": ("OutcomeUnknown", "Quota", "Rejected", "RetryLater", "StopEverything",
                     "Transport", "TransportError", "check_secret_for", "open_transport"),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +27,8 @@ from babel import Locale, UnknownLocaleError
 from premailer import Premailer
 
 from newsletter.content import (
-    Corpus,
     ImageError,
     Issue,
-    Problem,
     Rendered,
     absolutize,
     display_path,
@@ -71,8 +68,6 @@ SAMPLE_ID = 0
 # Presentational attributes premailer would copy from CSS; the HTML checker rejects them.
 PRESENTATIONAL_ATTRIBUTES = ("align", "valign", "bgcolor", "width", "height")
 EMAIL_IMAGE_WIDTH = 552  # the 600 px column less its padding (email.css)
-_INSECURE_URL_RE = re.compile(r'\s(?:href|src)="(http://[^"]+)"')
-_SVG_IMAGE_RE = re.compile(r'<img\s[^>]*?src="([^"]+\.svg)"', re.IGNORECASE)
 
 
 class EditionNotFound(NewsletterError):
@@ -417,77 +412,3 @@ def render_email_preview(settings: Settings, issue: Issue, lang: str) -> tuple[s
         raise EditionNotFound(f"issue {issue.slug} has no edition for {lang!r} readers")
     edition = render_email_edition(settings, issue, edition_lang, reader=lang)
     return edition.personalise(sample_recipient(settings, lang))
-
-
-def _source_line(issue: Issue, lang: str, needle: str) -> int:
-    """The file line where `needle` appears in the edition's body, or 0 (not in the body)."""
-    edition = issue.editions[lang]
-    for offset, line in enumerate(edition.body.split("\n")):
-        if needle in line:
-            return edition.body_line + offset
-    return 0
-
-
-def _kb(size: int) -> str:
-    return f"{size / 1000:.1f} KB"
-
-
-def email_problems(
-    settings: Settings, corpus: Corpus, slugs: Iterable[str] | None = None
-) -> list[Problem]:
-    """What `check` reports about the email editions (all issues, or only `slugs`).
-
-    An error when the HTML part is over the budget (Gmail clips larger messages), a warning for
-    every link or image that is not HTTPS and for SVG images (Gmail and Outlook do not show
-    them), and an `info` line with the sizes of each edition.
-    """
-    wanted = set(slugs) if slugs is not None else None
-    budget = settings.email.html_budget_bytes
-    signer = settings.signer()
-    problems: list[Problem] = []
-    for issue in corpus.issues:
-        if wanted is not None and issue.slug not in wanted:
-            continue
-        for lang, source_edition in issue.editions.items():
-            source = display_path(source_edition.path, settings.root)
-            try:
-                edition = render_email_edition(settings, issue, lang, signer)
-            except NewsletterError as exc:
-                problems.append(Problem(source, 0, f"email edition: {exc}"))
-                continue
-            sample = sample_recipient(settings, lang)
-            html, _ = edition.personalise(sample)
-            html_size = len(html.encode("utf-8"))
-            sent_at = source_edition.published_at(settings.site.zone)
-            total = len(edition.message_for(sample, now=sent_at))
-            if html_size > budget:
-                problems.append(Problem(
-                    source, 0,
-                    f"the email's HTML is {_kb(html_size)}, over the {_kb(budget)} budget: Gmail "
-                    "clips it and hides the unsubscribe link; shorten the issue or link to the "
-                    "web archive for long items",
-                ))
-            problems.append(Problem(
-                source, 0,
-                f"email ({lang}): HTML {_kb(html_size)} of {_kb(budget)}, "
-                f"whole message {_kb(total)}",
-                "info",
-            ))
-            for url in sorted(set(_INSECURE_URL_RE.findall(html))):
-                line = _source_line(issue, lang, url)
-                where = source if line else display_path(
-                    settings.path(settings.build.templates_dir) / "email.html", settings.root
-                )
-                problems.append(Problem(
-                    where, line, f"the email links to {url} over plain http: use https://",
-                    "warning",
-                ))
-            for url in sorted(set(_SVG_IMAGE_RE.findall(html))):
-                name = url.rsplit("/", 1)[-1]
-                problems.append(Problem(
-                    source, _source_line(issue, lang, name),
-                    f"Gmail and Outlook do not show SVG images ({name}): readers of the email "
-                    "see only its alt text; use a PNG or JPEG version",
-                    "warning",
-                ))
-    return sorted(problems)

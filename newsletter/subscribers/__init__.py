@@ -1,10 +1,11 @@
 """Subscribers: the database (every migration), the subscriber store, imports, coverage, consent.
 
 Owns the SQLite file (`database`: the connection and `Database.transaction()`, the one way
-anything writes; `migrations`: every migration, append-only) and every statement on the
-subscriber tables (`SubscriberStore`, which also answers who receives an issue: `audience()`) and
-on the subscription pages' queues (`store.outbox`: sign-ups from the form, confirmation emails to
-send). Enforces the consent rule: a subscriber added as confirmed needs a note saying who
+anything writes; `migrations`: every migration, append-only), the subscriber tables
+(`SubscriberStore`, which also answers who receives an issue: `audience()`) and the subscription
+pages' queues (`store.outbox`: sign-ups from the form, confirmation emails to send); every
+statement on those is written in `queries` (`SubscriberQueries`), which only the store and its
+outbox call. Enforces the consent rule: a subscriber added as confirmed needs a note saying who
 designated them, in the store and the importer alike; and what a name may hold (`checked_text`).
 Sends the double opt-in email from the outbox through `mail` (`ConfirmationSender`). Takes and
 restores backups of the file (`backup`: online backup API, checked, compressed, to a folder or

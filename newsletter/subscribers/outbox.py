@@ -14,9 +14,10 @@ a SIGTERM or a restart.
   process is gone. Delivery is therefore at-least-once: only a message in flight at a hard kill
   can go twice, and it goes with the same Message-ID.
 
-`ConfirmationOutbox` holds every statement on these two tables; it is the subscriber store's
-(`store.outbox`), on the store's connection and inside its transactions, and decides a sign-up
-with the store's own rule (`SubscriberStore.request`, handed to it).
+`ConfirmationOutbox` keeps these two tables (their statements are written in
+`queries.SubscriberQueries`); it is the subscriber store's (`store.outbox`), on the store's
+queries and inside its transactions, and decides a sign-up with the store's own rule
+(`SubscriberStore.request`, handed to it).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from newsletter.addresses import mask_email
 
 from .database import Database, stamp
+from .queries import SubscriberQueries
 from .records import NewSubscriber, Subscriber, SubscriberError
 
 logger = logging.getLogger(__name__)
@@ -105,11 +107,12 @@ class ConfirmationOutbox:
     def __init__(
         self,
         database: Database,
+        queries: SubscriberQueries,
         clock: Callable[[], dt.datetime],
         request: Callable[[NewSubscriber, str | None], Subscriber | None],
     ) -> None:
         self.database = database
-        self._conn = database.conn
+        self.queries = queries
         self.clock = clock
         self.request = request
 
@@ -118,38 +121,27 @@ class ConfirmationOutbox:
     def queue_sign_up(self, candidate: NewSubscriber, ip: str | None) -> None:
         """Keep one sign-up from the form: one insert, whatever the address."""
         with self.database.transaction():
-            self._conn.execute(
-                "INSERT INTO sign_up_requests (email, name, organisation, state, lang, ip, "
-                "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (candidate.email, candidate.name, candidate.organisation, candidate.state,
-                 candidate.lang, ip, stamp(self.clock())),
-            )
+            self.queries.add_sign_up(candidate, ip, stamp(self.clock()))
 
     def take_sign_ups(self, cooldown_seconds: float, limit: int = 100) -> int:
         """Decide the oldest sign-ups (the store's rules), queue their confirmations, and forget
         them, in one transaction; return how many were taken."""
         with self.database.transaction():
-            rows = self._conn.execute(
-                "SELECT id, email, name, organisation, state, lang, ip FROM sign_up_requests "
-                "ORDER BY id LIMIT ?", (limit,),
-            ).fetchall()
-            for _, email, name, organisation, state, lang, ip in rows:
-                candidate = NewSubscriber(email, name, organisation, state, lang)
+            rows = self.queries.sign_ups(limit)
+            for _, candidate, ip in rows:
                 try:
                     subscriber = self.request(candidate, ip)
                 except SubscriberError as exc:  # e.g. a language no longer offered
-                    logger.warning("sign-up for %s dropped: %s", mask_email(email), exc)
+                    logger.warning("sign-up for %s dropped: %s", mask_email(candidate.email), exc)
                     subscriber = None
                 if subscriber is not None:
                     self.queue(subscriber.id, cooldown_seconds)
-            self._conn.executemany("DELETE FROM sign_up_requests WHERE id = ?",
-                                   [(row[0],) for row in rows])
+            self.queries.delete_sign_ups(row[0] for row in rows)
         return len(rows)
 
     def forget_sign_ups(self, email: str) -> None:
         """Drop the waiting sign-ups of an address (an erasure), in the caller's transaction."""
-        self._conn.execute("DELETE FROM sign_up_requests WHERE email = ? COLLATE NOCASE",
-                           (email.strip(),))
+        self.queries.delete_sign_ups_of(email.strip())
 
     # -- the outbox ------------------------------------------------------------------------
 
@@ -160,42 +152,21 @@ class ConfirmationOutbox:
         with self.database.transaction():
             if cooldown_seconds > 0:
                 since = stamp(now - dt.timedelta(seconds=cooldown_seconds))
-                recent = self._conn.execute(
-                    "SELECT 1 FROM confirmation_emails WHERE subscriber_id = ? AND queued_at > ? "
-                    "LIMIT 1", (subscriber_id, since),
-                ).fetchone()
-                if recent is not None:
+                if self.queries.confirmation_queued_since(subscriber_id, since):
                     return False
-            self._conn.execute(
-                "INSERT INTO confirmation_emails (subscriber_id, message_token, queued_at) "
-                "VALUES (?, ?, ?)",
-                (subscriber_id, secrets.token_hex(12), stamp(now)),
-            )
+            self.queries.add_confirmation(subscriber_id, secrets.token_hex(12), stamp(now))
         return True
 
     def claim(self, owner: str, now: float, limit: int = 20) -> list[QueuedConfirmation]:
         """Commit the next due emails as `sending` by `owner`; return them. An email whose
         subscriber is no longer pending (confirmed meanwhile, unsubscribed) is `skipped`."""
         with self.database.transaction():
-            rows = self._conn.execute(
-                "SELECT c.id, c.subscriber_id, s.email, s.name, s.lang, c.message_token, "
-                "c.attempts, s.status FROM confirmation_emails c "
-                "JOIN subscribers s ON s.id = c.subscriber_id "
-                "WHERE c.state = 'queued' AND c.next_attempt <= ? ORDER BY c.id LIMIT ?",
-                (now, limit),
-            ).fetchall()
+            rows = self.queries.due_confirmations(now, limit)
             claimed = [QueuedConfirmation(*row[:7]) for row in rows if row[7] == "pending"]
-            skipped = [(row[0],) for row in rows if row[7] != "pending"]
+            skipped = [row[0] for row in rows if row[7] != "pending"]
             if skipped:
-                self._conn.executemany(
-                    "UPDATE confirmation_emails SET state = 'skipped', "
-                    "error = 'no longer pending' WHERE id = ?", skipped,
-                )
-            self._conn.executemany(
-                "UPDATE confirmation_emails SET state = 'sending', attempts = attempts + 1, "
-                "claimed_by = ?, claimed_at = ? WHERE id = ?",
-                [(owner, now, c.id) for c in claimed],
-            )
+                self.queries.skip_confirmations(skipped, "no longer pending")
+            self.queries.claim_confirmations((c.id for c in claimed), owner, now)
         return claimed
 
     def settle(self, outcomes: Iterable[ConfirmationOutcome]) -> None:
@@ -204,10 +175,7 @@ class ConfirmationOutbox:
         their attempt is not counted)."""
         sent_at = stamp(self.clock())
         with self.database.transaction():
-            self._conn.executemany(
-                "UPDATE confirmation_emails SET state = ?, provider_id = ?, error = ?, "
-                "next_attempt = ?, claimed_by = NULL, claimed_at = NULL, sent_at = ?, "
-                "attempts = attempts - ? WHERE id = ?",
+            self.queries.settle_confirmations(
                 [("queued" if o.state == "deferred" else o.state, o.provider_id, o.error,
                   o.next_attempt, sent_at if o.state == "sent" else None,
                   1 if o.state == "queued" else 0, o.id) for o in outcomes],
@@ -216,19 +184,13 @@ class ConfirmationOutbox:
     def recover(self, now: float, host: str | None = None) -> int:
         """Put back in the queue the emails claimed by a sender that is gone (or silent for
         STALE_CLAIM_SECONDS): they go again, with their Message-ID. Return how many."""
-        rows = self._conn.execute(
-            "SELECT id, claimed_by, claimed_at FROM confirmation_emails WHERE state = 'sending'"
-        ).fetchall()
+        rows = self.queries.claimed_confirmations()
         back = [(row_id, owner) for row_id, owner, at in rows
                 if claim_is_dead(owner or "", host) or (at or 0) < now - STALE_CLAIM_SECONDS]
         if not back:
             return 0
         with self.database.transaction():
-            self._conn.executemany(
-                "UPDATE confirmation_emails SET state = 'queued', claimed_by = NULL, "
-                "claimed_at = NULL, error = 'the sender stopped while sending' "
-                "WHERE id = ? AND state = 'sending' AND claimed_by IS ?", back,
-            )
+            self.queries.unclaim_confirmations(back, "the sender stopped while sending")
         logger.warning("%d confirmation email(s) were in flight when a sender died; they go "
                        "again with their Message-ID", len(back))
         return len(back)
@@ -237,27 +199,16 @@ class ConfirmationOutbox:
 
     def backlog(self, now: float) -> int:
         """Sign-ups not yet decided plus confirmation emails due or in flight."""
-        row = self._conn.execute(
-            "SELECT (SELECT count(*) FROM sign_up_requests) + (SELECT count(*) FROM "
-            "confirmation_emails WHERE state = 'sending' OR (state = 'queued' AND "
-            "next_attempt <= ?))", (now,),
-        ).fetchone()
-        return int(row[0])
+        return self.queries.confirmation_backlog(now)
 
     def counts(self) -> dict[str, int]:
         """Confirmation emails per state, and `sign_ups` waiting."""
         counts = dict.fromkeys(("queued", "sending", "sent", "failed", "skipped"), 0)
-        for state, n in self._conn.execute(
-            "SELECT state, count(*) FROM confirmation_emails GROUP BY state"
-        ):
+        for state, n in self.queries.confirmation_counts():
             counts[state] = n
-        counts["sign_ups"] = int(
-            self._conn.execute("SELECT count(*) FROM sign_up_requests").fetchone()[0])
+        counts["sign_ups"] = self.queries.sign_up_count()
         return counts
 
     def emails_of(self, subscriber_id: int) -> list[tuple[str, str, str | None]]:
         """(state, queued_at, sent_at) of every confirmation email of a subscriber, oldest first."""
-        return [tuple(row) for row in self._conn.execute(
-            "SELECT state, queued_at, sent_at FROM confirmation_emails WHERE subscriber_id = ? "
-            "ORDER BY id", (subscriber_id,),
-        )]
+        return self.queries.confirmations_of(subscriber_id)

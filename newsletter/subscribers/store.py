@@ -9,13 +9,14 @@ Invariant kept by `suppress()`: a suppressed address is never `confirmed`, so `i
 streams a plain indexed query. A subscriber added as `confirmed` (an import, an operator) needs a
 consent note saying who designated them; one who confirms through the link has the event instead.
 
-The store owns every statement on the subscriber tables (`subscribers`, `subscriber_events`,
-`suppressions`, `store_meta`); every change is one `Database.transaction()`, which a caller may
-open around several (an import's batch, a bounce's event and its suppression) to commit them
-together. Its `outbox` (`outbox.ConfirmationOutbox`) holds the statements on the two queues of the
-subscription pages: sign-ups from the form and the confirmation emails to send; its read-only
-counts (per status, per member state, what waits for a confirmation) are its base class,
-`figures.StoreFigures`.
+The store owns the subscriber tables (`subscribers`, `subscriber_events`, `suppressions`,
+`store_meta`): it holds their rules and runs their statements, which are written in
+`queries.SubscriberQueries` (`store.queries`; no SQL here). Every change is one
+`Database.transaction()`, which a caller may open around several (an import's batch, a bounce's
+event and its suppression) to commit them together. Its `outbox` (`outbox.ConfirmationOutbox`)
+keeps the two queues of the subscription pages: sign-ups from the form and the confirmation
+emails to send; its read-only counts (per status, per member state, what waits for a
+confirmation) are its base class, `figures.StoreFigures`.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from .database import Database, StoreError, open_database, stamp, utc_now
 from .figures import StoreFigures
 from .migrations import SOURCES, STATUSES
 from .outbox import ConfirmationOutbox
+from .queries import SubscriberQueries
 from .records import (
-    COLUMNS,
     CONSENT_NOTE,
     ConsentMissing,
     DuplicateSubscriber,
@@ -51,7 +52,6 @@ from .records import (
     UnknownState,
     checked_text,
     status_for_reason,
-    subscriber_from_row,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,12 +75,12 @@ class SubscriberStore(StoreFigures):
         states: Mapping[str, MemberState],
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
-        super().__init__(database.conn, languages, states)
+        queries = SubscriberQueries(database)
+        super().__init__(queries, languages, states)
         self.database = database
         self.clock = clock
-        row = self._conn.execute("SELECT value FROM store_meta WHERE key = 'salt'").fetchone()
-        self._salt: str = row[0]
-        self.outbox = ConfirmationOutbox(database, lambda: self.clock(), self.request)
+        self._salt = queries.salt()
+        self.outbox = ConfirmationOutbox(database, queries, lambda: self.clock(), self.request)
 
     @classmethod
     def open(
@@ -138,10 +138,7 @@ class SubscriberStore(StoreFigures):
 
     def get(self, subscriber_id: int) -> Subscriber | None:
         """The subscriber with that id, or None."""
-        row = self._conn.execute(
-            f"SELECT {COLUMNS} FROM subscribers WHERE id = ?", (subscriber_id,)
-        ).fetchone()
-        return Subscriber(*row) if row else None
+        return self.queries.subscriber(subscriber_id)
 
     def _existing(self, subscriber_id: int) -> Subscriber:
         """The subscriber with that id; SubscriberNotFound if there is none."""
@@ -152,68 +149,34 @@ class SubscriberStore(StoreFigures):
 
     def get_by_email(self, email: str, normalised: bool = False) -> Subscriber | None:
         """The subscriber with that address (case-insensitively), or None."""
-        address = email if normalised else stored_form(email)
-        row = self._conn.execute(
-            f"SELECT {COLUMNS} FROM subscribers WHERE email = ?", (address,)
-        ).fetchone()
-        return Subscriber(*row) if row else None
+        return self.queries.subscriber_by_email(email if normalised else stored_form(email))
 
     def iter_confirmed(self, lang: str | None = None) -> Iterator[Subscriber]:
         """Confirmed subscribers in id order, streamed from a cursor (suppressed ones excluded)."""
-        if lang is None:
-            cursor = self._conn.execute(
-                f"SELECT {COLUMNS} FROM subscribers WHERE status = 'confirmed' ORDER BY id"
-            )
-        else:
-            cursor = self._conn.execute(
-                f"SELECT {COLUMNS} FROM subscribers WHERE status = 'confirmed' AND lang = ? "
-                "ORDER BY id",
-                (lang,),
-            )
-        cursor.row_factory = subscriber_from_row
-        try:
-            yield from cursor
-        finally:
-            cursor.close()
+        return self.queries.confirmed(lang)
 
     def audience(self) -> Iterator[Subscriber]:
         """Who receives an issue: confirmed subscribers not on the suppression list, streamed."""
         # The per-address check normalises each address (~80 µs); skip it when nothing is
         # suppressed.
-        check = self._conn.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None
+        check = self.queries.any_suppressed()
         for subscriber in self.iter_confirmed():
             if not (check and self.is_suppressed(subscriber.email)):
                 yield subscriber
 
     def last_id(self) -> int:
         """The highest subscriber id so far (0 for an empty store): what an import adds above."""
-        return int(self._conn.execute("SELECT coalesce(max(id), 0) FROM subscribers").fetchone()[0])
+        return self.queries.last_id()
 
     def iter_subscribers(self, status: str | None = None) -> Iterator[Subscriber]:
         """Every subscriber (or those of one status) in id order, streamed."""
         if status is not None and status not in STATUSES:
             raise SubscriberError(f"unknown status {status!r} (use one of {', '.join(STATUSES)})")
-        sql = f"SELECT {COLUMNS} FROM subscribers"
-        params: tuple[str, ...] = ()
-        if status:
-            sql += " WHERE status = ?"
-            params = (status,)
-        cursor = self._conn.execute(sql + " ORDER BY id", params)
-        try:
-            while rows := cursor.fetchmany(1000):
-                for row in rows:
-                    yield Subscriber(*row)
-        finally:
-            cursor.close()
+        return self.queries.subscribers(status)
 
     def events(self, subscriber_id: int) -> list[StatusEvent]:
         """A subscriber's status history, oldest first."""
-        rows = self._conn.execute(
-            "SELECT subscriber_id, at, old_status, new_status, reason, source, ip "
-            "FROM subscriber_events WHERE subscriber_id = ? ORDER BY id",
-            (subscriber_id,),
-        ).fetchall()
-        return [StatusEvent(*row) for row in rows]
+        return self.queries.events(subscriber_id)
 
     # -- suppression -----------------------------------------------------------------------
 
@@ -224,28 +187,17 @@ class SubscriberStore(StoreFigures):
 
     def is_suppressed(self, email: str) -> bool:
         """Whether the address must never be mailed again."""
-        row = self._conn.execute(
-            "SELECT 1 FROM suppressions WHERE email_hash = ?", (self.email_hash(email),)
-        ).fetchone()
-        return row is not None
+        return self.queries.suppression_reason(self.email_hash(email)) is not None
 
     def suppression_reason(self, email: str, normalised: bool = False) -> str | None:
         """Why the address is suppressed, or None."""
-        row = self._conn.execute(
-            "SELECT reason FROM suppressions WHERE email_hash = ?",
-            (self.email_hash(email, normalised),),
-        ).fetchone()
-        return row[0] if row else None
+        return self.queries.suppression_reason(self.email_hash(email, normalised))
 
     def suppress(self, email: str, reason: str) -> None:
         """Put an address on the suppression list (bounce/complaint/erasure); stop mailing it."""
         now = stamp(self.clock())
         with self.database.transaction():
-            self._conn.execute(
-                "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (email_hash) DO NOTHING",
-                (self.email_hash(email), email.strip(), reason, now),
-            )
+            self.queries.add_suppression(self.email_hash(email), email.strip(), reason, now)
             existing = self.get_by_email(email)
             if existing and existing.status in ("pending", "confirmed"):
                 self._change(existing, status_for_reason(reason), reason, "suppression", None, now)
@@ -292,46 +244,21 @@ class SubscriberStore(StoreFigures):
         now = stamp(self.clock())
         confirmed_at = now if status == "confirmed" else None
         try:
-            cursor = self._conn.execute(
-                "INSERT INTO subscribers (email, name, organisation, state, lang, status, source, "
-                "note, requested_at, confirmed_at, request_ip, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (c.email, c.name, c.organisation, c.state, c.lang, status, source, note, now,
-                 confirmed_at, ip, now),
-            )
+            subscriber_id = self.queries.insert_subscriber(c, status, source, note, now,
+                                                           confirmed_at, ip)
         except sqlite3.IntegrityError:
             raise DuplicateSubscriber(f"{mask_email(c.email)} is already subscribed") from None
-        subscriber_id = int(cursor.lastrowid or 0)
-        self._event(subscriber_id, None, status, note or f"added by {source}", source, ip, now)
+        self.queries.add_event(subscriber_id, None, status, note or f"added by {source}", source,
+                               ip, now)
         return Subscriber(subscriber_id, c.email, c.name, c.organisation, c.state, c.lang, status,
                           source, note, now, confirmed_at, ip, None, now)
-
-    def _event(
-        self, subscriber_id: int, old: str | None, new: str, reason: str, source: str,
-        ip: str | None, at: str,
-    ) -> None:
-        self._conn.execute(
-            "INSERT INTO subscriber_events (subscriber_id, at, old_status, new_status, reason, "
-            "source, ip) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (subscriber_id, at, old, new, reason, source, ip),
-        )
 
     def _change(
         self, s: Subscriber, status: str, reason: str, source: str, ip: str | None, now: str
     ) -> None:
         """Set a status and append its event, inside the caller's transaction."""
-        if status == "confirmed":
-            self._conn.execute(
-                "UPDATE subscribers SET status = ?, confirmed_at = ?, confirm_ip = ?, "
-                "updated_at = ? WHERE id = ?",
-                (status, now, ip, now, s.id),
-            )
-        else:
-            self._conn.execute(
-                "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ?",
-                (status, now, s.id),
-            )
-        self._event(s.id, s.status, status, reason, source, ip, now)
+        self.queries.set_status(s.id, status, now, ip)
+        self.queries.add_event(s.id, s.status, status, reason, source, ip, now)
 
     def update_details(
         self, existing: Subscriber, c: NewSubscriber, *, source: str, confirm_note: str = ""
@@ -348,16 +275,11 @@ class SubscriberStore(StoreFigures):
                    for f in ("name", "organisation", "state", "lang")
                    if getattr(existing, f) != getattr(c, f)]
         if changes:
-            self._conn.execute(
-                "UPDATE subscribers SET name = ?, organisation = ?, state = ?, lang = ?, "
-                "updated_at = ? WHERE id = ?",
-                (c.name, c.organisation, c.state, c.lang, now, existing.id),
-            )
-            self._event(existing.id, existing.status, existing.status,
+            self.queries.set_details(existing.id, c, now)
+            self.queries.add_event(existing.id, existing.status, existing.status,
                         "updated: " + "; ".join(changes), source, None, now)
         if confirm_note and existing.status == "pending":
-            self._conn.execute("UPDATE subscribers SET note = ? WHERE id = ?",
-                               (confirm_note, existing.id))
+            self.queries.set_note(existing.id, confirm_note)
             self._change(existing, "confirmed", confirm_note, source, None, now)
         return self._existing(existing.id)
 
@@ -392,11 +314,7 @@ class SubscriberStore(StoreFigures):
                 return existing
             if existing.status == "unsubscribed":
                 now = stamp(self.clock())
-                self._conn.execute(
-                    "UPDATE subscribers SET lang = ?, source = 'form', requested_at = ?, "
-                    "request_ip = ? WHERE id = ?",
-                    (candidate.lang, now, ip, existing.id),
-                )
+                self.queries.request_again(existing.id, candidate.lang, now, ip)
                 self._change(existing, "pending", "subscribed again through the form", "form",
                              ip, now)
                 return self.get(existing.id)
@@ -446,11 +364,8 @@ class SubscriberStore(StoreFigures):
                 raise SubscriberNotFound(f"no subscriber has id {subscriber_id}")
             if subscriber.lang != lang:
                 now = stamp(self.clock())
-                self._conn.execute(
-                    "UPDATE subscribers SET lang = ?, updated_at = ? WHERE id = ?",
-                    (lang, now, subscriber_id),
-                )
-                self._event(subscriber_id, subscriber.status, subscriber.status,
+                self.queries.set_language(subscriber_id, lang, now)
+                self.queries.add_event(subscriber_id, subscriber.status, subscriber.status,
                             f"language {subscriber.lang} → {lang}", source, None, now)
         return self._existing(subscriber_id)
 
@@ -463,13 +378,8 @@ class SubscriberStore(StoreFigures):
         with self.database.transaction():
             existing = self.get_by_email(email)
             if existing is not None:
-                self._conn.execute("DELETE FROM subscribers WHERE id = ?", (existing.id,))
+                self.queries.delete_subscriber(existing.id)
             self.outbox.forget_sign_ups(existing.email if existing else email)
-            self._conn.execute(
-                "INSERT INTO suppressions (email_hash, email, reason, at) VALUES (?, NULL, "
-                "'erasure', ?) ON CONFLICT (email_hash) DO UPDATE SET email = NULL, "
-                "reason = 'erasure', at = excluded.at",
-                (self.email_hash(email), now),
-            )
+            self.queries.suppress_erased(self.email_hash(email), now)
         logger.info("erased %s", mask_email(email))
         return existing is not None

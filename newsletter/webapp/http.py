@@ -131,9 +131,13 @@ def waitress_options(serve: ServeSettings) -> dict[str, Any]:
     """waitress's proxy settings from `[serve]`: X-Forwarded-For (the configured headers) is
     believed only from `trusted_proxy`, `forwarded_hops` entries from the right, and cleared from
     every other peer; with no proxy, it is cleared from everybody."""
+    # A form is a few hundred bytes: waitress answers 413 to a bigger body before buffering it
+    # (its default, 1 GB, would let anyone fill the disk with one request).
+    limits = {"max_request_body_size": MAX_BODY}
     if not serve.trusted_proxy:
-        return {"clear_untrusted_proxy_headers": True}
+        return {**limits, "clear_untrusted_proxy_headers": True}
     return {
+        **limits,
         "trusted_proxy": serve.trusted_proxy,
         "trusted_proxy_count": serve.forwarded_hops,
         "trusted_proxy_headers": {h.lower() for h in serve.proxy_headers},
