@@ -388,10 +388,12 @@ class EmailEditions(Mapping[str, EmailEdition]):
 
 
 def render_email_editions(
-    settings: Settings, issue: Issue, signer: Signer | None = None
+    settings: Settings, issue: Issue, signer: Signer | None = None, *, drafts: bool = False
 ) -> EmailEditions:
     """The issue for the readers of every offered language, each rendered once, sharing one
-    signer: their own edition where it exists, else their fallback chain's."""
+    signer: their own edition where it is published (`Issue.published_editions`: an optional
+    edition still in draft is not, unless `drafts`), else their fallback chain's."""
+    issue = issue.published(drafts)
     signer = signer or settings.signer()
     wording = load_wording(settings.path(settings.build.templates_dir), settings.site.languages)
     editions = {}
@@ -406,7 +408,9 @@ def render_email_editions(
 
 def render_email_preview(settings: Settings, issue: Issue, lang: str) -> tuple[str, str]:
     """(html, text) of the email the readers of `lang` get, as a sample subscriber receives it,
-    for `preview` (another language's edition, with their words, if the issue lacks theirs)."""
+    for `preview` (another language's edition, with their words, if the issue lacks theirs;
+    drafts included: it is a preview)."""
+    issue = issue.published(drafts=True)
     edition_lang = settings.edition_for(lang, issue.editions)
     if edition_lang is None or lang not in settings.site.languages:
         raise EditionNotFound(f"issue {issue.slug} has no edition for {lang!r} readers")
