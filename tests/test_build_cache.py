@@ -39,3 +39,25 @@ def test_save_keep_unused_carries_entries_this_build_did_not_look_up(tmp_path: P
     assert third.get("c") == 3
     third.save()
     assert BuildCache(path).get("a") is None
+
+
+def test_listed_keys_answer_in_without_a_query_and_are_kept_by_save(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite"
+    first = BuildCache(path)
+    for key in ("html:a", "html:b", "edition:c"):
+        first.put(key, key.upper())
+    first.save()
+    second = BuildCache(path)
+    second.prefetch_keys("html:")
+    queries: list[str] = []
+    second._connection().set_trace_callback(queries.append)  # noqa: SLF001
+    assert "html:a" in second
+    assert "html:z" not in second
+    assert queries == []  # answered from the list
+    assert "edition:c" in second  # another prefix: asked of the file
+    assert len(queries) == 1
+    second.put("html:new", 1)
+    assert "html:new" in second  # put by this build after the list was made
+    second.save()  # keeps what was found by `in`, drops what this build never used
+    assert {k: BuildCache(path).get(k) for k in ("html:a", "html:b", "edition:c", "html:new")} \
+        == {"html:a": "HTML:A", "html:b": None, "edition:c": "EDITION:C", "html:new": 1}

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
-from newsletter.content.check import run_checks
+from newsletter.content.check import may_be_removed, run_checks
 from newsletter.content.issues import Corpus, Issue, Problem
 from newsletter.content.loader import load_issues
 from newsletter.settings import Settings, load_settings
@@ -299,3 +303,41 @@ def test_problems_with_a_whole_file_are_on_its_first_line(tmp_path: Path) -> Non
     assert [str(p) for p in problems] == [
         "issues/Bad_Folder:1: issue folder names use a-z, 0-9 and - only (e.g. 2026-11)"]
     assert Problem("x.md", 0, "whole file").line == 1
+
+
+# The one-pattern test the markup check used before it looked for each alternative on its own:
+# the fast form must say the same of any body (else a hostile link would go unchecked).
+_ONE_PATTERN = re.compile(
+    r"[<&]|\]\(\s*<?\s*(?!(?:https?|mailto):)[A-Za-z][A-Za-z0-9+.-]*:"
+    r"|^\s{0,3}\[[^\]]+\]:\s*<?\s*(?!(?:https?|mailto):)[A-Za-z][A-Za-z0-9+.-]*:",
+    re.MULTILINE | re.IGNORECASE,
+)
+_PIECES = ["[", "]", ":", "(", ")", " ", "\n", "\t", "\r", "\f", "a", "Js", "http", "https:",
+           "mailto:", "data:", "<", "&", "[x]", "]: ", "](", "   [r]:", "\n\n  [", "x", "{: "]
+
+
+@examples(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=16).map("".join))
+def test_the_markup_check_looks_at_the_same_bodies_as_one_pattern(body: str) -> None:
+    assert may_be_removed(body) == (bool(_ONE_PATTERN.search(body)) or "{" in body)
+
+
+@pytest.mark.parametrize("body", [
+    "[link](javascript:alert(1))", "text\n  [ref]: vbscript:x", "\n\n   [r]:\n  data:x",
+    "[ok](https://example.org) and [mail](mailto:a@b.c)", "[^1]: a note\n\n[^1] again",
+])
+def test_hostile_links_are_seen_and_safe_ones_are_not(body: str) -> None:
+    assert may_be_removed(body) == bool(_ONE_PATTERN.search(body))
+    assert may_be_removed(body) == ("javascript" in body or "vbscript" in body or "data:" in body)
+
+
+def test_attributes_the_sanitiser_removes_are_reported_too(tmp_path: Path) -> None:
+    """`{: onclick=… }` (attr_list) puts any attribute on an element: the sanitiser removes it,
+    so `check` says so, at its line, though the body has no HTML."""
+    settings = project_with("issue_clean", tmp_path)
+    edition = settings.root / "issues/2011-01/en.md"
+    edition.write_text(edition.read_text(encoding="utf-8").replace(
+        "## Second section", '## Second section {: onclick="alert(1)" }'), encoding="utf-8")
+    assert [p for p in all_problems(settings, load(settings)) if "onclick" in p] == [
+        'issues/2011-01/en.md:13: onclick="alert(1)" on <h2> is removed (event handlers run '
+        "code): fix or remove it"]

@@ -67,12 +67,56 @@ def test_a_failed_index_leaves_the_previous_site_and_index_intact(
     monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: broken)
     edited = site_project / "issues/2011-06/en.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nNew text.\n", encoding="utf-8")
-    with pytest.raises(BuildError, match=r"the search index of en failed \(Pagefind exited "
+    # Another binary is another index: every language is indexed again, the first offered first.
+    with pytest.raises(BuildError, match=r"the search index of es failed \(Pagefind exited "
                                          r"with 3\); the site was not changed:\nPagefind ran out"):
         build_site(site_settings, today=TODAY)
     assert tree(site) == before
     assert [p.name for p in site.parent.iterdir() if p.name.startswith(("_site.", "._site"))] \
         == []
+
+
+def test_the_languages_are_indexed_one_after_another(
+    site_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One Pagefind at a time (each uses every core, and holds its language's whole index in
+    memory): the runs' start and end times never overlap, and every language is indexed."""
+    real = newsletter.archive.search.pagefind_binary()
+    log = tmp_path / "runs.log"
+    wrapper = tmp_path / "pagefind"
+    wrapper.write_text(f"#!/bin/sh\necho start $(date +%s%N) >> {log}\nsleep 0.2\n"
+                       f'"{real}" "$@"\ncode=$?\necho end $(date +%s%N) >> {log}\nexit $code\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
+    report = build_site(site_settings, today=TODAY)
+    assert report.search is not None and sorted(report.search.refreshed) == ["en", "es"]
+    events = [line.split()[0] for line in log.read_text().splitlines()]
+    assert events == ["start", "end"] * 2
+
+
+def test_a_language_is_indexed_as_soon_as_its_pages_are_staged(
+    site_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search stage is handed each language's pages when they are done, the first offered
+    language first and before any page of the next is rendered, so its index is built while
+    the next language's pages are."""
+    handed: list[tuple[str, list[str], list[str]]] = []
+    start = newsletter.archive.search.SearchIndex.start
+
+    def watch(self, pages):  # type: ignore[no-untyped-def]
+        for lang, paths in pages.items():
+            others = sorted(p for p in self.staged._written if p.endswith("/index.html")  # noqa: SLF001
+                            and p.split("/")[0] != lang and p.count("/") == 2)
+            handed.append((lang, sorted(paths), others))
+        start(self, pages)
+
+    monkeypatch.setattr(newsletter.archive.search.SearchIndex, "start", watch)
+    build_site(site_settings, today=TODAY)
+    assert [lang for lang, _, _ in handed] == ["es", "en"]
+    spanish = handed[0][1]
+    assert spanish and all(p.startswith("es/") for p in spanish)
+    assert handed[0][2] == []  # no English issue page yet
+    assert handed[1][2] == spanish  # the English ones came after every Spanish one
 
 
 def test_skipping_the_index_keeps_the_previous_one_marked_stale(

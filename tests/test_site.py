@@ -11,6 +11,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from newsletter.archive.build import build_site
 from newsletter.archive.writer import OutputCollision, StagedSite, UnsafeOutputPath, safe_join
@@ -312,3 +315,19 @@ def test_golden_issue_page_and_index(site_settings: Settings, lang: str) -> None
     index_page = (site / f"{lang}/index.html").read_text(encoding="utf-8")
     assert_golden(index_page, f"site/{lang}-index.html")
     assert_golden((site / f"{lang}/feed.xml").read_text(encoding="utf-8"), f"site/{lang}-feed.xml")
+
+
+@examples(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b.html", ".", "..", "", "/", "x y", "\\", "é", "..a", ".b"]),
+                min_size=1, max_size=6).map("".join))
+def test_output_paths_are_checked_like_pure_posix_paths(relative: str) -> None:
+    """The quick check of an already normal output path says what PurePosixPath says of any."""
+    from pathlib import PurePosixPath
+
+    root = Path("/srv/site")
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts or relative.endswith("/"):
+        with pytest.raises(UnsafeOutputPath):
+            safe_join(root, relative)
+    else:
+        assert safe_join(root, relative) == root.joinpath(*pure.parts)

@@ -18,7 +18,8 @@ from newsletter.exports import lazy_exports
 if TYPE_CHECKING:
     from .build import BuildReport, build_checks, build_site
     from .deploy import DeployError, DeployReport, deploy_site
-    from .preview import EmailPreviews, PreviewServer, serve_forever
+    from .email_previews import EmailPreviews
+    from .preview import PreviewServer, serve_forever
 
 __all__ = [
     "BuildReport", "DeployError", "DeployReport", "EmailPreviews", "PreviewServer",
@@ -27,5 +28,6 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, {
     ".build": ("BuildReport", "build_checks", "build_site"),
     ".deploy": ("DeployError", "DeployReport", "deploy_site"),
-    ".preview": ("EmailPreviews", "PreviewServer", "serve_forever"),
+    ".email_previews": ("EmailPreviews",),
+    ".preview": ("PreviewServer", "serve_forever"),
 })

@@ -196,8 +196,8 @@ def build_site(
     from newsletter.templating import templates_fingerprint
 
     from .cache import BuildCache
-    from .conversion import Converter
-    from .render import render_site
+    from .conversion import HTML_PREFIX, Converter
+    from .render import language_rank, render_site
     from .search import SearchIndex
 
     templates_dir = settings.path(settings.build.templates_dir)
@@ -209,14 +209,27 @@ def build_site(
     with BuildCache(cache_file) as cache, \
             Converter(cache, _base_path(settings), typographic, workers,
                       _backlink_titles(settings)) as converter:
-        # 2. Load; what must be converted goes to the workers as it is read.
+        # 2. Load; what must be converted goes to the workers as it is read: the first
+        # language's editions at once, the others' after loading, language by language, the
+        # order the pages are rendered in (each language's search index starts when its pages
+        # are done, while the next language's are rendered).
+        first = settings.site.languages[0]
+        later: list[Edition] = []
+
         def convert_if_published(edition: Edition) -> None:
             if drafts or (edition.status == "ready" and edition.date <= today):
-                converter.request(edition)
+                if edition.lang == first:
+                    converter.request(edition)
+                else:
+                    later.append(edition)
 
         if not previous.get("files") and _many_editions(settings):
             converter.fork_early()  # a first build converts everything
+        cache.prefetch_keys(HTML_PREFIX)  # which editions' HTML is cached, in one query
         corpus = _load(settings, cache, on_edition=convert_if_published)
+        for edition in sorted(later, key=lambda e: language_rank(settings.site.languages)(e.lang)):
+            converter.request(edition)
+        later.clear()
         converter.start()
         # Each visible issue with only the editions readers get (an optional draft is held back).
         visible = [i.published(drafts) for i in corpus.issues if i.is_visible(today, drafts)]

@@ -45,6 +45,8 @@ class BuildCache:
         self._new: dict[str, Any] = {}  # put by this build, not yet written
         self._prefetched: dict[str, bytes] = {}
         self._used: set[str] = set()
+        # Per prefix whose keys were listed (`prefetch_keys`): the keys stored under it then.
+        self._listed: dict[str, set[str]] = {}
 
     # -- storage ------------------------------------------------------------------------------
 
@@ -141,11 +143,27 @@ class BuildCache:
                 self._prefetched.update(db.execute(
                     "SELECT key, value FROM entries WHERE key >= ? AND key < ?", (prefix, upper)))
 
+    def prefetch_keys(self, prefix: str) -> None:
+        """List the keys stored under `prefix` in one query, without their values, so asking
+        whether each is stored (`in`) costs no query (a build asks for every edition's HTML)."""
+        db = self._connection()
+        if db is not None:
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            with self._guard():
+                self._listed[prefix] = {key for (key,) in db.execute(
+                    "SELECT key FROM entries WHERE key >= ? AND key < ?", (prefix, upper))}
+
     def __contains__(self, key: str) -> bool:
         """Whether a value is stored (it is then kept by the next save, like a `get`)."""
         if key in self._new or key in self._prefetched:
             self._used.add(key)
             return True
+        for prefix, keys in self._listed.items():
+            if key.startswith(prefix):
+                if key not in keys:
+                    return False
+                self._used.add(key)
+                return True
         db = self._connection()
         if db is None:
             return False

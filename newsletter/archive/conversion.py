@@ -32,6 +32,7 @@ PARALLEL_THRESHOLD = 24
 # queue meet closely, large enough that handing one to a worker costs little.
 BATCH = 12
 AHEAD = 2  # batches sent to a worker before the first comes back
+HTML_PREFIX = "html:"  # the build cache's keys of converted editions
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +137,7 @@ class Converter:
         backlink = self.backlink_titles.get(edition.lang)
         config = render_config_key(edition.lang, self.base_path, typographic, backlink)
         source = f"{config}\0{edition.slug}\0{edition.body}"
-        key = "html:" + hashlib.sha256(source.encode()).hexdigest()
+        key = HTML_PREFIX + hashlib.sha256(source.encode()).hexdigest()
         return Job(key, edition.lang, self.base_path, typographic, edition.slug, edition.body,
                    str(edition.path), backlink)
 

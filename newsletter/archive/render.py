@@ -1,11 +1,13 @@
 """The build's render stage: every output of the archive into the staged site, each only when what
 it shows changed.
 
-In order: the issue pages (as their HTML arrives from the converter; once they are all staged the
-search stage starts indexing them in the background), their images, then per offered language the
-index, the feed, the member states' and topics' pages, lists and feeds, and last the root chooser,
-the favicon, the sitemap and the assets. Each output has a key made of the site's key and exactly
-the data it shows; an output whose key is the last build's is kept without being rendered.
+In order: the issue pages, language by language in the order the site offers them (as their HTML
+arrives from the converter; once a language's are all staged the search stage starts indexing
+them in the background while the next language's are rendered), their images, then per offered
+language the index, the feed, the member states' and topics' pages, lists and feeds, and last
+the root chooser, the favicon, the sitemap and the assets. Each output has a key made of the
+site's key and exactly the data it shows; an output whose key is the last build's is kept without
+being rendered.
 
 Every offered language gets its index and its member-state pages listing every issue: an issue
 not written in the language is listed by the edition of its fallback chain, with a note. Pages
@@ -30,8 +32,15 @@ if TYPE_CHECKING:
     from .conversion import Converter
     from .pages import PageLinks, SiteRenderer
 
-# Called once every issue page is staged, with each language's issue pages (the search stage).
+# Called as each language's issue pages are all staged, with them (the search stage).
 PagesReady = Callable[[Mapping[str, Sequence[str]]], None]
+
+
+def language_rank(offered: Sequence[str]) -> Callable[[str], tuple[int, str]]:
+    """The order the issue pages are rendered in, a language at a time: the offered languages
+    in their order, then any other."""
+    position = {code: i for i, code in enumerate(offered)}
+    return lambda code: (position.get(code, len(position)), code)
 
 
 def output_key(site: str, path: str, shown: object = None) -> str:
@@ -124,9 +133,7 @@ class _Render:
 
     def run(self, on_pages: PagesReady | None) -> None:
         """Every output, in the order of the module docstring."""
-        pages = self.issue_pages()
-        if on_pages is not None:
-            on_pages(pages)
+        self.issue_pages(on_pages)
         for lang in self.languages:
             self.index_and_feed(lang)
             for kind in (STATE, TAG):
@@ -135,12 +142,18 @@ class _Render:
 
     # -- issue pages -------------------------------------------------------------------------
 
-    def issue_pages(self) -> dict[str, list[str]]:
+    def issue_pages(self, on_pages: PagesReady | None) -> None:
+        """Every issue page, a language at a time (`language_rank`: the order the build asks the
+        converter for their HTML), then the issues' images."""
         staged, renderer, urls = self.staged, self.renderer, self.urls
         around = neighbours(self.visible)
-        pages: dict[str, list[str]] = {}
-        for issue in sorted(self.visible, key=lambda i: i.slug):  # the order they were loaded
-            for lang in issue.languages:
+        loaded = sorted(self.visible, key=lambda i: i.slug)  # the order they were loaded
+        for lang in sorted({code for issue in loaded for code in issue.editions},
+                           key=language_rank(self.languages)):
+            pages: list[str] = []
+            for issue in loaded:
+                if lang not in issue.editions:
+                    continue
                 older, newer = around[issue.slug]
                 path, source = urls.issue(lang, issue.slug), str(issue.edition(lang).path)
                 key = page_key(self.site, issue, lang,
@@ -153,14 +166,16 @@ class _Render:
                     if (issue.slug, lang) in self.feeds_show:
                         self._kept[(issue.slug, lang)] = rendered
                 self.links.append(renderer.issue_links(issue, lang))
-                pages.setdefault(lang, []).append(path)
+                pages.append(path)
+            if pages and on_pages is not None:
+                on_pages({lang: pages})
+        for issue in loaded:
             for name, image in issue.image_files():
                 stat = image.stat()
                 key = f"{stat.st_size}:{stat.st_mtime_ns}"
                 path = urls.media(issue.slug, name)
                 if not staged.reuse(path, key, str(image)):
                     staged.add(path, image.read_bytes(), str(image), key)
-        return pages
 
     def _feed_entries(self, lang: str, issues: Sequence[Issue]) -> list[tuple[Any, str]]:
         entries = []

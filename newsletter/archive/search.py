@@ -7,8 +7,9 @@ with that language's stemming and searched alone, and an edit in one language re
 
 The stage is incremental and atomic like the rest of the build. A language's key is the exact
 bytes of its issue pages (their paths and hashes) and the binary that indexes them: when it is the
-last build's, the bundle is kept untouched. Otherwise Pagefind runs (the languages at once, in the
-background while the build renders its other outputs: `start()`, then `finish()`) on hard links to
+last build's, the bundle is kept untouched. Otherwise Pagefind runs (one language after another,
+in the background while the build renders its other outputs: `start()`, then `finish()`) on hard
+links to
 the staged and kept pages, into a folder beside the site, and its files join the staged site, so
 a failed build leaves the previous site and its index as they were. A build asked to skip the index
 (the preview's first pass) keeps the previous bundle of a language whose pages changed and marks
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import subprocess
 import threading
 import time
@@ -104,7 +106,12 @@ class SearchIndex:
         self.previous = previous
         self.enabled = enabled
         self.keys: dict[str, str | None] = {}
-        self._running: list[tuple[str, str, Path, subprocess.Popen[bytes]]] = []
+        # Each language indexed so far: (lang, key, bundle folder, Pagefind's exit code, what it
+        # said); the one being indexed now is `_process`.
+        self._done: list[tuple[str, str, Path, int, bytes]] = []
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._stopping = False
         self._work: Path | None = None
         self._refreshed: list[str] = []
         self._kept: list[str] = []
@@ -112,6 +119,7 @@ class SearchIndex:
         self._pages = 0
         self._started = 0.0
         self._starter: threading.Thread | None = None
+        self._queue: queue.SimpleQueue[_Launch | None] = queue.SimpleQueue()
         self._failure: Exception | None = None
 
     def __enter__(self) -> SearchIndex:
@@ -124,24 +132,26 @@ class SearchIndex:
     def _clean(self) -> None:
         import shutil
 
+        with self._lock:
+            self._stopping = True  # no language is started after this
+            if self._process is not None and self._process.poll() is None:
+                self._process.kill()
+        self._queue.put(None)
         if self._starter is not None:
-            self._starter.join()
+            self._starter.join()  # it reaps the process it started
             self._starter = None
-        for _, _, _, process in self._running:
-            if process.poll() is None:
-                process.kill()
-            if process.stdout is not None and not process.stdout.closed:
-                process.communicate()  # reaps it and closes its pipe
-            process.wait()
-        self._running = []
+        self._done = []
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
 
     def start(self, pages: Mapping[str, Sequence[str]]) -> None:
-        """Keep each language's bundle whose pages did not change; start Pagefind on the others
-        (`pages`: each language's issue pages, as output paths already staged)."""
-        self._started = time.perf_counter()
+        """Keep each language's bundle whose pages did not change; queue Pagefind on the others
+        (`pages`: each language's issue pages, as output paths already staged). Called once per
+        language as the build finishes staging its pages, so the first language is indexed while
+        the others are rendered; they are indexed in the order they come."""
+        if not self._started:
+            self._started = time.perf_counter()
         engine = engine_identity()
         launches: list[_Launch] = []
         for lang in sorted(pages):
@@ -158,10 +168,12 @@ class SearchIndex:
             else:
                 self.keys[lang] = key
                 launches.append(self._plan(lang, key, pages[lang]))
-        if launches:
+        for launch in launches:
+            self._queue.put(launch)
+        if launches and self._starter is None:
             # Linking the kept pages costs a file-system call or two per page: done beside the
             # rendering of the other outputs, like the indexing itself.
-            self._starter = threading.Thread(target=self._launch_all, args=(launches,),
+            self._starter = threading.Thread(target=self._launch_all,
                                              name="annaobserva-search", daemon=True)
             self._starter.start()
 
@@ -187,36 +199,48 @@ class SearchIndex:
         return _Launch(lang, key, root, tuple(sorted(pages)), links,
                        self._work / f"bundle-{lang}")
 
-    def _launch_all(self, launches: Sequence[_Launch]) -> None:
+    def _launch_all(self) -> None:
+        """Index the queued languages one after another until `finish()` says there are no more
+        (Pagefind uses every core for one language: run together, they took as long and held
+        each language's index in memory at once)."""
         try:
-            for launch in launches:
+            while (launch := self._queue.get()) is not None:
                 for found, target in launch.links:
                     _link(found, target)
                 command = [str(pagefind_binary()), "--site", str(launch.root),
                            "--glob", "{" + ",".join(launch.pages) + "}",
                            "--output-path", str(launch.output), "--silent"]
                 logger.info("indexing %d %s pages for search", len(launch.pages), launch.lang)
-                process = subprocess.Popen(command, stdout=subprocess.PIPE,
-                                           stderr=subprocess.STDOUT)
-                self._running.append((launch.lang, launch.key, launch.output, process))
+                with self._lock:
+                    if self._stopping:
+                        return
+                    process = self._process = subprocess.Popen(
+                        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                said, _ = process.communicate()
+                with self._lock:
+                    self._process = None
+                self._done.append((launch.lang, launch.key, launch.output, process.returncode,
+                                   said))
+                if process.returncode != 0:
+                    return  # the build fails with this language's message
         except (OSError, BuildError) as exc:
             self._failure = exc
 
     def finish(self) -> SearchReport:
         """Wait for Pagefind and stage its files (unchanged ones are not rewritten)."""
         try:
+            self._queue.put(None)  # no more languages
             if self._starter is not None:
                 self._starter.join()
                 self._starter = None
             if self._failure is not None:
                 raise BuildError(f"the search index could not be started ({self._failure}); "
                                  "the site was not changed") from None
-            for lang, key, output, process in self._running:
-                said, _ = process.communicate()
-                if process.returncode != 0:
+            for lang, key, output, returncode, said in self._done:
+                if returncode != 0:
                     tail = said.decode("utf-8", "replace").strip()[-2000:]
                     raise BuildError(f"the search index of {lang} failed (Pagefind exited with "
-                                     f"{process.returncode}); the site was not changed:\n{tail}")
+                                     f"{returncode}); the site was not changed:\n{tail}")
                 prefix = SiteUrls.search_bundle(lang)
                 for file in sorted(output.rglob("*")):
                     if file.is_file() and file.name not in UNUSED:
@@ -226,8 +250,9 @@ class SearchIndex:
         finally:
             self._clean()
         seconds = time.perf_counter() - self._started if self._refreshed else 0.0
-        return SearchReport(tuple(self._refreshed), tuple(self._kept), tuple(self._stale),
-                            self._pages, seconds)
+        # Named in code order, whatever order they were indexed in (the build's report).
+        return SearchReport(tuple(sorted(self._refreshed)), tuple(sorted(self._kept)),
+                            tuple(sorted(self._stale)), self._pages, seconds)
 
 
 def _link(found: Path, target: Path) -> None:

@@ -42,10 +42,19 @@ class UnsafeOutputPath(BuildError):
 def safe_join(root: Path, relative: str) -> Path:
     """Join an output path under root, refusing absolute paths and `..` (as Pelican's
     sanitised_join does)."""
+    return root / check_output_path(relative)
+
+
+def check_output_path(relative: str) -> str:
+    """The output path, normalised as a POSIX path (`a//./b` is `a/b`); UnsafeOutputPath if it is
+    absolute, goes up (`..`), is empty or names a folder."""
+    if relative and relative[0] != "/" and relative[-1] != "/" and "//" not in relative and \
+            not any(part in (".", "..") for part in relative.split("/")):
+        return relative  # already normal: the common case, checked without building a path
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts or not pure.parts or relative.endswith("/"):
         raise UnsafeOutputPath(f"output path {relative!r} would leave the site folder")
-    return root.joinpath(*pure.parts)
+    return pure.as_posix()
 
 
 @dataclass(frozen=True)
@@ -171,7 +180,7 @@ class StagedSite:
             shutil.rmtree(self.staging, ignore_errors=True)
 
     def _claim(self, path: str, source: str) -> None:
-        safe_join(self.staging, path)
+        check_output_path(path)
         if path in self._owners:
             raise OutputCollision(
                 f"{source} and {self._owners[path]} would both write {path}: rename one of them"
@@ -179,7 +188,7 @@ class StagedSite:
         self._owners[path] = source
 
     def _still_there(self, path: str) -> bool:
-        return self.in_place and os.path.isfile(safe_join(self.site, path))
+        return self.in_place and os.path.isfile(os.path.join(self.site, check_output_path(path)))
 
     def _reusable(self, path: str, key: str) -> bool:
         return (self._old_keys.get(path) == key and path in self._old_hashes

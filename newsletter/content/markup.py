@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import markdown
 import nh3
+from markdown import inlinepatterns
 from markdown.extensions import Extension
 from markdown.extensions.abbr import AbbrExtension
 from markdown.extensions.attr_list import AttrListExtension
@@ -28,7 +29,7 @@ from markdown.extensions.md_in_html import MarkdownInHtmlExtension
 from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import TocExtension, slugify_unicode
-from markdown.treeprocessors import Treeprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
 from markdown.util import AtomicString
 
 from .sanitize import SANITIZER_VERSION, sanitize
@@ -152,6 +153,87 @@ class _SkipPlainText(Treeprocessor):
                 el.tail = AtomicString(tail)
 
 
+# What each inline pattern needs in the text from where it starts looking, by its regular
+# expression: a literal every match contains (or, for the backtick's escaped form, looks ahead at).
+# A pattern whose literals are all absent cannot match, so it is not tried; a pattern not in this
+# table is always tried.
+_INLINE_NEEDS: dict[str, tuple[str, ...]] = {
+    inlinepatterns.BACKTICK_RE: ("`",),
+    inlinepatterns.ESCAPE_RE: ("\\",),
+    r"\[\^([^\]]*)\]": ("[^",),  # footnotes' reference
+    inlinepatterns.REFERENCE_RE: ("[",),
+    inlinepatterns.LINK_RE: ("[",),
+    inlinepatterns.IMAGE_LINK_RE: ("![",),
+    inlinepatterns.IMAGE_REFERENCE_RE: ("![",),
+    inlinepatterns.AUTOLINK_RE: ("<",),
+    inlinepatterns.AUTOMAIL_RE: ("<",),
+    inlinepatterns.LINE_BREAK_RE: ("  \n",),
+    inlinepatterns.HTML_RE: ("<",),
+    inlinepatterns.ENTITY_RE: ("&",),
+    r"\*|_": ("*", "_"),  # emphasis and strong
+}
+
+
+def inline_needs(patterns: list[inlinepatterns.Pattern]) -> list[tuple[str, ...] | None]:
+    """Per inline pattern, the literals one of which it needs (None: always try it)."""
+    return [_INLINE_NEEDS.get(pattern.compiled_re.pattern) for pattern in patterns]
+
+
+def _skip_hopeless_patterns(inline: InlineProcessor) -> None:
+    """Make the inline processor skip a pattern when the text left to search lacks every literal
+    the pattern needs (`_INLINE_NEEDS`): Python-Markdown otherwise runs each of its fifteen
+    patterns over every piece of text that has any inline syntax at all. The loop is the
+    library's own (`InlineProcessor.__handleInline`), with that one test added: a skipped pattern
+    is a pattern that did not match (the next one starts from the beginning of the text), so the
+    output is the same (tests/test_markup.py compares it with the library's)."""
+    patterns = inline.inlinePatterns  # type: ignore[attr-defined]
+    # Each pattern's literals as a pair (the second the first again when there is one): two
+    # look-ups inline cost less than a generator per pattern per piece of text.
+    needs = [None if need is None else (need[0], need[-1]) for need in inline_needs(patterns)]
+    assert all(need is None or len(need) <= 2 for need in inline_needs(patterns))
+    apply = inline._InlineProcessor__applyPattern  # type: ignore[attr-defined]  # noqa: SLF001
+
+    def handle_inline(data: str, pattern_index: int = 0) -> str:
+        if isinstance(data, AtomicString):
+            return data
+        start = 0
+        count = len(patterns)
+        find = data.find
+        while pattern_index < count:
+            need = needs[pattern_index]
+            if need is not None and find(need[0], start) < 0 and find(need[1], start) < 0:
+                pattern_index += 1
+                start = 0
+                continue
+            data, matched, start = apply(patterns[pattern_index], data, pattern_index, start)
+            find = data.find
+            if not matched:
+                pattern_index += 1
+        return data
+
+    inline._InlineProcessor__handleInline = handle_inline  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def _remember_block_levels(md: markdown.Markdown) -> None:
+    """`Markdown.is_block_level` answered from a set and remembered per tag: the library looks
+    the tag up in a list of fifty names, about a hundred and fifty times per edition. The list is
+    complete once the extensions are loaded (nothing changes it while converting)."""
+    levels = frozenset(md.block_level_elements)
+    known: dict[str, bool] = {}
+
+    def is_block_level(tag: object) -> bool:
+        if not isinstance(tag, str):
+            return False
+        found = known.get(tag)
+        if found is None:
+            if len(known) > 1024:  # raw HTML may name any number of tags
+                known.clear()
+            found = known[tag] = tag.lower().rstrip("/") in levels
+        return found
+
+    md.is_block_level = is_block_level  # type: ignore[method-assign]
+
+
 class _RewriteExtension(Extension):
     def __init__(self, renderer: MarkdownRenderer, shortcuts: bool) -> None:
         super().__init__()
@@ -209,6 +291,8 @@ class MarkdownRenderer:
         # loaded (tests/test_markup.py compares the output with and without these).
         inline = self._md.treeprocessors["inline"]
         inline.inlinePatterns = list(inline.inlinePatterns)  # type: ignore[attr-defined]
+        _skip_hopeless_patterns(inline)  # type: ignore[arg-type]
+        _remember_block_levels(self._md)
         # The block parser iterates its registry once per block, copying it each time: likewise.
         self._md.parser.blockprocessors = list(self._md.parser.blockprocessors)  # type: ignore[assignment]
 

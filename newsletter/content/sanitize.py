@@ -63,14 +63,28 @@ URL_ATTRIBUTES = frozenset({"href", "src", "cite", "action", "formaction", "post
                             "background", "xlink:href", "srcset"})
 
 
-@lru_cache(maxsize=1)
-def _cleaner() -> nh3.Cleaner:
+_STYLE = re.compile("style", re.IGNORECASE)
+
+
+def _cleaner_for(fragment: str) -> nh3.Cleaner:
+    """The cleaner: with the filter that judges `style` values where the fragment may hold a
+    style attribute, without it elsewhere (it is a Python call per attribute of every element,
+    and where no attribute is named style it returns each value as it is)."""
+    return _cleaner(_STYLE.search(fragment) is not None)
+
+
+@lru_cache(maxsize=2)
+def _cleaner(styles: bool = True) -> nh3.Cleaner:
+    attributes = {tag: set(names) for tag, names in ATTRIBUTES.items()}
+    if not styles:
+        for names in attributes.values():
+            names.discard("style")
     return nh3.Cleaner(
         tags=set(TAGS),
         clean_content_tags=set(DROPPED_WITH_CONTENT),
-        attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
+        attributes=attributes,
         url_schemes=set(URL_SCHEMES),
-        attribute_filter=_keep_alignment_only,
+        attribute_filter=_keep_alignment_only if styles else None,
         link_rel=None,  # the archive's own links carry no rel; an editor's need none either
         strip_comments=True,
     )
@@ -86,7 +100,7 @@ def sanitize(fragment: str) -> str:
     """The fragment with everything outside the allowlist removed (see the module docstring)."""
     if not fragment:
         return fragment
-    cleaned = _cleaner().clean(fragment)
+    cleaned = _cleaner_for(fragment).clean(fragment)
     if cleaned == fragment or html.unescape(cleaned) == html.unescape(fragment):
         return fragment  # nothing removed: keep Markdown's own spelling of each character
     return cleaned
@@ -172,7 +186,7 @@ def _start_tags(fragment: str) -> list[tuple[str, list[tuple[str, str]]]]:
 def removals(fragment: str) -> list[Removal]:
     """What `sanitize()` takes out of a fragment, each element or attribute once per time it
     occurs, in document order (comments, which are dropped too, are not reported)."""
-    cleaned = _cleaner().clean(fragment)
+    cleaned = _cleaner_for(fragment).clean(fragment)
     if html.unescape(cleaned) == html.unescape(fragment):
         return []
     before, after = _start_tags(fragment), _start_tags(cleaned)
