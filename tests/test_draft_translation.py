@@ -226,3 +226,32 @@ def test_the_drafts_approval_is_not_required(
     assert edition_hash(issue, "pt") != recorded["pt"]
     assert main(["--config", toml, "send", NEWEST, "--no-progress"]) == 0
     assert "refuse" not in capsys.readouterr().err
+
+
+def test_a_reader_frozen_on_the_fallback_keeps_it_in_their_words_after_the_translation_lands(
+    late_pt: Settings,
+) -> None:
+    """The campaign is frozen while pt is a draft (the pt reader's row says es); the translation
+    is then published before that row goes out: the reader still gets the es edition the ledger
+    recorded, with the Portuguese fixed words and the fallback line, not the Spanish ones."""
+    from newsletter.mail import render_email_editions
+    from newsletter.subscribers import SubscriberStore
+    from tests.delivery_support import load_issue
+
+    add_readers(late_pt)
+    with SubscriberStore.open(late_pt) as store:
+        issue = load_issue(late_pt, NEWEST)
+        Ledger.beside(store).freeze(NEWEST, store.audience(),
+                                    render_email_editions(late_pt, issue).edition_for)
+    path = late_pt.path("issues") / NEWEST / "pt.md"
+    # The translation is finished as it was approved: ready, and without the working note.
+    source = path.read_text(encoding="utf-8").replace("\nstatus: draft\n", "\nstatus: ready\n", 1)
+    path.write_text(source.replace("\nTradução em andamento: a revisar.\n", ""), encoding="utf-8")
+    assert load_issue(late_pt, NEWEST).published_editions().keys() >= {"pt"}
+    messages = send(late_pt, NEWEST)
+    pt = messages["pt"]
+    assert pt["Content-Language"] == "es, pt"
+    assert flat(text(pt)).count(PT_NOTICE) == 1
+    assert "Ver no navegador" in text(pt) and f"{BASE}/es/{NEWEST}/" in text(pt)
+    assert '<html lang="pt" dir="ltr">' in html(pt)
+    assert messages["fr"]["Content-Language"] == "fr"
