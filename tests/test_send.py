@@ -173,7 +173,8 @@ def test_send_to_is_a_test_in_every_language_kept_apart(project, settings, store
 def test_a_draft_is_refused(project, settings, capsys) -> None:
     assert main(["--config", str(project / "newsletter.toml"), "send", "5"]) == 1
     assert capsys.readouterr().err == (
-        "Error: issue 2027-02 is a draft: set `status: ready` in every language before sending\n")
+        "Error: issue 2027-02 is a draft: set `status: ready` in every required language "
+        "before sending\n")
 
 
 def test_rate_limiter_never_exceeds_the_rate_in_any_second() -> None:

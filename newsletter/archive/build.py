@@ -231,7 +231,8 @@ def build_site(
             converter.request(edition)
         later.clear()
         converter.start()
-        visible = [i for i in corpus.issues if i.is_visible(today, drafts)]
+        # Each visible issue with only the editions readers get (an optional draft is held back).
+        visible = [i.published(drafts) for i in corpus.issues if i.is_visible(today, drafts)]
 
         # 3. Check while the workers convert: a single error stops the build before it writes.
         problems = list(corpus.problems) + (checks(settings, corpus, cache) if checks else [])

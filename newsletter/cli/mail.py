@@ -45,7 +45,7 @@ def cmd_email(args: argparse.Namespace, settings: Settings) -> int:
             f"--lang {lang}: not one of the offered languages "
             f"({', '.join(settings.site.languages)})"
         )
-    issue = load_corpus(settings).get(args.issue)
+    issue = load_corpus(settings).get(args.issue).published()  # what its readers would get
     edition_lang = settings.edition_for(lang, issue.editions)
     if edition_lang is None:
         raise NewsletterError(f"issue {issue.slug} has no edition its {lang} readers can get")

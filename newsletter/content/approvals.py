@@ -177,10 +177,12 @@ def read_approvals(issue: Issue) -> list[Approval]:
 
 
 def approval_states(issue: Issue) -> dict[str, EditionApproval]:
-    """Each edition's approval state, by language (ApprovalError for a malformed file)."""
+    """The approval state of each edition `send` delivers, by language (ApprovalError for a
+    malformed file). An optional edition still in draft is not one of them
+    (`Issue.published_editions`): its readers get their fallback, approved with it."""
     latest = {a.lang: a for a in read_approvals(issue)}
     states = {}
-    for lang, edition in issue.editions.items():
+    for lang, edition in issue.published_editions().items():
         content = edition_hash(issue, lang)
         approval = latest.get(lang)
         state = (ApprovalState.MISSING if approval is None else

@@ -71,7 +71,7 @@ def run_checks(
         scans = {lang: _cached_scan(e, display_path(e.path, settings.root), cache)
                  for lang, e in issue.editions.items()}
         problems += _missing_editions(issue, settings, settings.root)
-        problems += _disagreements(issue, settings.root)
+        problems += _disagreements(issue, settings)
         for lang, edition in issue.editions.items():
             shown = display_path(edition.path, settings.root)
             scan = scans[lang]
@@ -80,6 +80,7 @@ def run_checks(
             problems += _front_matter(edition, shown, states)
             problems += _links(edition, shown, scan, issue, slugs, settings)
         problems += _drift(issue, scans, settings.root)
+        problems += _held_back(issue, settings)
     for source in extra:
         problems += source(settings, corpus)
     logger.debug("checked %d issues: %d problems", len(corpus.issues), len(problems))
@@ -142,14 +143,21 @@ def _missing_editions(issue: Issue, settings: Settings, root: Path) -> list[Prob
     return problems
 
 
-def _disagreements(issue: Issue, root: Path) -> list[Problem]:
-    """Editions of one issue must agree on number, date, status and send_at."""
+def _disagreements(issue: Issue, settings: Settings) -> list[Problem]:
+    """Editions of one issue must agree on number, date and send_at, and the required ones on
+    status (the issue's): an optional edition may be a draft in a ready issue (`_held_back`), or
+    ready in a draft issue (it waits for the issue)."""
     problems = []
+    root = settings.root
     editions = list(issue.editions.values())
-    main = editions[0]
+    main = next((e for e in editions if issue.is_required(e.lang)), editions[0])
     main_name = main.path.name
-    for edition in editions[1:]:
+    for edition in editions:
+        if edition is main:
+            continue
         for key in ("number", "date", "status", "send_at"):
+            if key == "status" and not issue.is_required(edition.lang):
+                continue
             mine, theirs = getattr(edition, key), getattr(main, key)
             if mine == theirs:
                 continue
@@ -159,6 +167,26 @@ def _disagreements(issue: Issue, root: Path) -> list[Problem]:
                 f"({_shown_value(key, theirs)}): "
                 f"every edition of an issue has the same {key}",
             ))
+    return problems
+
+
+def _held_back(issue: Issue, settings: Settings) -> list[Problem]:
+    """An info line on each optional edition still in draft in a ready issue: what its readers
+    get meanwhile (their fallback edition, `Issue.published_editions`)."""
+    if issue.status != "ready":
+        return []
+    problems = []
+    published = issue.published_editions()
+    for lang in issue.held_back():
+        edition = issue.editions[lang]
+        fallback = settings.edition_for(lang, published)
+        readers = f"{lang} readers get the {fallback} edition" if fallback else \
+            f"{lang} readers get no edition"
+        problems.append(Problem(
+            display_path(edition.path, settings.root), edition.key_lines.get("status", 1),
+            f"the {lang} edition is a draft: not published or sent yet; {readers} "
+            f"(set status: ready when the translation is done)", "info",
+        ))
     return problems
 
 
@@ -273,6 +301,14 @@ def _links(
                 f"link {url} goes to {slug!r}, which is a draft: the link is broken in the "
                 f"archive until that issue is ready", "warning",
             ))
+        elif slug in slugs and (lang or edition.lang) in slugs[slug].held_back() \
+                and edition.status == "ready":
+            problems.append(Problem(
+                shown, link.line,
+                f"link {url} goes to the {lang or edition.lang!r} edition of {slug!r}, which is "
+                f"a draft: the link is broken in the archive until that edition is ready",
+                "warning",
+            ))
     return problems
 
 
@@ -319,14 +355,17 @@ def _image(link: Link, shown: str, issue: Issue, root: Path) -> list[Problem]:
 
 
 def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path) -> list[Problem]:
-    """Translations should have the same outline: sections, links, images; and similar length."""
+    """Translations should have the same outline: sections, links, images; and similar length.
+    An optional translation still in draft may not have it yet: a warning, not an error."""
     problems: list[Problem] = []
     if len(scans) < 2:
         return problems
     langs = list(scans)
     main = langs[0]
+    held_back = issue.held_back()
     for lang in langs[1:]:
         edition = issue.editions[lang]
+        severity = "warning" if lang in held_back else "error"
         shown = display_path(edition.path, root)
         for what, count in (
             ("## section", lambda s: s.sections),
@@ -338,7 +377,7 @@ def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path) -> list[Problem
                 problems.append(Problem(
                     shown, edition.body_line,
                     f"translations drifted apart: {lang} has {mine} {what}{'s' * (mine != 1)}, "
-                    f"{main} has {theirs}",
+                    f"{main} has {theirs}", severity,
                 ))
     longest = max(langs, key=lambda lang: scans[lang].words)
     for lang in langs:

@@ -2,6 +2,10 @@
 matter and Markdown body), the `Corpus` every issue found under `issues/` with the `Problem`s met
 reading them (a defect located by file and line, which `check` lists and `build` refuses).
 
+Which editions readers get is `Issue.published_editions(drafts)` (and `Issue.published(drafts)`,
+the issue with only those): every output — pages, lists, feeds, sitemap, emails, approvals —
+asks it, so an optional edition still in draft exists for nobody but the preview.
+
 Reading the files into these records is `loader.py`'s (`load_issues`, `load_corpus`).
 """
 
@@ -84,11 +88,17 @@ class Edition:
 
 @dataclass(frozen=True, slots=True)
 class Issue:
-    """One numbered issue with its editions, keyed by language."""
+    """One numbered issue with its editions, keyed by language.
+
+    `required` is `[site] required_languages` (None: every edition is required). The required
+    editions make the issue's status; an optional edition (pt, fr) may stay a draft while the
+    issue is ready: it is then left out of everything readers get until it is ready too.
+    """
 
     slug: str
     folder: Path
     editions: Mapping[str, Edition]
+    required: tuple[str, ...] | None = None
 
     def _main(self) -> Edition:
         return next(iter(self.editions.values()))
@@ -103,10 +113,43 @@ class Issue:
         """The publication date."""
         return self._main().date
 
+    def is_required(self, lang: str) -> bool:
+        """Whether every issue is written in `lang` (an edition that is not is optional)."""
+        return self.required is None or lang in self.required
+
     @property
     def status(self) -> str:
-        """draft or ready: an issue is ready only when every edition is."""
-        return "ready" if all(e.status == "ready" for e in self.editions.values()) else "draft"
+        """draft or ready: the status of the required editions (`check` makes them agree; an
+        issue that lacks them all goes by every edition it has). An optional edition's own status
+        says only whether it is published with the issue (`published_editions`)."""
+        required = [e for lang, e in self.editions.items() if self.is_required(lang)]
+        editions = required or self.editions.values()
+        return "ready" if all(e.status == "ready" for e in editions) else "draft"
+
+    def published_editions(self, drafts: bool = False) -> Mapping[str, Edition]:
+        """The editions readers get, in configured order: the one rule every output follows.
+
+        With `drafts` (`preview`, `build --drafts`), every edition. Otherwise the required
+        editions (the issue's status is theirs) and each optional edition whose status is ready:
+        an optional edition still in draft does not exist yet for readers — no page, no entry in
+        lists, feeds or sitemap, no alternate link, no email; its readers get their fallback."""
+        if drafts:
+            return self.editions
+        return {lang: e for lang, e in self.editions.items()
+                if self.is_required(lang) or e.status == "ready"}
+
+    def published(self, drafts: bool = False) -> Issue:
+        """The issue as readers get it: only its `published_editions(drafts)`."""
+        editions = self.published_editions(drafts)
+        if len(editions) == len(self.editions):
+            return self
+        return dataclasses.replace(self, editions=editions)
+
+    def held_back(self) -> tuple[str, ...]:
+        """The optional editions not published yet (drafts of a ready issue), in configured
+        order."""
+        published = self.published_editions()
+        return tuple(lang for lang in self.editions if lang not in published)
 
     @property
     def send_at(self) -> dt.datetime | None:

@@ -285,13 +285,16 @@ def load_issues(
     languages: Iterable[str],
     root: Path | None = None,
     reader: EditionReader | None = None,
+    required: Iterable[str] | None = None,
 ) -> Corpus:
     """Read every issue folder; editions in configured-language order, issues newest first.
 
     `reader` parses one file's bytes (the build passes a caching one); default `read_edition`.
+    `required`: the languages every issue is written in (`Issue.required`; default: all).
     """
     reader = reader or read_edition
     languages = tuple(languages)
+    needed = tuple(required) if required is not None else None
     root = root or issues_dir.parent
     problems: list[Problem] = []
     issues: list[Issue] = []
@@ -338,7 +341,7 @@ def load_issues(
                 editions[lang] = edition
         ordered = {lang: editions[lang] for lang in languages if lang in editions}
         if ordered:
-            issues.append(Issue(slug=slug, folder=folder, editions=ordered))
+            issues.append(Issue(slug=slug, folder=folder, editions=ordered, required=needed))
     issues.sort(key=lambda i: (i.date, i.number, i.slug), reverse=True)
     return Corpus(tuple(issues), tuple(problems), folder_shown)
 
@@ -347,4 +350,4 @@ def load_corpus(settings: Settings, reader: EditionReader | None = None) -> Corp
     """Every issue under `[build] issues_dir` in the configured languages: what every command
     reads (`reader` as in `load_issues`; the build passes its caching one)."""
     return load_issues(settings.path(settings.build.issues_dir), settings.site.languages,
-                       settings.root, reader=reader)
+                       settings.root, reader=reader, required=settings.site.required_languages)

@@ -63,7 +63,8 @@ def render_summary(settings: Settings, ledger: Ledger, issue: Issue, summary: Se
                  "skipped": f.audience - f.sent - f.rejected - f.owed}
                 for edition, f in ledger.by_edition(issue.slug).items()]
     sent = sum(row["sent"] for row in editions)
-    edition = issue.editions.get(lang) or next(iter(issue.editions.values()))
+    published = issue.published_editions()
+    edition = published.get(lang) or next(iter(published.values()))
     context: dict[str, Any] = {
         "w": words, "number": issue.number, "slug": issue.slug, "title": edition.title,
         "frozen_at": f"{frozen:%Y-%m-%d %H:%M} UTC",

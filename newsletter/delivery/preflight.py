@@ -63,7 +63,8 @@ def check_ready(issue: Issue) -> None:
     """Refuse to send a draft."""
     if issue.status != "ready":
         raise SendRefused(
-            f"issue {issue.slug} is a draft: set `status: ready` in every language before sending"
+            f"issue {issue.slug} is a draft: set `status: ready` in every required language "
+            "before sending"
         )
 
 

@@ -160,7 +160,7 @@ def _approvals(issue: Issue) -> dict[str, str]:
     try:
         return {lang: state.state.value for lang, state in approval_states(issue).items()}
     except ApprovalError as exc:
-        return dict.fromkeys(issue.editions, f"unreadable: {exc}")
+        return dict.fromkeys(issue.published_editions(), f"unreadable: {exc}")
 
 
 def operator_status(settings: Settings, corpus: Corpus, store: SubscriberStore, ledger: Ledger,

@@ -50,10 +50,14 @@ def email_problems(
     for issue in corpus.issues:
         if wanted is not None and issue.slug not in wanted:
             continue
+        published = issue.published()
         for lang, source_edition in issue.editions.items():
             source = display_path(source_edition.path, settings.root)
+            # Each edition as it is sent ("also in" names only published editions); a draft
+            # optional one is checked too, as the preview shows it.
+            sent = published if lang in published.editions else issue
             try:
-                edition = render_email_edition(settings, issue, lang, signer)
+                edition = render_email_edition(settings, sent, lang, signer)
             except NewsletterError as exc:
                 problems.append(Problem(source, 0, f"email edition: {exc}"))
                 continue

@@ -354,9 +354,14 @@ class EmailEditions(Mapping[str, EmailEdition]):
     order; `for_reader` answers for any subscriber, whatever their language."""
 
     def __init__(self, editions: Mapping[str, EmailEdition],
-                 reader_language: Callable[[str], str]) -> None:
+                 reader_language: Callable[[str], str],
+                 render: Callable[[str, str], EmailEdition] | None = None) -> None:
         self._editions = dict(editions)
         self._reader_language = reader_language
+        # (reader, edition) → that edition in the reader's words, for rows the ledger froze on an
+        # edition that is no longer their language's; rendered when first asked for.
+        self._render = render
+        self._recorded: dict[tuple[str, str], EmailEdition] = {}
 
     def __getitem__(self, lang: str) -> EmailEdition:
         return self._editions[lang]
@@ -375,12 +380,21 @@ class EmailEditions(Mapping[str, EmailEdition]):
     def for_reader(self, lang: str, edition_lang: str | None = None) -> EmailEdition:
         """What a subscriber of `lang` receives. A language the site no longer offers is read in
         the first offered language of its fallback chain. `edition_lang`, when the ledger froze
-        one, is kept: if the issue changed since (a translation added), the subscriber still
-        gets the edition recorded, as that edition's own readers do."""
-        edition = self._editions.get(self._reader_language(lang))
+        one, is kept: if the issue changed since (a translation added or published), the
+        subscriber still gets the edition recorded, in their own words as before."""
+        reader = self._reader_language(lang)
+        edition = self._editions.get(reader)
         if edition is not None and edition_lang in (None, edition.edition_lang):
             return edition
-        recorded = self._editions.get(edition_lang or "")
+        key = (reader, edition_lang or "")
+        if key not in self._recorded:
+            self._recorded[key] = self._recorded_edition(reader, edition_lang or "")
+        return self._recorded[key]
+
+    def _recorded_edition(self, reader: str, edition_lang: str) -> EmailEdition:
+        if self._render is not None:
+            return self._render(reader, edition_lang)
+        recorded = self._editions.get(edition_lang)
         if recorded is None or recorded.edition_lang != edition_lang:
             raise EditionNotFound(f"the {edition_lang!r} edition recorded for this subscriber "
                                   "is no longer in the issue")
@@ -388,10 +402,12 @@ class EmailEditions(Mapping[str, EmailEdition]):
 
 
 def render_email_editions(
-    settings: Settings, issue: Issue, signer: Signer | None = None
+    settings: Settings, issue: Issue, signer: Signer | None = None, *, drafts: bool = False
 ) -> EmailEditions:
     """The issue for the readers of every offered language, each rendered once, sharing one
-    signer: their own edition where it exists, else their fallback chain's."""
+    signer: their own edition where it is published (`Issue.published_editions`: an optional
+    edition still in draft is not, unless `drafts`), else their fallback chain's."""
+    issue = issue.published(drafts)
     signer = signer or settings.signer()
     wording = load_wording(settings.path(settings.build.templates_dir), settings.site.languages)
     editions = {}
@@ -401,12 +417,22 @@ def render_email_editions(
             continue  # the issue lacks even the default language (check reports it)
         editions[reader] = render_email_edition(settings, issue, lang, signer, reader=reader,
                                                 wording=wording)
-    return EmailEditions(editions, settings.reader_language)
+
+    def recorded(reader: str, edition_lang: str) -> EmailEdition:
+        if edition_lang not in issue.editions:
+            raise EditionNotFound(f"the {edition_lang!r} edition recorded for this subscriber "
+                                  "is no longer in the issue")
+        return render_email_edition(settings, issue, edition_lang, signer, reader=reader,
+                                    wording=wording)
+
+    return EmailEditions(editions, settings.reader_language, recorded)
 
 
 def render_email_preview(settings: Settings, issue: Issue, lang: str) -> tuple[str, str]:
     """(html, text) of the email the readers of `lang` get, as a sample subscriber receives it,
-    for `preview` (another language's edition, with their words, if the issue lacks theirs)."""
+    for `preview` (another language's edition, with their words, if the issue lacks theirs;
+    drafts included: it is a preview)."""
+    issue = issue.published(drafts=True)
     edition_lang = settings.edition_for(lang, issue.editions)
     if edition_lang is None or lang not in settings.site.languages:
         raise EditionNotFound(f"issue {issue.slug} has no edition for {lang!r} readers")
