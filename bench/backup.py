@@ -54,7 +54,7 @@ def make_project(root: Path, subscribers: int) -> Path:
                              status="confirmed", source="import", note="bench")
         ledger = Ledger.beside(store)
         for issue in ("2026-09", "2026-10", "2026-11"):
-            ledger.freeze(issue, store.audience(), ["es", "en"], {})
+            ledger.freeze(issue, store.audience(), lambda lang: lang)
         conn = store.database.conn
         with store.database.transaction():  # bench/ may write SQL: it plays a year of sending
             conn.execute("UPDATE deliveries SET state = 'sent', attempts = 1, "

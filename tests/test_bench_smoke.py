@@ -1,0 +1,41 @@
+"""Every benchmark still runs against today's code: each area of `make bench`, at a toy size, as a
+subprocess (`python -m bench AREA …`). The figures mean nothing at this size; what is tested is
+that a change to the package's API did not leave a benchmark behind (bench/ is not imported by
+anything else, so nothing but this would notice before the next `make bench`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+AREAS = {
+    "backup": (["--subscribers", "300", "--rounds", "1", "--writer-seconds", "0.5"],
+               "restore (fetch, checksum, gunzip, integrity_check"),
+    "build": (["--issues", "10", "--repeat", "1"], "no-change rebuild, in-process"),
+    "delivery": (["--messages", "200", "--small", "50", "--big", "200", "--rounds", "1",
+                  "--rate-messages", "20"], "ratio peak 200 / 50:"),
+    "deploy": (["--editions", "20", "--repeat", "1"], "ratio no-change deploy / peer:"),
+    "email": (["--messages", "200"], "per message (budget 0.5 ms)"),
+    "subscribers": (["--rows", "1000", "--small", "100"], "ratio peer/ours p99:"),
+}
+
+
+def test_every_area_is_smoke_tested() -> None:
+    areas = {p.stem for p in (REPO / "bench").glob("[!_]*.py")
+             if "def main(" in p.read_text(encoding="utf-8")}
+    assert areas == set(AREAS)
+
+
+@pytest.mark.parametrize("area", sorted(AREAS))
+def test_the_benchmark_runs(area: str) -> None:
+    options, expected = AREAS[area]
+    done = subprocess.run([sys.executable, "-m", "bench", area, *options], cwd=REPO,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert expected in done.stdout, done.stdout[-3000:]
