@@ -20,9 +20,14 @@ class OutboxTransport:
         self._box: mailbox.Maildir | None = None
 
     def open(self) -> None:
-        """Create the Maildir if needed."""
+        """Create the Maildir if needed. The folders are made here, each tolerating another
+        process making it at the same moment (two cron runs, a send and a sign-up): the
+        standard library's `create=True` checks, then makes, and the loser of that race fails."""
         if self._box is None:
-            self._box = mailbox.Maildir(str(self.folder), create=True)
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for part in ("tmp", "new", "cur"):
+                (self.folder / part).mkdir(mode=0o700, exist_ok=True)
+            self._box = mailbox.Maildir(str(self.folder), create=False)
 
     def send(
         self, recipient: str, message: bytes, tags: Mapping[str, str] | None = None
