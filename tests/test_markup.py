@@ -98,3 +98,15 @@ def test_fenced_code_is_the_same_without_pygments_loaded() -> None:
     ).stdout
     assert ours == with_pygments
     assert '<code class="language-python">' in ours
+
+
+def test_a_markdown_release_without_the_inner_loop_keeps_its_own() -> None:
+    """The pattern shortcut replaces a private method of Python-Markdown's inline processor; a
+    release that renames it must get its own loop back, not an AttributeError on every build."""
+    from types import SimpleNamespace
+
+    from newsletter.content.markup import _skip_hopeless_patterns
+
+    processor = SimpleNamespace(inlinePatterns=[])
+    _skip_hopeless_patterns(processor)  # type: ignore[arg-type]
+    assert vars(processor) == {"inlinePatterns": []}
