@@ -355,11 +355,12 @@ class EmailEditions(Mapping[str, EmailEdition]):
 
     def __init__(self, editions: Mapping[str, EmailEdition],
                  reader_language: Callable[[str], str],
-                 render: Callable[[str, str], EmailEdition] | None = None) -> None:
+                 render: Callable[[str, str], EmailEdition | None] | None = None) -> None:
         self._editions = dict(editions)
         self._reader_language = reader_language
         # (reader, edition) → that edition in the reader's words, for rows the ledger froze on an
-        # edition that is no longer their language's; rendered when first asked for.
+        # edition that is no longer their language's; rendered when first asked for (`render`
+        # answers None for an edition the issue no longer has).
         self._render = render
         self._recorded: dict[tuple[str, str], EmailEdition] = {}
 
@@ -393,9 +394,12 @@ class EmailEditions(Mapping[str, EmailEdition]):
 
     def _recorded_edition(self, reader: str, edition_lang: str) -> EmailEdition:
         if self._render is not None:
-            return self._render(reader, edition_lang)
-        recorded = self._editions.get(edition_lang)
-        if recorded is None or recorded.edition_lang != edition_lang:
+            recorded = self._render(reader, edition_lang)
+        else:
+            recorded = self._editions.get(edition_lang)
+            if recorded is not None and recorded.edition_lang != edition_lang:
+                recorded = None
+        if recorded is None:
             raise EditionNotFound(f"the {edition_lang!r} edition recorded for this subscriber "
                                   "is no longer in the issue")
         return recorded
@@ -418,10 +422,9 @@ def render_email_editions(
         editions[reader] = render_email_edition(settings, issue, lang, signer, reader=reader,
                                                 wording=wording)
 
-    def recorded(reader: str, edition_lang: str) -> EmailEdition:
+    def recorded(reader: str, edition_lang: str) -> EmailEdition | None:
         if edition_lang not in issue.editions:
-            raise EditionNotFound(f"the {edition_lang!r} edition recorded for this subscriber "
-                                  "is no longer in the issue")
+            return None
         return render_email_edition(settings, issue, edition_lang, signer, reader=reader,
                                     wording=wording)
 
