@@ -7,13 +7,12 @@ with that language's stemming and searched alone, and an edit in one language re
 
 The stage is incremental and atomic like the rest of the build. A language's key is the exact
 bytes of its issue pages (their paths and hashes) and the binary that indexes them: when it is the
-last build's, the bundle is kept untouched. Otherwise Pagefind runs (one language after another,
-in the background while the build renders its other outputs: `start()`, then `finish()`) on hard
-links to
-the staged and kept pages, into a folder beside the site, and its files join the staged site, so
-a failed build leaves the previous site and its index as they were. A build asked to skip the index
-(the preview's first pass) keeps the previous bundle of a language whose pages changed and marks
-it stale for the next build.
+last build's, the bundle is kept untouched. Otherwise Pagefind runs (in the background while the
+build renders its other outputs: `start()`, then `finish()`; one large language at a time, small
+ones beside it: `_may_start`) on hard links to the staged and kept pages, into a folder beside the
+site, and its files join the staged site, so a failed build leaves the previous site and its index
+as they were. A build asked to skip the index (the preview's first pass) keeps the previous bundle
+of a language whose pages changed and marks it stale for the next build.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import queue
 import subprocess
 import threading
 import time
@@ -107,10 +105,14 @@ class SearchIndex:
         self.enabled = enabled
         self.keys: dict[str, str | None] = {}
         # Each language indexed so far: (lang, key, bundle folder, Pagefind's exit code, what it
-        # said); the one being indexed now is `_process`.
+        # said), in the order they finished.
         self._done: list[tuple[str, str, Path, int, bytes]] = []
-        self._process: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
+        self._state = threading.Condition()
+        self._pending: list[_Launch] = []  # planned, waiting for their turn (see _may_start)
+        self._running: dict[str, _Launch] = {}  # being indexed, by language
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}  # their Pagefind, once started
+        self._runners: list[threading.Thread] = []
+        self._largest = 0  # the most pages of one language so far
         self._stopping = False
         self._work: Path | None = None
         self._refreshed: list[str] = []
@@ -118,8 +120,6 @@ class SearchIndex:
         self._stale: list[str] = []
         self._pages = 0
         self._started = 0.0
-        self._starter: threading.Thread | None = None
-        self._queue: queue.SimpleQueue[_Launch | None] = queue.SimpleQueue()
         self._failure: Exception | None = None
 
     def __enter__(self) -> SearchIndex:
@@ -132,14 +132,15 @@ class SearchIndex:
     def _clean(self) -> None:
         import shutil
 
-        with self._lock:
+        with self._state:
             self._stopping = True  # no language is started after this
-            if self._process is not None and self._process.poll() is None:
-                self._process.kill()
-        self._queue.put(None)
-        if self._starter is not None:
-            self._starter.join()  # it reaps the process it started
-            self._starter = None
+            self._pending.clear()
+            for process in self._processes.values():
+                if process.poll() is None:
+                    process.kill()
+        for runner in self._runners:
+            runner.join()  # each reaps the process it started
+        self._runners = []
         self._done = []
         if self._work is not None:
             shutil.rmtree(self._work, ignore_errors=True)
@@ -149,7 +150,7 @@ class SearchIndex:
         """Keep each language's bundle whose pages did not change; queue Pagefind on the others
         (`pages`: each language's issue pages, as output paths already staged). Called once per
         language as the build finishes staging its pages, so the first language is indexed while
-        the others are rendered; they are indexed in the order they come."""
+        the others are rendered."""
         if not self._started:
             self._started = time.perf_counter()
         engine = engine_identity()
@@ -168,14 +169,9 @@ class SearchIndex:
             else:
                 self.keys[lang] = key
                 launches.append(self._plan(lang, key, pages[lang]))
-        for launch in launches:
-            self._queue.put(launch)
-        if launches and self._starter is None:
-            # Linking the kept pages costs a file-system call or two per page: done beside the
-            # rendering of the other outputs, like the indexing itself.
-            self._starter = threading.Thread(target=self._launch_all,
-                                             name="annaobserva-search", daemon=True)
-            self._starter.start()
+        with self._state:
+            self._pending.extend(launches)
+            self._schedule()
 
     def _plan(self, lang: str, key: str, pages: Sequence[str]) -> _Launch:
         """What indexing one language takes. Pagefind reads one folder and exactly the pages it is
@@ -199,54 +195,95 @@ class SearchIndex:
         return _Launch(lang, key, root, tuple(sorted(pages)), links,
                        self._work / f"bundle-{lang}")
 
-    def _launch_all(self) -> None:
-        """Index the queued languages one after another until `finish()` says there are no more.
+    def _may_start(self, launch: _Launch) -> bool:
+        """Whether a language may be indexed now, beside the runs under way.
 
-        One at a time for memory: a run holds its language's whole index (~185 MB for 500 issue
-        pages, 28 MB for 50) and keeps about 1.4 cores busy. Measured on the 500-issue benchmark
-        (paired cold builds, 2 cores): two runs at once (the next language started as soon as its
-        pages are staged) saved ~0.25 s of ~8 s and raised the peak from ~260 to ~365 MB; one
+        One large language at a time, for memory: a run holds its language's whole index (~185 MB
+        for 500 issue pages, 28 MB for 50) and keeps about 1.4 cores busy. A small one (a quarter
+        of the largest language's pages or fewer, a late translation's pt or fr) runs beside it,
+        as long as the pages being indexed stay within one and a half of the largest language's:
+        its run is mostly Pagefind's fixed costs, which would otherwise be the build's last
+        seconds. Measured on the 500-issue benchmark (paired cold builds, 2 cores): two large runs
+        at once saved ~0.25 s of ~7 s and raised the peak from ~260 to ~365 MB; one
         `pagefind --service` process fed each page's HTML from memory as it was rendered (no file
         read, the bundle returned in the answer) cost 0.3-2.4 s more CPU than these runs over the
         staged files, its page-by-page parsing being no faster and competing with the rendering."""
+        if not self._running:
+            return True
+        busy = sum(len(running.pages) for running in self._running.values())
+        size = len(launch.pages)
+        return 4 * size <= self._largest and 2 * (busy + size) <= 3 * self._largest
+
+    def _schedule(self) -> None:
+        """Start every waiting language that may start now, in the order they came (the caller
+        holds `_state`)."""
+        if self._stopping or self._failure is not None:
+            return
+        self._largest = max([self._largest, *(len(launch.pages) for launch in self._pending)])
+        for launch in list(self._pending):
+            if self._may_start(launch):
+                self._pending.remove(launch)
+                self._running[launch.lang] = launch
+                runner = threading.Thread(target=self._index, args=(launch,),
+                                          name=f"annaobserva-search-{launch.lang}", daemon=True)
+                self._runners.append(runner)
+                runner.start()
+
+    def _index(self, launch: _Launch) -> None:
+        """Run Pagefind on one language (in a thread of its own), then start whatever may start."""
+        said, returncode = b"", -1
         try:
-            while (launch := self._queue.get()) is not None:
-                for found, target in launch.links:
-                    _link(found, target)
-                command = [str(pagefind_binary()), "--site", str(launch.root),
-                           "--glob", "{" + ",".join(launch.pages) + "}",
-                           "--output-path", str(launch.output), "--silent"]
-                logger.info("indexing %d %s pages for search", len(launch.pages), launch.lang)
-                with self._lock:
-                    if self._stopping:
-                        return
-                    process = self._process = subprocess.Popen(
-                        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                said, _ = process.communicate()
-                with self._lock:
-                    self._process = None
-                self._done.append((launch.lang, launch.key, launch.output, process.returncode,
-                                   said))
-                if process.returncode != 0:
-                    return  # the build fails with this language's message
+            for found, target in launch.links:
+                _link(found, target)
+            command = [str(pagefind_binary()), "--site", str(launch.root),
+                       "--glob", "{" + ",".join(launch.pages) + "}",
+                       "--output-path", str(launch.output), "--silent"]
+            logger.info("indexing %d %s pages for search", len(launch.pages), launch.lang)
+            with self._state:
+                if self._stopping:
+                    return
+                process = self._processes[launch.lang] = subprocess.Popen(
+                    command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            said, _ = process.communicate()
+            returncode = process.returncode
         except (OSError, BuildError) as exc:
-            self._failure = exc
+            with self._state:
+                self._failure = self._failure or exc
+        finally:
+            with self._state:
+                self._running.pop(launch.lang, None)
+                self._processes.pop(launch.lang, None)
+                if returncode != -1:
+                    self._done.append((launch.lang, launch.key, launch.output, returncode, said))
+                if returncode != 0 and not self._stopping:
+                    # The build fails with this language's message (the first in `_done`): the
+                    # others' work would be thrown away.
+                    self._stopping = True
+                    self._pending.clear()
+                    for other in self._processes.values():
+                        if other.poll() is None:
+                            other.kill()
+                self._schedule()
+                self._state.notify_all()
 
     def finish(self) -> SearchReport:
         """Wait for Pagefind and stage its files (unchanged ones are not rewritten)."""
         try:
-            self._queue.put(None)  # no more languages
-            if self._starter is not None:
-                self._starter.join()
-                self._starter = None
+            with self._state:
+                while self._running or (self._pending and not self._stopping):
+                    self._state.wait()
+            for runner in self._runners:
+                runner.join()
+            self._runners = []
             if self._failure is not None:
                 raise BuildError(f"the search index could not be started ({self._failure}); "
                                  "the site was not changed") from None
-            for lang, key, output, returncode, said in self._done:
+            for lang, _key, _output, returncode, said in self._done:
                 if returncode != 0:
                     tail = said.decode("utf-8", "replace").strip()[-2000:]
                     raise BuildError(f"the search index of {lang} failed (Pagefind exited with "
                                      f"{returncode}); the site was not changed:\n{tail}")
+            for lang, key, output, _returncode, _said in self._done:
                 prefix = SiteUrls.search_bundle(lang)
                 for file in sorted(output.rglob("*")):
                     if file.is_file() and file.name not in UNUSED:
