@@ -70,7 +70,11 @@ def _descendants(pid: int) -> list[int]:
     while todo:
         current = todo.pop()
         found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*"):
+        try:  # a process may end between two reads
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
             with contextlib.suppress(OSError):
                 todo.extend(int(c) for c in (task / "children").read_text().split())
     return found

@@ -39,3 +39,22 @@ def test_the_benchmark_runs(area: str) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert expected in done.stdout, done.stdout[-3000:]
+
+
+def test_memory_sampling_survives_a_process_that_ends_while_it_is_read(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build benchmark walks /proc for the process tree every 20 ms; a process (a Pagefind
+    run, a worker) may end between two reads. The walk skips it (it once raised, when the
+    process's folder was there when looked at and gone when listed: simulated by saying every
+    folder is there)."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from bench.build import _descendants, tree_pss_kb
+    finally:
+        sys.path.remove(str(REPO))
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()  # reaped: its /proc entry is gone
+    monkeypatch.setattr(Path, "is_dir", lambda self: True)
+    assert _descendants(done.pid) == [done.pid]
+    assert tree_pss_kb(done.pid) == (0, 0)

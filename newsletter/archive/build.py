@@ -5,7 +5,7 @@ same bytes: "today" is a parameter and every collection is sorted); incremental 
 build whose inputs did not change stops after hashing them; parsed and rendered editions are cached
 on their content hash; a page whose inputs did not change is kept from the last build without being
 rendered); parallel for a cold build (a worker process per extra core converts Markdown while this
-process loads and checks the issues, then both convert, from the two ends of one queue, while this
+process loads and checks the issues, then both convert, in page order, while this
 process writes the pages: see `conversion`); streamed (each page is written when rendered, so memory
 does not grow with the archive); and atomic (see `writer.StagedSite`). The render stage is
 `render`; once it has staged the issue pages, the search stage (`search`) indexes them with Pagefind

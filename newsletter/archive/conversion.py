@@ -2,12 +2,13 @@
 
 The build says which editions it may need as it loads them (`request`), then asks for each one's
 HTML (`get`) in the same order while it renders and writes the pages. What the cache lacks is
-queued in small batches and converted from both ends of the queue at once: this process takes the
-batch it needs next from the front (so the first pages are written at once), and one worker process
-per remaining core takes batches from the back, starting while the build is still loading and
-checking. They meet in the middle. Every core converts; no process waits for another except at the
-meeting point; only the worker's finished batches are held until the pages reach them. Cached
-editions are never converted; below a few dozen conversions no worker is started.
+queued in small batches, in that order, and every core converts from the front of the queue: one
+worker process per remaining core takes the next batches, starting while the build is still
+loading and checking; this process takes the batch it needs next when nobody has taken it, and
+when a worker has, it converts the next untaken batch rather than wait. So the pages come out in
+order as fast as all the cores convert: the first language's pages are all staged early (its
+search index starts then), and no process waits for another while there is a batch to convert.
+Cached editions are never converted; below a few dozen conversions no worker is started.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from .cache import BuildCache
 
 # Below this many editions to convert, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 24
-# Editions per batch: small enough that the first pages are written early and the two ends of the
-# queue meet closely, large enough that handing one to a worker costs little.
+# Editions per batch: small enough that the first pages are written early and a page seldom waits
+# for a worker's batch, large enough that handing one to a worker costs little.
 BATCH = 12
 AHEAD = 2  # batches sent to a worker before the first comes back
 HTML_PREFIX = "html:"  # the build cache's keys of converted editions
@@ -69,7 +70,7 @@ _worker_cache: BuildCache | None = None  # a worker process's own connection to 
 def _convert_in_worker(
     jobs: list[Job], cache_path: str | None
 ) -> list[tuple[str, Rendered | None]]:
-    """A worker process's task: one batch from the back of the queue. With a cache file, the HTML
+    """A worker process's task: one batch from the front of the queue. With a cache file, the HTML
     goes into it (the build reads it back when it reaches those pages) rather than back to the
     build, which would hold it until then."""
     results = _convert_batch(jobs)
@@ -202,7 +203,7 @@ class Converter:
             self._feeders.append(feeder)
 
     def _feed(self) -> None:
-        """One worker's feeder thread: keep the worker two batches ahead, taken from the back of
+        """One worker's feeder thread: keep the worker two batches ahead, taken from the front of
         the queue, until it is empty (while this process holds the GIL converting, a result
         waits up to a switch interval to be collected; the second batch hides that)."""
         assert self._pool is not None
@@ -215,7 +216,7 @@ class Converter:
                 if self._closing or self._error is not None:
                     return
                 while self._queue and len(in_flight) < AHEAD:
-                    batch = self._queue.pop()
+                    batch = self._queue.popleft()
                     keys = [job.key for job in batch]
                     for key in keys:
                         del self._batch_of[key]
@@ -249,7 +250,16 @@ class Converter:
         mine: list[Job] = []
         with self._state:
             while key in self._taken:
-                self._state.wait()
+                if not self._queue:
+                    self._state.wait()
+                    continue
+                # A worker is converting it: convert the next batch nobody has taken meanwhile.
+                helping = self._take_front()
+                self._state.release()
+                try:
+                    self._convert_here(helping)
+                finally:
+                    self._state.acquire()
             if key in self._failed and self._error is not None:
                 if isinstance(self._error, BuildError):
                     raise self._error
@@ -263,7 +273,7 @@ class Converter:
                 if rendered is not None:
                     return rendered
                 # else a worker put it in the cache file: read below
-            elif key in self._batch_of:  # still queued: take its batch from the front
+            elif key in self._batch_of:  # still queued: take its batch
                 mine = self._batch_of[key]
                 self._queue.remove(mine)
                 for other in mine:
@@ -281,6 +291,20 @@ class Converter:
         with self._state:
             self._done.update(results)  # the rest of the batch, for the next pages
         return found
+
+    def _take_front(self) -> list[Job]:
+        """The first batch nobody has taken, out of the queue (the caller holds `_state`)."""
+        batch = self._queue.popleft()
+        for job in batch:
+            del self._batch_of[job.key]
+        return batch
+
+    def _convert_here(self, batch: list[Job]) -> None:
+        """Convert a batch in this process for the pages to come."""
+        results = _convert_batch(batch)
+        with self._state:
+            self._done.update(results)
+            self._state.notify_all()
 
     def _job_with_body(self, edition: Edition, key: str) -> Job:
         """The job to convert an edition now; one the build dropped the body of is read again
