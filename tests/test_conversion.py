@@ -1,4 +1,4 @@
-"""The parallel cold build: a worker process and this one convert from both ends of the queue."""
+"""The parallel cold build: a worker process and this one convert the queue in page order."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import newsletter.archive.conversion
 from bench.corpus import make_corpus
 from newsletter.archive.build import build_site
 from newsletter.archive.cache import BuildCache
-from newsletter.archive.conversion import PARALLEL_THRESHOLD, Converter
+from newsletter.archive.conversion import AHEAD, BATCH, PARALLEL_THRESHOLD, Converter
 from newsletter.archive.writer import MANIFEST
 from newsletter.content import load_corpus
 from newsletter.errors import BuildError
@@ -69,6 +69,52 @@ def test_both_processes_convert_and_every_result_is_cached(corpus_project: Path)
         assert all(r.html.startswith("<") for r in rendered)
         pairs = zip(editions, rendered, strict=True)
         assert all(cache.get(converter.job(e).key) == r for e, r in pairs)
+
+
+def _slow(jobs, cache_path):  # type: ignore[no-untyped-def]  # runs in the forked worker
+    import time
+
+    time.sleep(0.3)
+    return newsletter.archive.conversion._convert_in_worker_now(jobs, cache_path)  # noqa: SLF001
+
+
+def test_the_build_converts_the_next_batch_while_a_worker_has_the_one_it_needs(
+    corpus_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both take batches from the front, in page order; when the page the build renders next is
+    in a worker's batch, the build converts the next batch nobody has taken instead of waiting,
+    so the pages come out as fast as both cores convert (and the first language's are all
+    staged early, for its search index)."""
+    settings = _settings(_fresh(corpus_project, "front"), 2)
+    corpus = load_corpus(settings)
+    editions = [e for issue in sorted(corpus.issues, key=lambda i: i.slug)
+                for e in issue.editions.values()]
+    module = newsletter.archive.conversion
+    monkeypatch.setattr(module, "_convert_in_worker_now", module._convert_in_worker,  # noqa: SLF001
+                        raising=False)
+    monkeypatch.setattr(module, "_convert_in_worker", _slow)
+    helped: list[list[str]] = []
+    convert_here = Converter._convert_here  # noqa: SLF001
+
+    def watch(self, batch):  # type: ignore[no-untyped-def]
+        helped.append([job.key for job in batch])
+        convert_here(self, batch)
+
+    monkeypatch.setattr(Converter, "_convert_here", watch)
+    with BuildCache(None) as cache, Converter(cache, "/", ("es",), workers=2) as converter:
+        for edition in editions:
+            converter.request(edition)
+        converter.start()
+        first = converter.get(editions[0])  # the worker took the first batches: help meanwhile
+        rendered = [first] + [converter.get(e) for e in editions[1:]]
+    assert helped, "the build waited for the worker instead of converting"
+    order = [converter.job(e).key for e in editions]
+    # What it converted meanwhile was the next batch in page order (the worker has the first
+    # AHEAD batches), not the queue's far end.
+    assert order.index(helped[0][0]) == AHEAD * BATCH
+    assert [r.html for r in rendered] == [
+        module.renderer_for(e.lang, "/", e.lang == "es").render(e.slug, e.body).html
+        for e in editions]
 
 
 def _explode(jobs, cache_path):  # type: ignore[no-untyped-def]  # runs in the forked worker
