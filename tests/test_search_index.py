@@ -193,7 +193,8 @@ def test_a_small_language_is_indexed_beside_a_large_one_never_two_large(
         'lang=$(echo "$@" | sed -n "s/.*bundle-\\([a-z]*\\).*/\\1/p")\n'
         f'echo "start $lang" >> {log}\ntouch {tmp_path}/started-$lang\n'
         'if [ "$lang" = es ]; then i=0; '
-        f'while [ ! -e {tmp_path}/started-pt ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi\n'
+        f'while [ ! -e {tmp_path}/started-pt ] && [ $i -lt 100 ]; '
+        'do sleep 0.1; i=$((i+1)); done; fi\n'
         f'"{real}" "$@"\ncode=$?\necho "end $lang" >> {log}\nexit $code\n')
     wrapper.chmod(0o755)
     monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
