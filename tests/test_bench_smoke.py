@@ -58,3 +58,22 @@ def test_memory_sampling_survives_a_process_that_ends_while_it_is_read(
     monkeypatch.setattr(Path, "is_dir", lambda self: True)
     assert _descendants(done.pid) == [done.pid]
     assert tree_pss_kb(done.pid) == (0, 0)
+
+
+def test_a_cold_run_starts_without_deleting_the_last_runs_files(tmp_path: Path) -> None:
+    """The build benchmark moves the last run's output aside (deleted when it ends): deleting
+    thousands of files right before a cold build made the next one pay kernel time for them."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from bench.build import TRASH, discard
+    finally:
+        sys.path.remove(str(REPO))
+    site = tmp_path / "ours" / "_site"
+    (site / "es").mkdir(parents=True)
+    (site / "es" / "index.html").write_text("x")
+    inode = (site / "es" / "index.html").stat().st_ino
+    discard(site)
+    discard(tmp_path / "ours" / ".cache")  # not there: nothing to do
+    assert not site.exists()
+    moved = list((tmp_path / TRASH).rglob("index.html"))
+    assert [p.stat().st_ino for p in moved] == [inode]  # moved, not copied and deleted
