@@ -77,3 +77,28 @@ def test_a_cold_run_starts_without_deleting_the_last_runs_files(tmp_path: Path) 
     assert not site.exists()
     moved = list((tmp_path / TRASH).rglob("index.html"))
     assert [p.stat().st_ino for p in moved] == [inode]  # moved, not copied and deleted
+
+
+def test_the_benchmarks_time_our_modules_compiled_as_a_users_second_run_does(
+    tmp_path: Path
+) -> None:
+    """`compile_package` writes the bytecode cache Python reads at every later import, even where
+    PYTHONDONTWRITEBYTECODE is set (this machine's; each timed command compiled our modules)."""
+    sys.path.insert(0, str(REPO))
+    try:
+        import bench
+    finally:
+        sys.path.remove(str(REPO))
+    package = tmp_path / "newsletter"
+    (package / "cli").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "cli" / "__init__.py").write_text("X = 1\n")
+    original = bench.PACKAGE
+    bench.PACKAGE = package
+    try:
+        bench.compile_package()
+    finally:
+        bench.PACKAGE = original
+    assert sorted(p.name.split(".")[0] for p in package.rglob("__pycache__/*.pyc")) \
+        == ["__init__", "__init__"]
+    assert bench.PACKAGE == REPO / "newsletter"
