@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsletter.content.markup import MarkdownRenderer, inline_needs
+from newsletter.content.markup import MarkdownRenderer
+from newsletter.content.md_shortcuts import inline_needs
 
 ROOT = Path(__file__).resolve().parent.parent
 TRICKY = [
@@ -105,8 +106,8 @@ def test_a_markdown_release_without_the_inner_loop_keeps_its_own() -> None:
     release that renames it must get its own loop back, not an AttributeError on every build."""
     from types import SimpleNamespace
 
-    from newsletter.content.markup import _skip_hopeless_patterns
+    from newsletter.content.md_shortcuts import skip_hopeless_patterns
 
     processor = SimpleNamespace(inlinePatterns=[])
-    _skip_hopeless_patterns(processor)  # type: ignore[arg-type]
+    skip_hopeless_patterns(processor)  # type: ignore[arg-type]
     assert vars(processor) == {"inlinePatterns": []}
