@@ -30,7 +30,12 @@ from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import TocExtension, slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 
-from .md_shortcuts import SkipPlainText, remember_block_levels, skip_hopeless_patterns
+from .md_shortcuts import (
+    SkipPlainText,
+    remember_block_levels,
+    skip_hopeless_blocks,
+    skip_hopeless_patterns,
+)
 from .sanitize import SANITIZER_VERSION, sanitize
 from .typography import KEEP_DQ, KEEP_SQ, entities_for, smarten
 
@@ -181,6 +186,7 @@ class MarkdownRenderer:
         remember_block_levels(self._md)
         # The block parser iterates its registry once per block, copying it each time: likewise.
         self._md.parser.blockprocessors = list(self._md.parser.blockprocessors)  # type: ignore[assignment]
+        skip_hopeless_blocks(self._md.parser)
 
     def render(self, slug: str, body: str) -> Rendered:
         """Convert one body into sanitised HTML: the one place every page, feed and email gets

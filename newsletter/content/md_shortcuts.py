@@ -14,7 +14,10 @@ import re
 import xml.etree.ElementTree as etree  # noqa: N813 - Python-Markdown's own name for it
 
 import markdown
-from markdown import inlinepatterns
+from markdown import blockprocessors, inlinepatterns, util
+from markdown.blockparser import BlockParser
+from markdown.blockprocessors import BlockProcessor
+from markdown.extensions import abbr, def_list, footnotes, tables
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 from markdown.util import AtomicString
 
@@ -131,3 +134,86 @@ def remember_block_levels(md: markdown.Markdown) -> None:
         return found
 
     md.is_block_level = is_block_level  # type: ignore[method-assign]
+
+
+def _at_line_start(*literals: str) -> tuple[str, ...]:
+    """A literal at the start of a line, after up to three spaces (the block is probed with a
+    newline before it, so its first line counts)."""
+    return tuple(f"\n{' ' * spaces}{literal}" for literal in literals for spaces in range(4))
+
+
+# What each block processor needs in a block before its test can pass (or, for the processors
+# whose test always passes, before its run can claim the block rather than give it back), read off
+# its regular expression: one of these literals, looked for in "\n" + block. A processor whose
+# expression is not the one below (another Markdown release) is always tried.
+_BLOCK_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
+    # (?:^|\n)(?P<level>#{1,6})…
+    ("HashHeaderProcessor", blockprocessors.HashHeaderProcessor.RE.pattern): ("\n#",),
+    # ^.*?\n(?:=+|-+)… matched at the start: a second line of = or -.
+    ("SetextHeaderProcessor", blockprocessors.SetextHeaderProcessor.RE.pattern): ("\n=", "\n-"),
+    # ^[ ]{0,3}(?=(-+[ ]{0,2}){3,}|(_+…|(\*+…) on any line.
+    ("HRProcessor", blockprocessors.HRProcessor.SEARCH_RE.pattern): _at_line_start("-", "_", "*"),
+    # (^|\n)[ ]{0,3}>
+    ("BlockQuoteProcessor", blockprocessors.BlockQuoteProcessor.RE.pattern): _at_line_start(">"),
+    # (^|\n)[ ]{0,3}:[ ]{1,3}
+    ("DefListProcessor", def_list.DefListProcessor.RE.pattern): _at_line_start(": "),
+    # ^[ ]{0,3}\[\^…\]: on any line (its test always passes; its run gives the block back).
+    ("FootnoteBlockProcessor", footnotes.FootnoteBlockProcessor.RE.pattern): _at_line_start("[^"),
+    # ^[*]\[…\]… on any line (likewise).
+    ("AbbrBlockprocessor", abbr.AbbrBlockprocessor.RE.pattern): ("\n*[",),
+    # ^[ ]{0,3}\[…\]: on any line (likewise).
+    ("ReferenceProcessor", blockprocessors.ReferenceProcessor.RE.pattern): _at_line_start("["),
+    # The stash placeholder at the block's start (likewise).
+    ("MarkdownInHtmlProcessor", util.HTML_PLACEHOLDER_RE.pattern): ("\n" + util.STX,),
+}
+# A table's header row has a pipe: one cell after another, or a border (its test has no single
+# expression; it splits the first two rows on pipes).
+_TABLE_NEEDS = ("|",)
+
+
+def block_needs(processor: BlockProcessor) -> tuple[str, ...] | None:
+    """The literals one of which a block processor needs in "\\n" + block (None: always try it)."""
+    name = type(processor).__name__
+    if name == "TableProcessor" and type(processor) is tables.TableProcessor:
+        return _TABLE_NEEDS
+    if type(processor).__module__.split(".")[0] != "markdown":
+        return None  # an extension's own processor, perhaps with the same name
+    if name == "MarkdownInHtmlProcessor":
+        return _BLOCK_NEEDS.get((name, util.HTML_PLACEHOLDER_RE.pattern))
+    expression = getattr(processor, "SEARCH_RE", None) if name == "HRProcessor" else getattr(
+        processor, "RE", None)
+    pattern = getattr(expression, "pattern", None)
+    return _BLOCK_NEEDS.get((name, pattern)) if isinstance(pattern, str) else None
+
+
+# The library's loop, by the names it uses: another loop is left alone.
+_PARSE_BLOCKS_NAMES = ("blockprocessors", "test", "run")
+
+
+def skip_hopeless_blocks(parser: BlockParser) -> None:
+    """Make the block parser skip a processor when the block lacks every literal it needs
+    (`block_needs`): Python-Markdown otherwise runs six regular expressions over every paragraph
+    before it takes it for one. The loop is the library's own (`BlockParser.parseBlocks`) with that
+    one test added; a skipped processor is one whose test failed or whose run gave the block back,
+    so the output is the same (tests/test_markup.py compares it with the library's)."""
+    library = getattr(type(parser), "parseBlocks", None)
+    if getattr(getattr(library, "__code__", None), "co_names", None) != _PARSE_BLOCKS_NAMES:
+        return  # a Markdown release with another loop: its own (slower, the same output)
+    processors = list(parser.blockprocessors)
+    steps = [(processor, block_needs(processor)) for processor in processors]
+
+    def parse_blocks(parent: etree.Element, blocks: list[str]) -> None:
+        while blocks:
+            probe = "\n" + blocks[0]
+            for processor, needs in steps:
+                if needs is not None:
+                    for literal in needs:
+                        if literal in probe:
+                            break
+                    else:
+                        continue
+                if processor.test(parent, blocks[0]):
+                    if processor.run(parent, blocks) is not False:
+                        break
+
+    parser.parseBlocks = parse_blocks  # type: ignore[method-assign]
