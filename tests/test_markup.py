@@ -55,9 +55,10 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     assert "parseBlocks" in vars(parser)
     skipped = {type(p).__name__ for p in parser.blockprocessors if block_needs(p) is not None}
     assert skipped == {
-        "MarkdownInHtmlProcessor", "TableProcessor", "HashHeaderProcessor", "SetextHeaderProcessor",
-        "HRProcessor", "DefListProcessor", "BlockQuoteProcessor", "FootnoteBlockProcessor",
-        "AbbrBlockprocessor", "ReferenceProcessor",
+        "MarkdownInHtmlProcessor", "ListIndentProcessor", "DefListIndentProcessor",
+        "CodeBlockProcessor", "TableProcessor", "HashHeaderProcessor", "SetextHeaderProcessor",
+        "HRProcessor", "SaneOListProcessor", "SaneUListProcessor", "DefListProcessor",
+        "BlockQuoteProcessor", "FootnoteBlockProcessor", "AbbrBlockprocessor", "ReferenceProcessor",
     }
     sources = _sources()
     assert len(sources) > 40
@@ -90,7 +91,8 @@ def test_any_text_renders_the_same_with_the_shortcuts(lang: str, body: str) -> N
 _INDENTS = ["", " ", "  ", "   ", "    ", "\t"]
 _MARKERS = ["", "", "#", "## ", "=", "===", "-", "---", "- - -", "***", "* ", "_", "___", "> ",
             ">", ": ", ":   ", "1. ", "2) ", "+ ", "|", "| a | b |", "|---|---|", "a|b", "-|-",
-            ":-:", "[^1]: ", "[^1]:", "*[IIN]: ", "*[IIN]:", "[r]: https://e.org/ 'T'", "[r]:",
+            ":-:", "9. ", "10.", "[^1]: ", "[^1]:", "*[IIN]: ", "*[IIN]:", "[r]:",
+            "[r]: https://e.org/ 'T'",
             "<div>", "</div>", '<div markdown="1">', "<p>", "</p>", "<!-- c -->", "```", "~~~"]
 _TEXT = ["", "Text", "word ", " ", "IIN", "[^1]", "[r]", "{: #x }", '"', "'", "é", "*em*", "|",
          "-", ":", "#", "> "]

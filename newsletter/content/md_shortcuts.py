@@ -157,6 +157,9 @@ _BLOCK_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("BlockQuoteProcessor", blockprocessors.BlockQuoteProcessor.RE.pattern): _at_line_start(">"),
     # (^|\n)[ ]{0,3}:[ ]{1,3}
     ("DefListProcessor", def_list.DefListProcessor.RE.pattern): _at_line_start(": "),
+    # ^[ ]{0,3}\d+\.[ ]+ and ^[ ]{0,3}[*+-][ ]+, matched at the start (with a tab length of 4).
+    ("SaneOListProcessor", r"^[ ]{0,3}\d+\.[ ]+(.*)"): _at_line_start(*"0123456789"),
+    ("SaneUListProcessor", r"^[ ]{0,3}[*+-][ ]+(.*)"): _at_line_start("* ", "+ ", "- "),
     # ^[ ]{0,3}\[\^…\]: on any line (its test always passes; its run gives the block back).
     ("FootnoteBlockProcessor", footnotes.FootnoteBlockProcessor.RE.pattern): _at_line_start("[^"),
     # ^[*]\[…\]… on any line (likewise).
@@ -166,9 +169,13 @@ _BLOCK_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
     # The stash placeholder at the block's start (likewise).
     ("MarkdownInHtmlProcessor", util.HTML_PLACEHOLDER_RE.pattern): ("\n" + util.STX,),
 }
-# A table's header row has a pipe: one cell after another, or a border (its test has no single
-# expression; it splits the first two rows on pipes).
+# A table's header row has a pipe, and so has its second row (one cell after another, or a
+# border); its test has no single expression (it splits the first two rows on pipes). The pipe is
+# the one literal not at a line's start: a block of one line, which no table is, is probed at its
+# start only (`skip_hopeless_blocks`).
 _TABLE_NEEDS = ("|",)
+# Indented code and a list item's indented continuation start with a tab's worth of spaces.
+_INDENTED = ("CodeBlockProcessor", "ListIndentProcessor", "DefListIndentProcessor")
 
 
 def block_needs(processor: BlockProcessor) -> tuple[str, ...] | None:
@@ -178,6 +185,8 @@ def block_needs(processor: BlockProcessor) -> tuple[str, ...] | None:
         return _TABLE_NEEDS
     if type(processor).__module__.split(".")[0] != "markdown":
         return None  # an extension's own processor, perhaps with the same name
+    if name in _INDENTED:
+        return ("\n" + " " * processor.tab_length,)
     if name == "MarkdownInHtmlProcessor":
         return _BLOCK_NEEDS.get((name, util.HTML_PLACEHOLDER_RE.pattern))
     expression = getattr(processor, "SEARCH_RE", None) if name == "HRProcessor" else getattr(
@@ -199,19 +208,39 @@ def skip_hopeless_blocks(parser: BlockParser) -> None:
     library = getattr(type(parser), "parseBlocks", None)
     if getattr(getattr(library, "__code__", None), "co_names", None) != _PARSE_BLOCKS_NAMES:
         return  # a Markdown release with another loop: its own (slower, the same output)
-    processors = list(parser.blockprocessors)
-    steps = [(processor, block_needs(processor)) for processor in processors]
+    steps = [(processor, block_needs(processor)) for processor in parser.blockprocessors]
+    head = max((len(literal) for _, needs in steps if needs for literal in needs), default=0)
+
+    def worth_trying(probe: str) -> list[BlockProcessor]:
+        tried = []
+        for processor, needs in steps:
+            if needs is not None:
+                for literal in needs:
+                    if literal in probe:
+                        break
+                else:
+                    continue
+            tried.append(processor)
+        return tried
+
+    # A block of one line is probed at its start: every literal belongs at a line's start but the
+    # table's pipe, and a table has two rows. Blocks start alike (a letter, "- ", "## "…): the
+    # processors worth trying are remembered per start.
+    by_start: dict[str, list[BlockProcessor]] = {}
 
     def parse_blocks(parent: etree.Element, blocks: list[str]) -> None:
         while blocks:
-            probe = "\n" + blocks[0]
-            for processor, needs in steps:
-                if needs is not None:
-                    for literal in needs:
-                        if literal in probe:
-                            break
-                    else:
-                        continue
+            block = blocks[0]
+            if "\n" in block:
+                tried = worth_trying("\n" + block)
+            else:
+                start = block[:head]
+                tried = by_start.get(start)  # type: ignore[assignment]
+                if tried is None:
+                    if len(by_start) > 4096:
+                        by_start.clear()
+                    tried = by_start[start] = worth_trying("\n" + start)
+            for processor in tried:
                 if processor.test(parent, blocks[0]):
                     if processor.run(parent, blocks) is not False:
                         break
