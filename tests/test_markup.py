@@ -53,6 +53,9 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     # Every block processor with a costly test is skipped where the block lacks what it needs.
     parser = fast._md.parser  # noqa: SLF001
     assert "parseBlocks" in vars(parser)
+    # The unescaping and the fenced code look for their marks first.
+    assert "unescape" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001
+    assert "run" in vars(fast._md.preprocessors["fenced_code_block"])  # noqa: SLF001
     skipped = {type(p).__name__ for p in parser.blockprocessors if block_needs(p) is not None}
     assert skipped == {
         "MarkdownInHtmlProcessor", "ListIndentProcessor", "DefListIndentProcessor",

@@ -35,6 +35,7 @@ from .md_shortcuts import (
     remember_block_levels,
     skip_hopeless_blocks,
     skip_hopeless_patterns,
+    skip_needless_passes,
 )
 from .sanitize import SANITIZER_VERSION, sanitize
 from .typography import KEEP_DQ, KEEP_SQ, entities_for, smarten
@@ -187,6 +188,7 @@ class MarkdownRenderer:
         # The block parser iterates its registry once per block, copying it each time: likewise.
         self._md.parser.blockprocessors = list(self._md.parser.blockprocessors)  # type: ignore[assignment]
         skip_hopeless_blocks(self._md.parser)
+        skip_needless_passes(self._md)
 
     def render(self, slug: str, body: str) -> Rendered:
         """Convert one body into sanitised HTML: the one place every page, feed and email gets

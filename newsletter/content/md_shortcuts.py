@@ -14,10 +14,10 @@ import re
 import xml.etree.ElementTree as etree  # noqa: N813 - Python-Markdown's own name for it
 
 import markdown
-from markdown import blockprocessors, inlinepatterns, util
+from markdown import inlinepatterns, util
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor
-from markdown.extensions import abbr, def_list, footnotes, tables
+from markdown.extensions import tables
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 from markdown.util import AtomicString
 
@@ -28,7 +28,10 @@ _KNOWN_INLINE = frozenset({
     "short_image_ref", "autolink", "automail", "linebreak", "html", "entity", "em_strong",
     "em_strong2", "not_strong", "strong_em", "strong", "emphasis", "emphasis2", "footnote",
 })
-_MAY_BE_INLINE = re.compile(r"[`\\\[<&*_\x02]|  \n")
+# (One character class is searched at C speed; with the two-space break as an alternative, the
+# expression was tried at every position: three times as slow.)
+_MAY_BE_INLINE = re.compile(r"[`\\\[<&*_\x02]")
+_LINE_BREAK = "  \n"
 
 
 class SkipPlainText(Treeprocessor):
@@ -46,10 +49,12 @@ class SkipPlainText(Treeprocessor):
         may_be_inline = _MAY_BE_INLINE.search
         for el in root.iter():
             text = el.text
-            if text and not isinstance(text, AtomicString) and not may_be_inline(text):
+            if (text and not isinstance(text, AtomicString) and not may_be_inline(text)
+                    and _LINE_BREAK not in text):
                 el.text = AtomicString(text)
             tail = el.tail
-            if tail and not isinstance(tail, AtomicString) and not may_be_inline(tail):
+            if (tail and not isinstance(tail, AtomicString) and not may_be_inline(tail)
+                    and _LINE_BREAK not in tail):
                 el.tail = AtomicString(tail)
 
 
@@ -144,30 +149,33 @@ def _at_line_start(*literals: str) -> tuple[str, ...]:
 
 # What each block processor needs in a block before its test can pass (or, for the processors
 # whose test always passes, before its run can claim the block rather than give it back), read off
-# its regular expression: one of these literals, looked for in "\n" + block. A processor whose
-# expression is not the one below (another Markdown release) is always tried.
+# its regular expression: one of these literals, looked for in "\n" + block. The expressions are
+# Python-Markdown 3.11's, written out: a processor whose expression differs (another release, an
+# extension's processor) is always tried.
 _BLOCK_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
-    # (?:^|\n)(?P<level>#{1,6})…
-    ("HashHeaderProcessor", blockprocessors.HashHeaderProcessor.RE.pattern): ("\n#",),
-    # ^.*?\n(?:=+|-+)… matched at the start: a second line of = or -.
-    ("SetextHeaderProcessor", blockprocessors.SetextHeaderProcessor.RE.pattern): ("\n=", "\n-"),
-    # ^[ ]{0,3}(?=(-+[ ]{0,2}){3,}|(_+…|(\*+…) on any line.
-    ("HRProcessor", blockprocessors.HRProcessor.SEARCH_RE.pattern): _at_line_start("-", "_", "*"),
-    # (^|\n)[ ]{0,3}>
-    ("BlockQuoteProcessor", blockprocessors.BlockQuoteProcessor.RE.pattern): _at_line_start(">"),
-    # (^|\n)[ ]{0,3}:[ ]{1,3}
-    ("DefListProcessor", def_list.DefListProcessor.RE.pattern): _at_line_start(": "),
-    # ^[ ]{0,3}\d+\.[ ]+ and ^[ ]{0,3}[*+-][ ]+, matched at the start (with a tab length of 4).
+    # A `#` at a line's start.
+    ("HashHeaderProcessor",
+     r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)"): ("\n#",),
+    # Matched at the start: a second line of = or -.
+    ("SetextHeaderProcessor", r"^.*?\n(?:=+|-+)[ ]*(\n|$)"): ("\n=", "\n-"),
+    # On any line, after up to three spaces: -, _ or *.
+    ("HRProcessor",
+     r"^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))"
+     r"(?P=atomicgroup)[ ]*$"): _at_line_start("-", "_", "*"),
+    ("BlockQuoteProcessor", r"(^|\n)[ ]{0,3}>[ ]?(.*)"): _at_line_start(">"),
+    ("DefListProcessor", r"(^|\n)[ ]{0,3}:[ ]{1,3}(.*?)(\n|$)"): _at_line_start(": "),
+    # Matched at the start (with a tab length of 4).
     ("SaneOListProcessor", r"^[ ]{0,3}\d+\.[ ]+(.*)"): _at_line_start(*"0123456789"),
     ("SaneUListProcessor", r"^[ ]{0,3}[*+-][ ]+(.*)"): _at_line_start("* ", "+ ", "- "),
-    # ^[ ]{0,3}\[\^…\]: on any line (its test always passes; its run gives the block back).
-    ("FootnoteBlockProcessor", footnotes.FootnoteBlockProcessor.RE.pattern): _at_line_start("[^"),
-    # ^[*]\[…\]… on any line (likewise).
-    ("AbbrBlockprocessor", abbr.AbbrBlockprocessor.RE.pattern): ("\n*[",),
-    # ^[ ]{0,3}\[…\]: on any line (likewise).
-    ("ReferenceProcessor", blockprocessors.ReferenceProcessor.RE.pattern): _at_line_start("["),
-    # The stash placeholder at the block's start (likewise).
-    ("MarkdownInHtmlProcessor", util.HTML_PLACEHOLDER_RE.pattern): ("\n" + util.STX,),
+    # On any line (the test always passes; the run gives the block back).
+    ("FootnoteBlockProcessor", r"^[ ]{0,3}\[\^([^\]]*)\]:[ ]*(.*)$"): _at_line_start("[^"),
+    ("AbbrBlockprocessor",
+     r"^[*]\[(?P<abbr>[^\\]*?)\][ ]?:[ ]*\n?[ ]*(?P<title>.*)$"): ("\n*[",),
+    ("ReferenceProcessor",
+     r"^[ ]{0,3}\[([^\[\]]*)\]:[ ]*(?:\n[ ]*)?([^\s]+)[ ]*(?:\n[ ]*)?"
+     r"""((["\'])(.*)\4[ ]*|\((.*)\)[ ]*)?$"""): _at_line_start("["),
+    # The stash's placeholder, matched at the start (likewise).
+    ("MarkdownInHtmlProcessor", "\x02wzxhzdk:([0-9]+)\x03"): ("\n\x02",),
 }
 # A table's header row has a pipe, and so has its second row (one cell after another, or a
 # border); its test has no single expression (it splits the first two rows on pipes). The pipe is
@@ -187,7 +195,7 @@ def block_needs(processor: BlockProcessor) -> tuple[str, ...] | None:
         return None  # an extension's own processor, perhaps with the same name
     if name in _INDENTED:
         return ("\n" + " " * processor.tab_length,)
-    if name == "MarkdownInHtmlProcessor":
+    if name == "MarkdownInHtmlProcessor":  # its run matches the stash's placeholder
         return _BLOCK_NEEDS.get((name, util.HTML_PLACEHOLDER_RE.pattern))
     expression = getattr(processor, "SEARCH_RE", None) if name == "HRProcessor" else getattr(
         processor, "RE", None)
@@ -246,3 +254,33 @@ def skip_hopeless_blocks(parser: BlockParser) -> None:
                         break
 
     parser.parseBlocks = parse_blocks  # type: ignore[method-assign]
+
+
+# Python-Markdown 3.11's escaped character in the tree (STX, its code point, ETX), and the start
+# of its fenced code expression (the opening fence at a line's start).
+_UNESCAPE_RE = "\x02(\\d+)\x03"
+_FENCE_START = "(?P<fence>^(?:~{3,}|`{3,}))"
+
+
+def skip_needless_passes(md: markdown.Markdown) -> None:
+    """Two passes that look for one thing over the whole document, skipped where it is absent:
+    the unescape treeprocessor's expression is not run over a text without an escaped character
+    (STX), and the fenced code preprocessor's not over a document without ``` or ~~~ (what it
+    returns then is the lines it was given). Each only where its expression is the one above."""
+    if "unescape" in md.treeprocessors:
+        unescape = md.treeprocessors["unescape"]
+        library = getattr(unescape, "unescape", None)
+        if getattr(getattr(unescape, "RE", None), "pattern", None) == _UNESCAPE_RE and library:
+            unescape.unescape = lambda text: library(text) if "\x02" in text else text
+    if "fenced_code_block" in md.preprocessors:
+        fenced = md.preprocessors["fenced_code_block"]
+        expression = getattr(getattr(fenced, "FENCED_BLOCK_RE", None), "pattern", "")
+        if expression.lstrip().startswith(_FENCE_START):
+            library_run = fenced.run
+
+            def run(lines: list[str]) -> list[str]:
+                if not any("```" in line or "~~~" in line for line in lines):
+                    return lines
+                return library_run(lines)
+
+            fenced.run = run  # type: ignore[method-assign]
