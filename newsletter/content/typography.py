@@ -50,20 +50,22 @@ _INLINE = frozenset({
 # What may stand before an opening quote.
 _OPENERS = r"\s\u00a0(\[{" + LDQ + LSQ + NDASH + MDASH + "\u2013\u2014-"
 _OPEN_BEFORE = rf"(?:(?<=[{_OPENERS}])|(?<=&nbsp;)|(?<=&ndash;)|(?<=&mdash;))"
-_DASH_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?<!-)---(?!-)"), MDASH),
-    (re.compile(r"(?<!-)--(?!-)"), NDASH),
-    (re.compile(r"(?<!\.)\.\.\.(?!\.)"), HELLIP),
+# Each rule with the character it needs: a rule is not run over text without it (no rule makes
+# the character another one needs; they make placeholders).
+_DASH_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("--", re.compile(r"(?<!-)---(?!-)"), MDASH),
+    ("--", re.compile(r"(?<!-)--(?!-)"), NDASH),
+    ("...", re.compile(r"(?<!\.)\.\.\.(?!\.)"), HELLIP),
 )
-_QUOTE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+_QUOTE_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     # Double quotes first, so a single quote just inside one ("'Quoted' words") sees it open.
-    (re.compile(_OPEN_BEFORE + r'"(?=\S)'), LDQ),        # "opening
-    (re.compile(rf"""(?<=[{_OPENERS}]')"(?=\w)"""), LDQ),  # '"nested
-    (re.compile(r'"'), RDQ),
-    (re.compile(r"(?<!\w)'(?=\d\ds)"), RSQ),            # the '90s
-    (re.compile(r"(?<=\w)'"), RSQ),                      # don't, the members'
-    (re.compile(_OPEN_BEFORE + r"'(?=\S)"), LSQ),        # 'opening
-    (re.compile(r"'"), RSQ),
+    ('"', re.compile(_OPEN_BEFORE + r'"(?=\S)'), LDQ),        # "opening
+    ('"', re.compile(rf"""(?<=[{_OPENERS}]')"(?=\w)"""), LDQ),  # '"nested
+    ('"', re.compile(r'"'), RDQ),
+    ("'", re.compile(r"(?<!\w)'(?=\d\ds)"), RSQ),            # the '90s
+    ("'", re.compile(r"(?<=\w)'"), RSQ),                      # don't, the members'
+    ("'", re.compile(_OPEN_BEFORE + r"'(?=\S)"), LSQ),        # 'opening
+    ("'", re.compile(r"'"), RSQ),
 )
 
 
@@ -87,13 +89,14 @@ def _boundary(tag: str) -> tuple[str | None, bool]:
 
 
 def _educate(text: str, before: str, after: str) -> str:
-    if "--" in text or "..." in text:
-        for pattern, repl in _DASH_RULES:
+    for needed, pattern, repl in _DASH_RULES:
+        if needed in text:
             text = pattern.sub(repl, text)
     if "'" in text or '"' in text:
         padded = before + text + after
-        for pattern, repl in _QUOTE_RULES:
-            padded = pattern.sub(repl, padded)
+        for needed, pattern, repl in _QUOTE_RULES:
+            if needed in text:
+                padded = pattern.sub(repl, padded)
         text = padded[1:-1]
     return text
 
