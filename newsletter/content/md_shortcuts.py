@@ -60,21 +60,22 @@ class SkipPlainText(Treeprocessor):
 
 # What each inline pattern needs in the text from where it starts looking, by its regular
 # expression: a literal every match contains (or, for the backtick's escaped form, looks ahead at).
-# A pattern whose literals are all absent cannot match, so it is not tried; a pattern not in this
-# table is always tried.
+# A pattern whose literals are all absent cannot match, so it is not tried. The expressions are
+# Python-Markdown 3.11's, written out: a pattern whose expression differs (another release, an
+# extension's pattern) is always tried.
 _INLINE_NEEDS: dict[str, tuple[str, ...]] = {
-    inlinepatterns.BACKTICK_RE: ("`",),
-    inlinepatterns.ESCAPE_RE: ("\\",),
+    r"(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)`)": ("`",),  # code
+    r"\\(.)": ("\\",),  # an escaped character
     r"\[\^([^\]]*)\]": ("[^",),  # footnotes' reference
-    inlinepatterns.REFERENCE_RE: ("[",),
-    inlinepatterns.LINK_RE: ("[",),
-    inlinepatterns.IMAGE_LINK_RE: ("![",),
-    inlinepatterns.IMAGE_REFERENCE_RE: ("![",),
-    inlinepatterns.AUTOLINK_RE: ("<",),
-    inlinepatterns.AUTOMAIL_RE: ("<",),
-    inlinepatterns.LINE_BREAK_RE: ("  \n",),
-    inlinepatterns.HTML_RE: ("<",),
-    inlinepatterns.ENTITY_RE: ("&",),
+    r"(?<!\!)\[": ("[",),  # links and references
+    r"\!\[": ("![",),  # images
+    r"<([A-Za-z][A-Za-z0-9+.-]*://[^<>]*)>": ("<",),
+    r"<([^<> !]+@[^@<> ]+)>": ("<",),
+    r"  \n": ("  \n",),
+    r"""(<(\/?+[a-zA-Z][^\s"'<>@]*+(?:\s+[^\s"'=<>]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|"""
+    r"""[^\s"'=<>]++))?+)*+\s*+/?|!--(?:(?!<!--|-->).)*--|[?](?:(?!<[?]|[?]>).)*[?]|"""
+    r"""!\[CDATA\[(?:(?!<!\[CDATA\[|\]\]>).)*\]\])>)""": ("<",),  # raw HTML
+    r"(&(?:\#[0-9]+|\#x[0-9a-fA-F]+|[a-zA-Z0-9]+);)": ("&",),
     r"\*|_": ("*", "_"),  # emphasis and strong
 }
 
@@ -96,6 +97,12 @@ def skip_hopeless_patterns(inline: InlineProcessor) -> None:
     # look-ups inline cost less than a generator per pattern per piece of text.
     needs = [None if need is None else (need[0], need[-1]) for need in inline_needs(patterns)]
     assert all(need is None or len(need) <= 2 for need in inline_needs(patterns))
+    # And as a bit mask over the literals a text holds, looked for once per text: a match puts a
+    # placeholder (STX, letters, digits, ETX) in place of text, so a literal absent stays absent.
+    literals = sorted({literal for need in needs if need for literal in need})
+    flags = [(literal, 1 << bit) for bit, literal in enumerate(literals)]
+    masks = [0 if need is None else sum(dict(flags)[literal] for literal in set(need))
+             for need in needs]
     apply = getattr(inline, "_InlineProcessor__applyPattern", None)
     if apply is None or not hasattr(inline, "_InlineProcessor__handleInline"):
         return  # a Markdown release with another inner loop: its own (slower, the same output)
@@ -103,17 +110,25 @@ def skip_hopeless_patterns(inline: InlineProcessor) -> None:
     def handle_inline(data: str, pattern_index: int = 0) -> str:
         if isinstance(data, AtomicString):
             return data
+        held = 0
+        for literal, flag in flags:
+            if literal in data:
+                held |= flag
         start = 0
         count = len(patterns)
-        find = data.find
         while pattern_index < count:
-            need = needs[pattern_index]
-            if need is not None and find(need[0], start) < 0 and find(need[1], start) < 0:
+            mask = masks[pattern_index]
+            if mask and not held & mask:
                 pattern_index += 1
                 start = 0
                 continue
+            if start:  # after a match: what is left of the text, from where the pattern resumes
+                need = needs[pattern_index]
+                if need and data.find(need[0], start) < 0 and data.find(need[1], start) < 0:
+                    pattern_index += 1
+                    start = 0
+                    continue
             data, matched, start = apply(patterns[pattern_index], data, pattern_index, start)
-            find = data.find
             if not matched:
                 pattern_index += 1
         return data
