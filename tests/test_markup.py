@@ -56,6 +56,9 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     # The unescaping and the fenced code look for their marks first.
     assert "unescape" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001
     assert "run" in vars(fast._md.preprocessors["fenced_code_block"])  # noqa: SLF001
+    # Raw HTML and attribute lists are looked for only in a body with `<`, `&` or `{`.
+    assert "run" in vars(fast._md.preprocessors["html_block"])  # noqa: SLF001
+    assert "run" in vars(fast._md.treeprocessors["attr_list"])  # noqa: SLF001
     skipped = {type(p).__name__ for p in parser.blockprocessors if block_needs(p) is not None}
     assert skipped == {
         "MarkdownInHtmlProcessor", "ListIndentProcessor", "DefListIndentProcessor",

@@ -32,6 +32,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from .md_shortcuts import (
     SkipPlainText,
+    SourceMarks,
     remember_block_levels,
     skip_hopeless_blocks,
     skip_hopeless_patterns,
@@ -137,6 +138,8 @@ class _RewriteExtension(Extension):
         if self.shortcuts:
             # After the footnotes (50) have placed their definitions, before inline parsing (20).
             md.treeprocessors.register(SkipPlainText(md), "annaobserva_plain_text", 25)
+            # Before every other preprocessor: what the body holds, as written.
+            md.preprocessors.register(SourceMarks(md), "annaobserva_marks", 1000)
         if self.renderer.typographic:
             md.ESCAPED_CHARS.extend(['"', "'"])
             # After inline parsing (20) and the contents (5), before Markdown unescapes (0).

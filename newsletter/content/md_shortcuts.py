@@ -14,10 +14,11 @@ import re
 import xml.etree.ElementTree as etree  # noqa: N813 - Python-Markdown's own name for it
 
 import markdown
-from markdown import inlinepatterns, util
+from markdown import htmlparser, inlinepatterns, preprocessors, util
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor
-from markdown.extensions import tables
+from markdown.extensions import md_in_html, tables
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 from markdown.util import AtomicString
 
@@ -271,17 +272,35 @@ def skip_hopeless_blocks(parser: BlockParser) -> None:
     parser.parseBlocks = parse_blocks  # type: ignore[method-assign]
 
 
-# Python-Markdown 3.11's escaped character in the tree (STX, its code point, ETX), and the start
-# of its fenced code expression (the opening fence at a line's start).
+# Python-Markdown 3.11's escaped character in the tree (STX, its code point, ETX), the start of
+# its fenced code expression (the opening fence at a line's start), the attribute list's
+# expression (braces), and the characters its HTML parser stops at (a tag, a reference).
 _UNESCAPE_RE = "\x02(\\d+)\x03"
 _FENCE_START = "(?P<fence>^(?:~{3,}|`{3,}))"
+_ATTR_LIST_RE = r"\{\:?[ ]*([^\}\n ][^\n]*)\}"
+_HTML_STOPS = "[&<]"
+
+
+class SourceMarks(Preprocessor):
+    """Notes which of `<`, `&` and `{` a body holds, before any preprocessor (none adds one:
+    they take text out into placeholders), for `skip_needless_passes`."""
+
+    held: frozenset[str] = frozenset("<&{")
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines)
+        self.held = frozenset(mark for mark in "<&{" if mark in source)
+        return lines
 
 
 def skip_needless_passes(md: markdown.Markdown) -> None:
-    """Two passes that look for one thing over the whole document, skipped where it is absent:
-    the unescape treeprocessor's expression is not run over a text without an escaped character
-    (STX), and the fenced code preprocessor's not over a document without ``` or ~~~ (what it
-    returns then is the lines it was given). Each only where its expression is the one above."""
+    """Passes that look for one thing over the whole document, skipped where it is absent: the
+    unescape treeprocessor's expression is not run over a text without an escaped character
+    (STX); the fenced code preprocessor does not search a document without ``` or ~~~ (it returns
+    the lines it was given then); the raw HTML preprocessor does not parse a body without `<` or
+    `&` (its parser passes such text through whole); the attribute lists are not looked for in a
+    body without `{`. Each only where the library's expression is the one above, and the last two
+    only with `SourceMarks` registered first."""
     if "unescape" in md.treeprocessors:
         unescape = md.treeprocessors["unescape"]
         library = getattr(unescape, "unescape", None)
@@ -291,11 +310,27 @@ def skip_needless_passes(md: markdown.Markdown) -> None:
         fenced = md.preprocessors["fenced_code_block"]
         expression = getattr(getattr(fenced, "FENCED_BLOCK_RE", None), "pattern", "")
         if expression.lstrip().startswith(_FENCE_START):
-            library_run = fenced.run
+            fenced_run = fenced.run
 
-            def run(lines: list[str]) -> list[str]:
+            def run_fenced(lines: list[str]) -> list[str]:
                 if not any("```" in line or "~~~" in line for line in lines):
                     return lines
-                return library_run(lines)
+                return fenced_run(lines)
 
-            fenced.run = run  # type: ignore[method-assign]
+            fenced.run = run_fenced  # type: ignore[method-assign]
+    marks = next(iter(md.preprocessors), None)  # the first to run
+    if not isinstance(marks, SourceMarks):
+        return
+    stops = getattr(getattr(htmlparser.htmlparser, "interesting_normal", None), "pattern", None)
+    if "html_block" in md.preprocessors and stops == _HTML_STOPS:
+        html_block = md.preprocessors["html_block"]
+        if type(html_block) in (preprocessors.HtmlBlockPreprocessor,
+                                md_in_html.HtmlBlockPreprocessor):
+            html_run = html_block.run
+            html_block.run = (  # type: ignore[method-assign]
+                lambda lines: html_run(lines) if marks.held & {"<", "&"} else lines)
+    if "attr_list" in md.treeprocessors:
+        attr_list = md.treeprocessors["attr_list"]
+        if getattr(attr_list, "BASE_RE", None) == _ATTR_LIST_RE:
+            attr_run = attr_list.run
+            attr_list.run = lambda doc: attr_run(doc) if "{" in marks.held else None
