@@ -59,6 +59,7 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     # Raw HTML and attribute lists are looked for only in a body with `<`, `&` or `{`.
     assert "run" in vars(fast._md.preprocessors["html_block"])  # noqa: SLF001
     assert "run" in vars(fast._md.treeprocessors["attr_list"])  # noqa: SLF001
+    assert "run" in vars(fast._md.preprocessors["normalize_whitespace"])  # noqa: SLF001
     skipped = {type(p).__name__ for p in parser.blockprocessors if block_needs(p) is not None}
     assert skipped == {
         "MarkdownInHtmlProcessor", "ListIndentProcessor", "DefListIndentProcessor",
@@ -101,7 +102,7 @@ _MARKERS = ["", "", "#", "## ", "=", "===", "-", "---", "- - -", "***", "* ", "_
             "[r]: https://e.org/ 'T'",
             "<div>", "</div>", '<div markdown="1">', "<p>", "</p>", "<!-- c -->", "```", "~~~"]
 _TEXT = ["", "Text", "word ", " ", "IIN", "[^1]", "[r]", "{: #x }", '"', "'", "é", "*em*", "|",
-         "-", ":", "#", "> "]
+         "-", ":", "#", "> ", "\t", "\r", "\r\n", "\x02", "\x03", "&amp;", "<b>", "</b>"]
 _LINE = st.tuples(st.sampled_from(_INDENTS), st.sampled_from(_MARKERS),
                   st.lists(st.sampled_from(_TEXT), max_size=4).map("".join)).map("".join)
 _BLOCKS = st.lists(st.tuples(_LINE, st.sampled_from(["\n", "\n", "\n\n"])), max_size=12).map(

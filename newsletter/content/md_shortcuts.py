@@ -279,6 +279,13 @@ _UNESCAPE_RE = "\x02(\\d+)\x03"
 _FENCE_START = "(?P<fence>^(?:~{3,}|`{3,}))"
 _ATTR_LIST_RE = r"\{\:?[ ]*([^\}\n ][^\n]*)\}"
 _HTML_STOPS = "[&<]"
+# What the whitespace preprocessor changes (STX and ETX removed, CR made LF, tabs expanded, a
+# line of spaces emptied: `(?<=\n) +\n`), by the names and expression its code uses in 3.11;
+# without any of these it only adds two empty lines.
+_NORMALIZE_NAMES = ("join", "replace", "util", "STX", "ETX", "expandtabs", "md", "tab_length",
+                    "re", "sub", "split")
+_NORMALIZE_RE = r"(?<=\n) +\n"
+_NORMALIZED = ("\x02", "\x03", "\r", "\t", " \n")
 
 
 class SourceMarks(Preprocessor):
@@ -295,7 +302,8 @@ class SourceMarks(Preprocessor):
 
 def skip_needless_passes(md: markdown.Markdown) -> None:
     """Passes that look for one thing over the whole document, skipped where it is absent: the
-    unescape treeprocessor's expression is not run over a text without an escaped character
+    whitespace preprocessor does not run its expression over a body with nothing to normalize;
+    the unescape treeprocessor's expression is not run over a text without an escaped character
     (STX); the fenced code preprocessor does not search a document without ``` or ~~~ (it returns
     the lines it was given then); the raw HTML preprocessor does not parse a body without `<` or
     `&` (its parser passes such text through whole); the attribute lists are not looked for in a
@@ -318,6 +326,20 @@ def skip_needless_passes(md: markdown.Markdown) -> None:
                 return fenced_run(lines)
 
             fenced.run = run_fenced  # type: ignore[method-assign]
+    if "normalize_whitespace" in md.preprocessors:
+        normalize = md.preprocessors["normalize_whitespace"]
+        code = getattr(type(normalize).run, "__code__", None)
+        if (type(normalize) is preprocessors.NormalizeWhitespace and code is not None
+                and code.co_names == _NORMALIZE_NAMES and _NORMALIZE_RE in code.co_consts):
+            normalize_run = normalize.run
+
+            def run_normalize(lines: list[str]) -> list[str]:
+                source = "\n".join(lines)
+                if any(mark in source for mark in _NORMALIZED) or source.endswith(" "):
+                    return normalize_run(lines)
+                return (source + "\n\n").split("\n")
+
+            normalize.run = run_normalize  # type: ignore[method-assign]
     marks = next(iter(md.preprocessors), None)  # the first to run
     if not isinstance(marks, SourceMarks):
         return
