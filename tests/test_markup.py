@@ -60,6 +60,8 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     assert "run" in vars(fast._md.preprocessors["html_block"])  # noqa: SLF001
     assert "run" in vars(fast._md.treeprocessors["attr_list"])  # noqa: SLF001
     assert "run" in vars(fast._md.preprocessors["normalize_whitespace"])  # noqa: SLF001
+    # Heading slugs are remembered.
+    assert hasattr(fast._md.treeprocessors["toc"].slugify, "cache_info")  # noqa: SLF001
     skipped = {type(p).__name__ for p in parser.blockprocessors if block_needs(p) is not None}
     assert skipped == {
         "MarkdownInHtmlProcessor", "ListIndentProcessor", "DefListIndentProcessor",

@@ -146,6 +146,13 @@ class _RewriteExtension(Extension):
             md.treeprocessors.register(_KeepEscapedQuotes(md), "annaobserva_escaped_quotes", 0.5)
 
 
+@lru_cache(maxsize=4096)
+def _remembered_slug(value: str, separator: str) -> str:
+    """Python-Markdown's Unicode slug, remembered: headings recur across editions and issues
+    ("Recursos", "Notas"), and each slug is a Unicode normalisation and two substitutions."""
+    return slugify_unicode(value, separator)
+
+
 class MarkdownRenderer:
     """One reusable Markdown converter for a language (Markdown instances are costly to build)."""
 
@@ -163,7 +170,8 @@ class MarkdownRenderer:
         footnotes = {"BACKLINK_TITLE": backlink_title} if backlink_title else {}
         # No "[TOC]" marker in bodies: the page shows the contents itself (and looking for the
         # marker in every paragraph costs 3% of a conversion).
-        toc = {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3", "marker": ""}
+        toc = {"slugify": slugify_unicode if not shortcuts else _remembered_slug,
+               "permalink": False, "toc_depth": "2-3", "marker": ""}
         if not shortcuts:  # Python-Markdown exactly as configured (tests compare the output)
             self._md = markdown.Markdown(
                 extensions=["extra", "toc", "sane_lists", _RewriteExtension(self, shortcuts)],
