@@ -38,7 +38,14 @@ _PLACEHOLDER_NAMES = {
 
 _TAG_RE = re.compile(r"(<[^>]*>)")
 _TAG_NAME_RE = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)")
-_NEEDS_WORK_RE = re.compile(r"""["']|--|\.\.\.""")
+
+
+def _needs_work(text: str) -> bool:
+    """Whether a text holds a quote, `--` or `...` (four C-speed looks: a regular expression with
+    these alternatives is several times slower, and it is asked of every text between tags)."""
+    return '"' in text or "'" in text or "--" in text or "..." in text
+
+
 # Tags whose content is code or not text: never changed (their text still gives context).
 _VERBATIM = frozenset({"pre", "code", "kbd", "samp", "script", "style", "textarea"})
 # Tags a quote can look across; any other tag is a boundary, like a space.
@@ -114,7 +121,7 @@ def _next_char(tokens: list[str], i: int) -> str:
 
 def smarten(html: str, table: Mapping[str, str]) -> str:
     """Educate the quotes, dashes and ellipses of an HTML fragment (see the module's docstring)."""
-    if not _NEEDS_WORK_RE.search(html) and KEEP_DQ not in html and KEEP_SQ not in html:
+    if not _needs_work(html) and KEEP_DQ not in html and KEEP_SQ not in html:
         return html
     tokens = _TAG_RE.split(html)  # text, tag, text, tag, …, text
     verbatim = 0
@@ -128,7 +135,7 @@ def smarten(html: str, table: Mapping[str, str]) -> str:
             if not inline:
                 previous = " "
             continue
-        if token and not verbatim and _NEEDS_WORK_RE.search(token):
+        if token and not verbatim and _needs_work(token):
             token = tokens[i] = _educate(token, previous, _next_char(tokens, i))
         if token:
             previous = token[-1]
