@@ -31,6 +31,23 @@ class RenderedBody(Protocol):
         """Its table of contents as HTML."""
 
 
+class Fields(dict[str, object]):
+    """A dict a template reads by attribute (`t.skip`, `item.href`) at the cost of a dict lookup.
+
+    Jinja reads `x.name` as `getattr(x, "name")` first and `x["name"]` only after that raised
+    AttributeError: for a plain dict, every lookup raised and caught an exception (a page reads
+    a few hundred). Keys that are dict methods (`items`, `get`) resolve as before, to the method;
+    a missing key is still an AttributeError, so StrictUndefined still reports it."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> object:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 def trusted_html(rendered: RenderedBody) -> Markup:
     """The one place where rendered Markdown becomes trusted HTML (check refuses scripts)."""
     return Markup(rendered.html)

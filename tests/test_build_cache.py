@@ -61,3 +61,27 @@ def test_listed_keys_answer_in_without_a_query_and_are_kept_by_save(tmp_path: Pa
     second.save()  # keeps what was found by `in`, drops what this build never used
     assert {k: BuildCache(path).get(k) for k in ("html:a", "html:b", "edition:c", "html:new")} \
         == {"html:a": "HTML:A", "html:b": None, "edition:c": "EDITION:C", "html:new": 1}
+
+
+def test_cached_records_come_back_equal_from_the_cache_file(tmp_path: Path) -> None:
+    """Editions, body scans and problems are pickled as their constructors' arguments
+    (`issues.by_fields`): what a rebuild reads back is equal, field for field, to what was put."""
+    from newsletter.content import Edition, Problem
+    from newsletter.content.body_scan import BodyScan, Heading, Link
+
+    edition = Edition(slug="2026-11", lang="es", path=tmp_path / "es.md", number=7, title="T",
+                      date=dt.date(2026, 11, 2), summary="S", body="Texto.", body_line=9,
+                      source_hash="ab", status="draft", tags=("a",), countries=("UY",),
+                      key_lines={"number": 2})
+    scan = BodyScan((Link(10, "images/a.png", True, None, False),), (Heading(11, 2, "Uno"),),
+                    (Problem("issues/2026-11/es.md", 11, "empty", "warning"),), 42)
+    path = tmp_path / "cache.sqlite"
+    with BuildCache(path) as cache:
+        cache.put("edition", (edition, [Problem("x.md", 0, "line 0 is line 1")]))
+        cache.put("scan", scan)
+        cache.save()
+    with BuildCache(path) as cache:
+        again, problems = cache.get("edition")
+        assert again == edition and again.key_lines == {"number": 2}
+        assert problems == [Problem("x.md", 1, "line 0 is line 1")]
+        assert cache.get("scan") == scan

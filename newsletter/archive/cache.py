@@ -22,6 +22,9 @@ from newsletter.errors import BuildError
 
 logger = logging.getLogger(__name__)
 FORMAT = 4  # bump when a cached class (Edition, BodyScan, Rendered…) changes shape
+# Entries put before they are written in one transaction: a cold build puts three per edition
+# (parsed, scanned, converted; some 40 KB), so this holds a few MB and commits a dozen times.
+FLUSH_EVERY = 256
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 PRAGMA user_version = {FORMAT};
@@ -182,7 +185,7 @@ class BuildCache:
         """Store a value for this build and the next."""
         self._used.add(key)
         self._new[key] = value
-        if len(self._new) >= 32:
+        if len(self._new) >= FLUSH_EVERY:
             self.flush()
 
     def flush(self) -> None:

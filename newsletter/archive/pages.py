@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from newsletter.content import (
     Edition,
@@ -34,7 +34,13 @@ from newsletter.content import (
 from newsletter.errors import BuildError
 from newsletter.settings import Settings
 from newsletter.states import MemberState
-from newsletter.templating import json_ld, native_language_name, trusted_html, trusted_toc
+from newsletter.templating import (
+    Fields,
+    json_ld,
+    native_language_name,
+    trusted_html,
+    trusted_toc,
+)
 from newsletter.urls import SiteUrls, SubscriptionUrls
 from newsletter.wording import Wording, WordingError, language_name_in, load_wording
 
@@ -103,7 +109,8 @@ class SiteRenderer:
         self.subscription = SubscriptionUrls(settings.email.subscription_url)
         self.assets = assets
         self.wording = wording
-        self.strings = {lang: wording.section(lang, "archive") for lang in settings.site.languages}
+        self.strings = {lang: Fields(wording.section(lang, "archive"))
+                        for lang in settings.site.languages}
         self.states = states
         # The languages with a search index (those with issue pages): the others show no box.
         self.searchable = set(settings.site.languages if searchable is None else searchable)
@@ -112,6 +119,7 @@ class SiteRenderer:
         self._chains: dict[str, tuple[str, ...]] = {}
         self._notes: dict[tuple[str, str], str] = {}
         self._entry_html: dict[tuple[str, str], Markup] = {}
+        self._asset_urls: dict[str, str] = {}
 
     # -- links ------------------------------------------------------------------------------
 
@@ -195,17 +203,21 @@ class SiteRenderer:
     # -- pages ------------------------------------------------------------------------------
 
     def _asset(self, name: str) -> str:
+        found = self._asset_urls.get(name)  # every page asks for the same few
+        if found is not None:
+            return found
         try:
-            return self.urls.url(self.assets[name].output_path)
+            found = self._asset_urls[name] = self.urls.url(self.assets[name].output_path)
         except KeyError:
             raise BuildError(
                 f"templates/static/{name}: a template uses it but it does not exist") from None
+        return found
 
     def _feeds(self, lang: str) -> list[dict[str, str]]:
         order = [lang] + [code for code in self.site.languages if code != lang]
         return [
-            {"lang": code, "title": self.feed_title(code),
-             "href": self.urls.url(self.urls.feed(code))}
+            Fields({"lang": code, "title": self.feed_title(code),
+             "href": self.urls.url(self.urls.feed(code))})
             for code in order
         ]
 
@@ -215,13 +227,15 @@ class SiteRenderer:
             "meta_tags": [],
             "structured_data": "",
             "sections": [
-                {"href": urls.url(urls.index(lang)), "name": self.strings[lang]["archive_short"]},
-                {"href": urls.url(urls.topics(lang, self.section(STATE, lang))),
-                 "name": self.strings[lang]["states"]},
-                {"href": urls.url(urls.topics(lang, self.section("tag", lang))),
-                 "name": self.strings[lang]["topics"]},
+                Fields({"href": urls.url(urls.index(lang)),
+                        "name": self.strings[lang]["archive_short"]}),
+                Fields({"href": urls.url(urls.topics(lang, self.section(STATE, lang))),
+                        "name": self.strings[lang]["states"]}),
+                Fields({"href": urls.url(urls.topics(lang, self.section("tag", lang))),
+                        "name": self.strings[lang]["topics"]}),
             ],
-            "search": ({"bundle": urls.url(urls.search_bundle(lang)), "base": urls.base_path}
+            "search": (Fields({"bundle": urls.url(urls.search_bundle(lang)),
+                               "base": urls.base_path})
                        if lang in self.searchable else None),
             "lang": lang,
             "dir": "ltr",
@@ -280,32 +294,32 @@ class SiteRenderer:
         links = self.issue_links(issue, lang)
         urls = self.urls
         switcher = [
-            {
+            Fields({
                 "lang": code,
                 "name": self._names[code],
                 "href": urls.url(urls.issue(code, issue.slug)),
                 "current": code == lang,
-            }
+            })
             for code in issue.languages
         ]
         states = [
-            {"name": self.states[code].name(lang),
-             "href": urls.url(urls.topic(lang, self.section(STATE, lang), code.lower()))}
+            Fields({"name": self.states[code].name(lang),
+                    "href": urls.url(urls.topic(lang, self.section(STATE, lang), code.lower()))})
             for code in dict.fromkeys(edition.countries) if code in self.states
         ]
         topics = [
-            {"name": tag,
-             "href": urls.url(urls.topic(lang, self.section("tag", lang), tag_slug(tag)))}
+            Fields({"name": tag,
+                    "href": urls.url(urls.topic(lang, self.section("tag", lang), tag_slug(tag)))})
             for tag in dict.fromkeys(edition.tags)
         ]
-        between = {}
+        between = Fields()
         for rel, other in (("prev", older), ("next", newer)):
             if other is None:
                 continue
             shown = self.edition_of(other, lang)  # an issue not written in `lang`: its fallback
-            between[rel] = {"title": shown.title, "number": shown.number, "lang": shown.lang,
-                            "note": self.in_other_language(shown, lang),
-                            "href": urls.url(urls.issue(shown.lang, other.slug))}
+            between[rel] = Fields({"title": shown.title, "number": shown.number,
+                                   "lang": shown.lang, "note": self.in_other_language(shown, lang),
+                                   "href": urls.url(urls.issue(shown.lang, other.slug))})
         sizes = self.image_sizes(issue)
         body = label_footnotes(with_dimensions(rendered.html, sizes),
                                self.strings[lang]["footnotes"])
@@ -338,7 +352,7 @@ class SiteRenderer:
         found = self._entry_html.get((issue.slug, lang))
         if found is None:
             edition = self.edition_of(issue, lang)
-            entry = {
+            entry = Fields({
                 "number": edition.number,
                 "date": edition.date,
                 "title": edition.title,
@@ -346,7 +360,7 @@ class SiteRenderer:
                 "lang": edition.lang,
                 "note": self.in_other_language(edition, lang),
                 "href": self.urls.url(self.urls.issue(edition.lang, issue.slug)),
-            }
+            })
             found = Markup(self.env.get_template("_entry.html").render(
                 entry=entry, lang=lang, t=self.strings[lang]))
             self._entry_html[(issue.slug, lang)] = found
@@ -440,11 +454,14 @@ class SiteRenderer:
             asset=self._asset,
         )
 
-    def feed_content(self, edition: Edition, rendered: Rendered) -> str:
-        """An edition's HTML as feeds carry it: footnotes titled, every URL absolute."""
+    def feed_content(self, edition: Edition, rendered: Rendered) -> Markup:
+        """An edition's HTML as feeds carry it: footnotes titled, every URL absolute, escaped as
+        the text of `<content:encoded>` (once, however many feeds carry it: as Markup, the
+        template does not escape it again)."""
         urls = self.urls
-        return absolutize(label_footnotes(rendered.html, self.strings[edition.lang]["footnotes"]),
-                          urls.origin, urls.absolute(urls.issue(edition.lang, edition.slug)))
+        return escape(absolutize(
+            label_footnotes(rendered.html, self.strings[edition.lang]["footnotes"]),
+            urls.origin, urls.absolute(urls.issue(edition.lang, edition.slug))))
 
     def feed(self, lang: str, items: Sequence[tuple[Edition, str]], *,
              topic: Topic | None = None) -> str:
@@ -461,14 +478,14 @@ class SiteRenderer:
             link = urls.topic(lang, section, topic.slug)
             self_path = urls.topic_feed(lang, section, topic.slug)
         entries = [
-            {
+            Fields({
                 "title": edition.title,
                 "url": urls.absolute(urls.issue(lang, edition.slug)),
                 "published": edition.published_at(self.site.zone),
                 "summary": edition.summary,
                 "tags": edition.tags,
                 "content": content,
-            }
+            })
             for edition, content in items
         ]
         return self.env.get_template("feed.xml").render(

@@ -129,7 +129,7 @@ class _Render:
         self.feeds_show |= {(i.slug, lang) for (_, lang), topics in self.topics.items()
                             for topic in topics for i in feed_issues(topic, lang)[:limit]}
         self._kept: dict[tuple[str, str], Any] = {}
-        self._content: dict[tuple[str, str], str] = {}
+        self._content: dict[tuple[str, str], Any] = {}
 
     def run(self, on_pages: PagesReady | None) -> None:
         """Every output, in the order of the module docstring."""

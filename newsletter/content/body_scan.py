@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .issues import Edition, Problem
+from .issues import Edition, Problem, by_fields
 
 SCAN_VERSION = "2"  # bump when scan_body changes what it finds: it keys cached scans
 
@@ -37,6 +37,8 @@ class Link:
     alt: str | None  # images only: None when a raw <img> has no alt attribute
     raw_html: bool
 
+    __reduce__ = by_fields
+
 
 @dataclass(frozen=True, slots=True)
 class Heading:
@@ -45,6 +47,8 @@ class Heading:
     line: int
     level: int
     text: str
+
+    __reduce__ = by_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,8 @@ class BodyScan:
     headings: tuple[Heading, ...]
     problems: tuple[Problem, ...]
     words: int
+
+    __reduce__ = by_fields
 
     @property
     def sections(self) -> int:

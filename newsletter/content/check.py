@@ -46,6 +46,7 @@ class ScanCache(Protocol):
         """Store a value under key."""
 
 
+SCAN_PREFIX = "check-scan:"  # the cache keys of body scans
 SUMMARY_MAX = 200  # what an email client shows of a preheader
 TITLE_MAX = 90  # what fits a subject line and a feed reader's list
 SHORT_RATIO = 0.5  # an edition under half its longest translation's words is suspect
@@ -63,23 +64,27 @@ def run_checks(
     `cache` (e.g. the build's `BuildCache`) keeps each body's scan by content hash, so a
     no-change rebuild does not read every body again.
     """
-    states = load_member_states(settings.path(settings.subscribers.member_states))
+    prefetch = getattr(cache, "prefetch", None)  # a BuildCache reads every scan in one query
+    if prefetch is not None:
+        prefetch(SCAN_PREFIX)
+    states = frozenset(load_member_states(settings.path(settings.subscribers.member_states)))
     problems: list[Problem] = []
     problems += _duplicates(corpus, settings.root)
     slugs = {issue.slug: issue for issue in corpus.issues}
+    issues_dir = settings.path(settings.build.issues_dir)
     for issue in corpus.issues:
-        scans = {lang: _cached_scan(e, display_path(e.path, settings.root), cache)
-                 for lang, e in issue.editions.items()}
+        # Each edition's file as the editor sees it, worked out once (every check names it).
+        shown = {lang: display_path(e.path, settings.root) for lang, e in issue.editions.items()}
+        scans = {lang: _cached_scan(e, shown[lang], cache) for lang, e in issue.editions.items()}
         problems += _missing_editions(issue, settings, settings.root)
         problems += _disagreements(issue, settings)
         for lang, edition in issue.editions.items():
-            shown = display_path(edition.path, settings.root)
             scan = scans[lang]
             problems += scan.problems
-            problems += _cached_markup(edition, shown, settings, cache)
-            problems += _front_matter(edition, shown, states)
-            problems += _links(edition, shown, scan, issue, slugs, settings)
-        problems += _drift(issue, scans, settings.root)
+            problems += _cached_markup(edition, shown[lang], settings, cache)
+            problems += _front_matter(edition, shown[lang], states)
+            problems += _links(edition, shown[lang], scan, issue, slugs, settings, issues_dir)
+        problems += _drift(issue, scans, settings.root, shown)
         problems += _held_back(issue, settings)
     for source in extra:
         problems += source(settings, corpus)
@@ -201,7 +206,7 @@ def _shown_value(key: str, value: object) -> str:
 def _front_matter(edition: Edition, shown: str, states: Iterable[str]) -> list[Problem]:
     """Member states, and the lengths that email clients and feed readers cut."""
     problems = []
-    known = set(states)
+    known = states if isinstance(states, (set, frozenset)) else set(states)
     line = edition.key_lines.get
     for code in edition.countries:
         if code not in known:
@@ -233,12 +238,13 @@ def _front_matter(edition: Edition, shown: str, states: Iterable[str]) -> list[P
 
 def _links(
     edition: Edition, shown: str, scan: BodyScan, issue: Issue, slugs: Mapping[str, Issue],
-    settings: Settings,
+    settings: Settings, issues_dir: Path | None = None,
 ) -> list[Problem]:
-    """Links to other issues and images must resolve; links should use https."""
+    """Links to other issues and images must resolve; links should use https. A linked edition
+    that was loaded exists; the file system is asked only about the others."""
     problems = []
     root = settings.root
-    issues_dir = settings.path(settings.build.issues_dir)
+    issues_dir = issues_dir or settings.path(settings.build.issues_dir)
     languages = settings.site.languages
     for link in scan.links:
         url = link.url
@@ -264,7 +270,7 @@ def _links(
             continue
         target = issue_link_target(url)
         if target is None:
-            if not is_external(url) and parts.path.endswith(".md"):
+            if parts.path.endswith(".md") and not is_external(url):
                 problems.append(Problem(
                     shown, link.line,
                     f"link {url} is not a link to an issue: write ../<slug>/<lang>.md "
@@ -285,7 +291,7 @@ def _links(
                 shown, link.line,
                 f"link {url} goes to a {lang!r} edition, but {lang!r} is not in [site] languages",
             ))
-        elif not (folder / f"{lang or edition.lang}.md").exists():
+        elif not _edition_exists(slugs.get(slug), folder, lang or edition.lang):
             # ../<slug>/ without a file means the reader's own language.
             lang = lang or edition.lang
             written = [code for code in languages if (folder / f"{code}.md").is_file()]
@@ -310,6 +316,11 @@ def _links(
                 "warning",
             ))
     return problems
+
+
+def _edition_exists(issue: Issue | None, folder: Path, lang: str) -> bool:
+    """Whether an issue has an edition file in `lang`: loaded, or at least on disk."""
+    return (issue is not None and lang in issue.editions) or (folder / f"{lang}.md").exists()
 
 
 def _image(link: Link, shown: str, issue: Issue, root: Path) -> list[Problem]:
@@ -354,7 +365,8 @@ def _image(link: Link, shown: str, issue: Issue, root: Path) -> list[Problem]:
     return problems
 
 
-def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path) -> list[Problem]:
+def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path,
+           shown_as: Mapping[str, str] | None = None) -> list[Problem]:
     """Translations should have the same outline: sections, links, images; and similar length.
     An optional translation still in draft may not have it yet: a warning, not an error."""
     problems: list[Problem] = []
@@ -366,7 +378,7 @@ def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path) -> list[Problem
     for lang in langs[1:]:
         edition = issue.editions[lang]
         severity = "warning" if lang in held_back else "error"
-        shown = display_path(edition.path, root)
+        shown = shown_as[lang] if shown_as else display_path(edition.path, root)
         for what, count in (
             ("## section", lambda s: s.sections),
             ("link", lambda s: s.link_count),
@@ -397,7 +409,7 @@ def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path) -> list[Problem
 def _cached_scan(edition: Edition, shown: str, cache: ScanCache | None) -> BodyScan:
     if cache is None:
         return scan_body(edition, shown)
-    key = f"check-scan:{SCAN_VERSION}:{edition.source_hash}:{edition.body_line}:{shown}"
+    key = f"{SCAN_PREFIX}{SCAN_VERSION}:{edition.source_hash}:{edition.body_line}:{shown}"
     hit = cache.get(key)
     if isinstance(hit, BodyScan):
         return hit

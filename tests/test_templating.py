@@ -1,0 +1,37 @@
+"""The Jinja environment's helpers: what templates read from the values a renderer hands over."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+from markupsafe import Markup, escape
+
+from newsletter.templating import Fields, make_environment
+
+
+def test_fields_read_as_attributes_like_a_dict_and_a_missing_key_still_fails(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "t.html").write_text("{{ t.skip }}|{{ t.get('skip') }}|{{ t.items is defined }}",
+                                     encoding="utf-8")
+    (tmp_path / "missing.html").write_text("{{ t.nothing }}", encoding="utf-8")
+    env = make_environment(tmp_path)
+    words = Fields({"skip": "Saltar <al> contenido"})
+    assert env.get_template("t.html").render(t=words) == \
+        "Saltar &lt;al&gt; contenido|Saltar &lt;al&gt; contenido|True"
+    assert env.get_template("t.html").render(t=dict(words)) == \
+        env.get_template("t.html").render(t=words)
+    with pytest.raises(UndefinedError):
+        env.get_template("missing.html").render(t=words)
+    with pytest.raises(AttributeError):
+        _ = words.nothing
+
+
+def test_feed_content_escaped_once_is_not_escaped_again(tmp_path: Path) -> None:
+    (tmp_path / "f.xml").write_text("<content:encoded>{{ c }}</content:encoded>", encoding="utf-8")
+    template = make_environment(tmp_path).get_template("f.xml")
+    html = '<p>a &amp; "b"</p>'
+    assert isinstance(escape(html), Markup)
+    assert template.render(c=escape(html)) == template.render(c=html)
