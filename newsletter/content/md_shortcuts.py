@@ -210,6 +210,10 @@ def block_needs(processor: BlockProcessor) -> tuple[str, ...] | None:
     if type(processor).__module__.split(".")[0] != "markdown":
         return None  # an extension's own processor, perhaps with the same name
     if name in _INDENTED:
+        # Their test begins `block.startswith(" " * self.tab_length)` (by the names it uses first).
+        names = getattr(getattr(type(processor).test, "__code__", None), "co_names", ())
+        if names[:2] != ("startswith", "tab_length"):
+            return None
         return ("\n" + " " * processor.tab_length,)
     if name == "MarkdownInHtmlProcessor":  # its run matches the stash's placeholder
         return _BLOCK_NEEDS.get((name, util.HTML_PLACEHOLDER_RE.pattern))
