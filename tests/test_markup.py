@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsletter.content.markup import MarkdownRenderer, inline_needs
+from newsletter.content.markup import MarkdownRenderer
+from newsletter.content.md_shortcuts import block_needs, inline_needs
 
 ROOT = Path(__file__).resolve().parent.parent
 TRICKY = [
@@ -49,6 +50,25 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     assert "_InlineProcessor__handleInline" in vars(inline)
     assert None not in inline_needs(inline.inlinePatterns)
     assert "is_block_level" in vars(fast._md)  # noqa: SLF001 - answered from a set
+    # Every block processor with a costly test is skipped where the block lacks what it needs.
+    parser = fast._md.parser  # noqa: SLF001
+    assert "parseBlocks" in vars(parser)
+    # The unescaping and the fenced code look for their marks first.
+    assert "unescape" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001
+    assert "run" in vars(fast._md.preprocessors["fenced_code_block"])  # noqa: SLF001
+    # Raw HTML and attribute lists are looked for only in a body with `<`, `&` or `{`.
+    assert "run" in vars(fast._md.preprocessors["html_block"])  # noqa: SLF001
+    assert "run" in vars(fast._md.treeprocessors["attr_list"])  # noqa: SLF001
+    assert "run" in vars(fast._md.preprocessors["normalize_whitespace"])  # noqa: SLF001
+    # Heading slugs are remembered.
+    assert hasattr(fast._md.treeprocessors["toc"].slugify, "cache_info")  # noqa: SLF001
+    skipped = {type(p).__name__ for p in parser.blockprocessors if block_needs(p) is not None}
+    assert skipped == {
+        "MarkdownInHtmlProcessor", "ListIndentProcessor", "DefListIndentProcessor",
+        "CodeBlockProcessor", "TableProcessor", "HashHeaderProcessor", "SetextHeaderProcessor",
+        "HRProcessor", "SaneOListProcessor", "SaneUListProcessor", "DefListProcessor",
+        "BlockQuoteProcessor", "FootnoteBlockProcessor", "AbbrBlockprocessor", "ReferenceProcessor",
+    }
     sources = _sources()
     assert len(sources) > 40
     for body in sources:
@@ -72,6 +92,55 @@ def test_any_text_renders_the_same_with_the_shortcuts(lang: str, body: str) -> N
                             MarkdownRenderer(lang, "/", lang == "es", shortcuts=False))
     fast, reference = _RENDERERS[lang]
     assert fast.render("slug", body) == reference.render("slug", body)
+
+
+# Block syntax, as lines: up to four spaces, a block marker (heading, setext underline, rule,
+# quote, definition, list item, table row, footnote, abbreviation or link definition, raw or
+# Markdown-in-HTML block, fence), then inline text; lines joined by one or two newlines.
+_INDENTS = ["", " ", "  ", "   ", "    ", "\t"]
+_MARKERS = ["", "", "#", "## ", "=", "===", "-", "---", "- - -", "***", "* ", "_", "___", "> ",
+            ">", ": ", ":   ", "1. ", "2) ", "+ ", "|", "| a | b |", "|---|---|", "a|b", "-|-",
+            ":-:", "9. ", "10.", "[^1]: ", "[^1]:", "*[IIN]: ", "*[IIN]:", "[r]:",
+            "[r]: https://e.org/ 'T'",
+            "<div>", "</div>", '<div markdown="1">', "<p>", "</p>", "<!-- c -->", "```", "~~~"]
+_TEXT = ["", "Text", "word ", " ", "IIN", "[^1]", "[r]", "{: #x }", '"', "'", "é", "*em*", "|",
+         "-", ":", "#", "> ", "\t", "\r", "\r\n", "\x02", "\x03", "&amp;", "<b>", "</b>"]
+_LINE = st.tuples(st.sampled_from(_INDENTS), st.sampled_from(_MARKERS),
+                  st.lists(st.sampled_from(_TEXT), max_size=4).map("".join)).map("".join)
+_BLOCKS = st.lists(st.tuples(_LINE, st.sampled_from(["\n", "\n", "\n\n"])), max_size=12).map(
+    lambda lines: "".join(line + end for line, end in lines))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.sampled_from(["es", "en"]), _BLOCKS)
+def test_any_blocks_render_the_same_with_the_shortcuts(lang: str, body: str) -> None:
+    """The block processors skipped where a block lacks what they need, on any mix of block
+    syntax: byte for byte what Python-Markdown writes without the shortcut."""
+    if lang not in _RENDERERS:
+        _RENDERERS[lang] = (MarkdownRenderer(lang, "/", lang == "es"),
+                            MarkdownRenderer(lang, "/", lang == "es", shortcuts=False))
+    fast, reference = _RENDERERS[lang]
+    assert fast.render("slug", body) == reference.render("slug", body)
+
+
+def test_a_markdown_release_with_another_block_loop_keeps_its_own() -> None:
+    """The block shortcut replaces the parser's loop only where the loop is the library's (by the
+    names it uses); a release that changes it keeps its own."""
+    from markdown.blockparser import BlockParser
+
+    from newsletter.content.md_shortcuts import skip_hopeless_blocks
+
+    class OtherLoop(BlockParser):
+        def parseBlocks(self, parent, blocks):  # noqa: N802, ANN001, ANN202 - the library's API
+            while blocks:
+                self.state.set(blocks.pop(0))
+
+    parser = OtherLoop(None)  # type: ignore[arg-type]
+    skip_hopeless_blocks(parser)
+    assert "parseBlocks" not in vars(parser)
+    library = BlockParser(None)  # type: ignore[arg-type]
+    skip_hopeless_blocks(library)
+    assert "parseBlocks" in vars(library)
 
 
 def test_abbreviations_are_still_found_in_plain_text() -> None:
@@ -105,8 +174,8 @@ def test_a_markdown_release_without_the_inner_loop_keeps_its_own() -> None:
     release that renames it must get its own loop back, not an AttributeError on every build."""
     from types import SimpleNamespace
 
-    from newsletter.content.markup import _skip_hopeless_patterns
+    from newsletter.content.md_shortcuts import skip_hopeless_patterns
 
     processor = SimpleNamespace(inlinePatterns=[])
-    _skip_hopeless_patterns(processor)  # type: ignore[arg-type]
+    skip_hopeless_patterns(processor)  # type: ignore[arg-type]
     assert vars(processor) == {"inlinePatterns": []}

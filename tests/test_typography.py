@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter.content.markup import QUOTE_STYLES, renderer_for
 from newsletter.content.typography import entities_for, smarten
@@ -64,3 +66,26 @@ def test_an_escaped_quote_stays_straight() -> None:
 def test_languages_without_the_setting_keep_straight_quotes() -> None:
     html = renderer_for("en", "/", False).render("s", 'He said "hi" -- twice.\n').html
     assert html == '<p>He said "hi" -- twice.</p>'
+
+
+_CHARS = ['"', "'", "-", ".", "a", "1", "s", " ", "(", "\u00a0", "&nbsp;", "\ue100", "\ue102"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_CHARS), max_size=16).map("".join),
+       st.sampled_from([c for c in _CHARS if len(c) == 1]),
+       st.sampled_from([c for c in _CHARS if len(c) == 1]))
+def test_a_rule_skipped_for_want_of_its_character_changes_nothing(
+        text: str, before: str, after: str) -> None:
+    """Each rule runs only over text holding the character it needs: the same as running every
+    rule, whatever quote or dash stands around the text."""
+    from newsletter.content.typography import _DASH_RULES, _QUOTE_RULES, _educate
+
+    expected = text
+    for _, pattern, repl in _DASH_RULES:
+        expected = pattern.sub(repl, expected)
+    padded = before + expected + after
+    for _, pattern, repl in _QUOTE_RULES:
+        padded = pattern.sub(repl, padded)
+    expected = padded[1:-1]
+    assert _educate(text, before, after) == expected

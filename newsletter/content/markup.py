@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 import markdown
 import nh3
-from markdown import inlinepatterns
 from markdown.extensions import Extension
 from markdown.extensions.abbr import AbbrExtension
 from markdown.extensions.attr_list import AttrListExtension
@@ -29,9 +28,16 @@ from markdown.extensions.md_in_html import MarkdownInHtmlExtension
 from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import TocExtension, slugify_unicode
-from markdown.treeprocessors import InlineProcessor, Treeprocessor
-from markdown.util import AtomicString
+from markdown.treeprocessors import Treeprocessor
 
+from .md_shortcuts import (
+    SkipPlainText,
+    SourceMarks,
+    remember_block_levels,
+    skip_hopeless_blocks,
+    skip_hopeless_patterns,
+    skip_needless_passes,
+)
 from .sanitize import SANITIZER_VERSION, sanitize
 from .typography import KEEP_DQ, KEEP_SQ, entities_for, smarten
 
@@ -121,121 +127,6 @@ class _KeepEscapedQuotes(Treeprocessor):
                     setattr(el, attr, value)
 
 
-# The inline patterns Python-Markdown registers for our extensions, and the characters (or the
-# two-space line break) one of them needs before it can match anything.
-_KNOWN_INLINE = frozenset({
-    "backtick", "escape", "reference", "link", "image_link", "image_reference", "short_reference",
-    "short_image_ref", "autolink", "automail", "linebreak", "html", "entity", "em_strong",
-    "em_strong2", "not_strong", "strong_em", "strong", "emphasis", "emphasis2", "footnote",
-})
-_MAY_BE_INLINE = re.compile(r"[`\\\[<&*_\x02]|  \n")
-
-
-class _SkipPlainText(Treeprocessor):
-    """Mark text that no inline pattern can match (no `` ` \\ [ < & * _ ``, no two-space break)
-    as atomic, so the inline processor does not try its fifteen patterns on it one by one: the
-    output is the same and a conversion a fifth faster. Not done when the document defines
-    abbreviations (they are looked for in non-atomic text only) or an unknown pattern is loaded."""
-
-    def run(self, root: etree.Element) -> None:
-        abbr = self.md.treeprocessors["abbr"] if "abbr" in self.md.treeprocessors else None
-        if getattr(abbr, "abbrs", None):
-            return
-        if not all(item.name in _KNOWN_INLINE for item in self.md.inlinePatterns._priority):  # noqa: SLF001
-            return
-        may_be_inline = _MAY_BE_INLINE.search
-        for el in root.iter():
-            text = el.text
-            if text and not isinstance(text, AtomicString) and not may_be_inline(text):
-                el.text = AtomicString(text)
-            tail = el.tail
-            if tail and not isinstance(tail, AtomicString) and not may_be_inline(tail):
-                el.tail = AtomicString(tail)
-
-
-# What each inline pattern needs in the text from where it starts looking, by its regular
-# expression: a literal every match contains (or, for the backtick's escaped form, looks ahead at).
-# A pattern whose literals are all absent cannot match, so it is not tried; a pattern not in this
-# table is always tried.
-_INLINE_NEEDS: dict[str, tuple[str, ...]] = {
-    inlinepatterns.BACKTICK_RE: ("`",),
-    inlinepatterns.ESCAPE_RE: ("\\",),
-    r"\[\^([^\]]*)\]": ("[^",),  # footnotes' reference
-    inlinepatterns.REFERENCE_RE: ("[",),
-    inlinepatterns.LINK_RE: ("[",),
-    inlinepatterns.IMAGE_LINK_RE: ("![",),
-    inlinepatterns.IMAGE_REFERENCE_RE: ("![",),
-    inlinepatterns.AUTOLINK_RE: ("<",),
-    inlinepatterns.AUTOMAIL_RE: ("<",),
-    inlinepatterns.LINE_BREAK_RE: ("  \n",),
-    inlinepatterns.HTML_RE: ("<",),
-    inlinepatterns.ENTITY_RE: ("&",),
-    r"\*|_": ("*", "_"),  # emphasis and strong
-}
-
-
-def inline_needs(patterns: list[inlinepatterns.Pattern]) -> list[tuple[str, ...] | None]:
-    """Per inline pattern, the literals one of which it needs (None: always try it)."""
-    return [_INLINE_NEEDS.get(pattern.compiled_re.pattern) for pattern in patterns]
-
-
-def _skip_hopeless_patterns(inline: InlineProcessor) -> None:
-    """Make the inline processor skip a pattern when the text left to search lacks every literal
-    the pattern needs (`_INLINE_NEEDS`): Python-Markdown otherwise runs each of its fifteen
-    patterns over every piece of text that has any inline syntax at all. The loop is the
-    library's own (`InlineProcessor.__handleInline`), with that one test added: a skipped pattern
-    is a pattern that did not match (the next one starts from the beginning of the text), so the
-    output is the same (tests/test_markup.py compares it with the library's)."""
-    patterns = inline.inlinePatterns  # type: ignore[attr-defined]
-    # Each pattern's literals as a pair (the second the first again when there is one): two
-    # look-ups inline cost less than a generator per pattern per piece of text.
-    needs = [None if need is None else (need[0], need[-1]) for need in inline_needs(patterns)]
-    assert all(need is None or len(need) <= 2 for need in inline_needs(patterns))
-    apply = getattr(inline, "_InlineProcessor__applyPattern", None)
-    if apply is None or not hasattr(inline, "_InlineProcessor__handleInline"):
-        return  # a Markdown release with another inner loop: its own (slower, the same output)
-
-    def handle_inline(data: str, pattern_index: int = 0) -> str:
-        if isinstance(data, AtomicString):
-            return data
-        start = 0
-        count = len(patterns)
-        find = data.find
-        while pattern_index < count:
-            need = needs[pattern_index]
-            if need is not None and find(need[0], start) < 0 and find(need[1], start) < 0:
-                pattern_index += 1
-                start = 0
-                continue
-            data, matched, start = apply(patterns[pattern_index], data, pattern_index, start)
-            find = data.find
-            if not matched:
-                pattern_index += 1
-        return data
-
-    inline._InlineProcessor__handleInline = handle_inline  # type: ignore[attr-defined]  # noqa: SLF001
-
-
-def _remember_block_levels(md: markdown.Markdown) -> None:
-    """`Markdown.is_block_level` answered from a set and remembered per tag: the library looks
-    the tag up in a list of fifty names, about a hundred and fifty times per edition. The list is
-    complete once the extensions are loaded (nothing changes it while converting)."""
-    levels = frozenset(md.block_level_elements)
-    known: dict[str, bool] = {}
-
-    def is_block_level(tag: object) -> bool:
-        if not isinstance(tag, str):
-            return False
-        found = known.get(tag)
-        if found is None:
-            if len(known) > 1024:  # raw HTML may name any number of tags
-                known.clear()
-            found = known[tag] = tag.lower().rstrip("/") in levels
-        return found
-
-    md.is_block_level = is_block_level  # type: ignore[method-assign]
-
-
 class _RewriteExtension(Extension):
     def __init__(self, renderer: MarkdownRenderer, shortcuts: bool) -> None:
         super().__init__()
@@ -246,11 +137,20 @@ class _RewriteExtension(Extension):
         md.treeprocessors.register(_RewriteUrls(md, self.renderer), "annaobserva_urls", 1)
         if self.shortcuts:
             # After the footnotes (50) have placed their definitions, before inline parsing (20).
-            md.treeprocessors.register(_SkipPlainText(md), "annaobserva_plain_text", 25)
+            md.treeprocessors.register(SkipPlainText(md), "annaobserva_plain_text", 25)
+            # Before every other preprocessor: what the body holds, as written.
+            md.preprocessors.register(SourceMarks(md), "annaobserva_marks", 1000)
         if self.renderer.typographic:
             md.ESCAPED_CHARS.extend(['"', "'"])
             # After inline parsing (20) and the contents (5), before Markdown unescapes (0).
             md.treeprocessors.register(_KeepEscapedQuotes(md), "annaobserva_escaped_quotes", 0.5)
+
+
+@lru_cache(maxsize=4096)
+def _remembered_slug(value: str, separator: str) -> str:
+    """Python-Markdown's Unicode slug, remembered: headings recur across editions and issues
+    ("Recursos", "Notas"), and each slug is a Unicode normalisation and two substitutions."""
+    return slugify_unicode(value, separator)
 
 
 class MarkdownRenderer:
@@ -270,7 +170,8 @@ class MarkdownRenderer:
         footnotes = {"BACKLINK_TITLE": backlink_title} if backlink_title else {}
         # No "[TOC]" marker in bodies: the page shows the contents itself (and looking for the
         # marker in every paragraph costs 3% of a conversion).
-        toc = {"slugify": slugify_unicode, "permalink": False, "toc_depth": "2-3", "marker": ""}
+        toc = {"slugify": slugify_unicode if not shortcuts else _remembered_slug,
+               "permalink": False, "toc_depth": "2-3", "marker": ""}
         if not shortcuts:  # Python-Markdown exactly as configured (tests compare the output)
             self._md = markdown.Markdown(
                 extensions=["extra", "toc", "sane_lists", _RewriteExtension(self, shortcuts)],
@@ -293,10 +194,12 @@ class MarkdownRenderer:
         # loaded (tests/test_markup.py compares the output with and without these).
         inline = self._md.treeprocessors["inline"]
         inline.inlinePatterns = list(inline.inlinePatterns)  # type: ignore[attr-defined]
-        _skip_hopeless_patterns(inline)  # type: ignore[arg-type]
-        _remember_block_levels(self._md)
+        skip_hopeless_patterns(inline)  # type: ignore[arg-type]
+        remember_block_levels(self._md)
         # The block parser iterates its registry once per block, copying it each time: likewise.
         self._md.parser.blockprocessors = list(self._md.parser.blockprocessors)  # type: ignore[assignment]
+        skip_hopeless_blocks(self._md.parser)
+        skip_needless_passes(self._md)
 
     def render(self, slug: str, body: str) -> Rendered:
         """Convert one body into sanitised HTML: the one place every page, feed and email gets

@@ -1,0 +1,362 @@
+"""Shortcuts through Python-Markdown's hot loops, each with the library's output byte for byte.
+
+Python-Markdown tries every inline pattern on every piece of text and every block processor on
+every block; most of those tries cannot succeed, and a C-speed look for a character tells so first.
+Each shortcut relies on one documented shape of the library (a pattern's regular expression, a
+private method's name), checks that shape when it is installed, and leaves the library's own code
+in place where the shape differs: a future release is slower, never different.
+tests/test_markup.py compares the output with the library's own, on fixtures and with hypothesis.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree  # noqa: N813 - Python-Markdown's own name for it
+
+import markdown
+from markdown import htmlparser, inlinepatterns, preprocessors, util
+from markdown.blockparser import BlockParser
+from markdown.blockprocessors import BlockProcessor
+from markdown.extensions import md_in_html, tables
+from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
+from markdown.util import AtomicString
+
+# The inline patterns Python-Markdown registers for our extensions, and the characters (or the
+# two-space line break) one of them needs before it can match anything.
+_KNOWN_INLINE = frozenset({
+    "backtick", "escape", "reference", "link", "image_link", "image_reference", "short_reference",
+    "short_image_ref", "autolink", "automail", "linebreak", "html", "entity", "em_strong",
+    "em_strong2", "not_strong", "strong_em", "strong", "emphasis", "emphasis2", "footnote",
+})
+# (One character class is searched at C speed; with the two-space break as an alternative, the
+# expression was tried at every position: three times as slow.)
+_MAY_BE_INLINE = re.compile(r"[`\\\[<&*_\x02]")
+_LINE_BREAK = "  \n"
+
+
+class SkipPlainText(Treeprocessor):
+    """Mark text that no inline pattern can match (no `` ` \\ [ < & * _ ``, no two-space break)
+    as atomic, so the inline processor does not try its fifteen patterns on it one by one: the
+    output is the same and a conversion a fifth faster. Not done when the document defines
+    abbreviations (they are looked for in non-atomic text only) or an unknown pattern is loaded."""
+
+    def run(self, root: etree.Element) -> None:
+        abbr = self.md.treeprocessors["abbr"] if "abbr" in self.md.treeprocessors else None
+        if getattr(abbr, "abbrs", None):
+            return
+        if not all(item.name in _KNOWN_INLINE for item in self.md.inlinePatterns._priority):  # noqa: SLF001
+            return
+        may_be_inline = _MAY_BE_INLINE.search
+        for el in root.iter():
+            text = el.text
+            if (text and not isinstance(text, AtomicString) and not may_be_inline(text)
+                    and _LINE_BREAK not in text):
+                el.text = AtomicString(text)
+            tail = el.tail
+            if (tail and not isinstance(tail, AtomicString) and not may_be_inline(tail)
+                    and _LINE_BREAK not in tail):
+                el.tail = AtomicString(tail)
+
+
+# What each inline pattern needs in the text from where it starts looking, by its regular
+# expression: a literal every match contains (or, for the backtick's escaped form, looks ahead at).
+# A pattern whose literals are all absent cannot match, so it is not tried. The expressions are
+# Python-Markdown 3.11's, written out: a pattern whose expression differs (another release, an
+# extension's pattern) is always tried.
+_INLINE_NEEDS: dict[str, tuple[str, ...]] = {
+    r"(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)`)": ("`",),  # code
+    r"\\(.)": ("\\",),  # an escaped character
+    r"\[\^([^\]]*)\]": ("[^",),  # footnotes' reference
+    r"(?<!\!)\[": ("[",),  # links and references
+    r"\!\[": ("![",),  # images
+    r"<([A-Za-z][A-Za-z0-9+.-]*://[^<>]*)>": ("<",),
+    r"<([^<> !]+@[^@<> ]+)>": ("<",),
+    r"  \n": ("  \n",),
+    r"""(<(\/?+[a-zA-Z][^\s"'<>@]*+(?:\s+[^\s"'=<>]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|"""
+    r"""[^\s"'=<>]++))?+)*+\s*+/?|!--(?:(?!<!--|-->).)*--|[?](?:(?!<[?]|[?]>).)*[?]|"""
+    r"""!\[CDATA\[(?:(?!<!\[CDATA\[|\]\]>).)*\]\])>)""": ("<",),  # raw HTML
+    r"(&(?:\#[0-9]+|\#x[0-9a-fA-F]+|[a-zA-Z0-9]+);)": ("&",),
+    r"\*|_": ("*", "_"),  # emphasis and strong
+}
+
+
+def inline_needs(patterns: list[inlinepatterns.Pattern]) -> list[tuple[str, ...] | None]:
+    """Per inline pattern, the literals one of which it needs (None: always try it)."""
+    return [_INLINE_NEEDS.get(pattern.compiled_re.pattern) for pattern in patterns]
+
+
+def skip_hopeless_patterns(inline: InlineProcessor) -> None:
+    """Make the inline processor skip a pattern when the text left to search lacks every literal
+    the pattern needs (`_INLINE_NEEDS`): Python-Markdown otherwise runs each of its fifteen
+    patterns over every piece of text that has any inline syntax at all. The loop is the
+    library's own (`InlineProcessor.__handleInline`), with that one test added: a skipped pattern
+    is a pattern that did not match (the next one starts from the beginning of the text), so the
+    output is the same (tests/test_markup.py compares it with the library's)."""
+    patterns = inline.inlinePatterns  # type: ignore[attr-defined]
+    # Each pattern's literals as a pair (the second the first again when there is one): two
+    # look-ups inline cost less than a generator per pattern per piece of text.
+    needs = [None if need is None else (need[0], need[-1]) for need in inline_needs(patterns)]
+    assert all(need is None or len(need) <= 2 for need in inline_needs(patterns))
+    # And as a bit mask over the literals a text holds, looked for once per text: a match puts a
+    # placeholder (STX, letters, digits, ETX) in place of text, so a literal absent stays absent.
+    literals = sorted({literal for need in needs if need for literal in need})
+    flags = [(literal, 1 << bit) for bit, literal in enumerate(literals)]
+    masks = [0 if need is None else sum(dict(flags)[literal] for literal in set(need))
+             for need in needs]
+    apply = getattr(inline, "_InlineProcessor__applyPattern", None)
+    if apply is None or not hasattr(inline, "_InlineProcessor__handleInline"):
+        return  # a Markdown release with another inner loop: its own (slower, the same output)
+
+    def handle_inline(data: str, pattern_index: int = 0) -> str:
+        if isinstance(data, AtomicString):
+            return data
+        held = 0
+        for literal, flag in flags:
+            if literal in data:
+                held |= flag
+        start = 0
+        count = len(patterns)
+        while pattern_index < count:
+            mask = masks[pattern_index]
+            if mask and not held & mask:
+                pattern_index += 1
+                start = 0
+                continue
+            if start:  # after a match: what is left of the text, from where the pattern resumes
+                need = needs[pattern_index]
+                if need and data.find(need[0], start) < 0 and data.find(need[1], start) < 0:
+                    pattern_index += 1
+                    start = 0
+                    continue
+            data, matched, start = apply(patterns[pattern_index], data, pattern_index, start)
+            if not matched:
+                pattern_index += 1
+        return data
+
+    inline._InlineProcessor__handleInline = handle_inline  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def remember_block_levels(md: markdown.Markdown) -> None:
+    """`Markdown.is_block_level` answered from a set and remembered per tag: the library looks
+    the tag up in a list of fifty names, about a hundred and fifty times per edition. The list is
+    complete once the extensions are loaded (nothing changes it while converting)."""
+    levels = frozenset(md.block_level_elements)
+    known: dict[str, bool] = {}
+
+    def is_block_level(tag: object) -> bool:
+        if not isinstance(tag, str):
+            return False
+        found = known.get(tag)
+        if found is None:
+            if len(known) > 1024:  # raw HTML may name any number of tags
+                known.clear()
+            found = known[tag] = tag.lower().rstrip("/") in levels
+        return found
+
+    md.is_block_level = is_block_level  # type: ignore[method-assign]
+
+
+def _at_line_start(*literals: str) -> tuple[str, ...]:
+    """A literal at the start of a line, after up to three spaces (the block is probed with a
+    newline before it, so its first line counts)."""
+    return tuple(f"\n{' ' * spaces}{literal}" for literal in literals for spaces in range(4))
+
+
+# What each block processor needs in a block before its test can pass (or, for the processors
+# whose test always passes, before its run can claim the block rather than give it back), read off
+# its regular expression: one of these literals, looked for in "\n" + block. The expressions are
+# Python-Markdown 3.11's, written out: a processor whose expression differs (another release, an
+# extension's processor) is always tried.
+_BLOCK_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
+    # A `#` at a line's start.
+    ("HashHeaderProcessor",
+     r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)"): ("\n#",),
+    # Matched at the start: a second line of = or -.
+    ("SetextHeaderProcessor", r"^.*?\n(?:=+|-+)[ ]*(\n|$)"): ("\n=", "\n-"),
+    # On any line, after up to three spaces: -, _ or *.
+    ("HRProcessor",
+     r"^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))"
+     r"(?P=atomicgroup)[ ]*$"): _at_line_start("-", "_", "*"),
+    ("BlockQuoteProcessor", r"(^|\n)[ ]{0,3}>[ ]?(.*)"): _at_line_start(">"),
+    ("DefListProcessor", r"(^|\n)[ ]{0,3}:[ ]{1,3}(.*?)(\n|$)"): _at_line_start(": "),
+    # Matched at the start (with a tab length of 4).
+    ("SaneOListProcessor", r"^[ ]{0,3}\d+\.[ ]+(.*)"): _at_line_start(*"0123456789"),
+    ("SaneUListProcessor", r"^[ ]{0,3}[*+-][ ]+(.*)"): _at_line_start("* ", "+ ", "- "),
+    # On any line (the test always passes; the run gives the block back).
+    ("FootnoteBlockProcessor", r"^[ ]{0,3}\[\^([^\]]*)\]:[ ]*(.*)$"): _at_line_start("[^"),
+    ("AbbrBlockprocessor",
+     r"^[*]\[(?P<abbr>[^\\]*?)\][ ]?:[ ]*\n?[ ]*(?P<title>.*)$"): ("\n*[",),
+    ("ReferenceProcessor",
+     r"^[ ]{0,3}\[([^\[\]]*)\]:[ ]*(?:\n[ ]*)?([^\s]+)[ ]*(?:\n[ ]*)?"
+     r"""((["\'])(.*)\4[ ]*|\((.*)\)[ ]*)?$"""): _at_line_start("["),
+    # The stash's placeholder, matched at the start (likewise).
+    ("MarkdownInHtmlProcessor", "\x02wzxhzdk:([0-9]+)\x03"): ("\n\x02",),
+}
+# A table's header row has a pipe, and so has its second row (one cell after another, or a
+# border); its test has no single expression (it splits the first two rows on pipes). The pipe is
+# the one literal not at a line's start: a block of one line, which no table is, is probed at its
+# start only (`skip_hopeless_blocks`).
+_TABLE_NEEDS = ("|",)
+# Indented code and a list item's indented continuation start with a tab's worth of spaces.
+_INDENTED = ("CodeBlockProcessor", "ListIndentProcessor", "DefListIndentProcessor")
+
+
+def block_needs(processor: BlockProcessor) -> tuple[str, ...] | None:
+    """The literals one of which a block processor needs in "\\n" + block (None: always try it)."""
+    name = type(processor).__name__
+    if name == "TableProcessor" and type(processor) is tables.TableProcessor:
+        return _TABLE_NEEDS
+    if type(processor).__module__.split(".")[0] != "markdown":
+        return None  # an extension's own processor, perhaps with the same name
+    if name in _INDENTED:
+        # Their test begins `block.startswith(" " * self.tab_length)` (by the names it uses first).
+        names = getattr(getattr(type(processor).test, "__code__", None), "co_names", ())
+        if names[:2] != ("startswith", "tab_length"):
+            return None
+        return ("\n" + " " * processor.tab_length,)
+    if name == "MarkdownInHtmlProcessor":  # its run matches the stash's placeholder
+        return _BLOCK_NEEDS.get((name, util.HTML_PLACEHOLDER_RE.pattern))
+    expression = getattr(processor, "SEARCH_RE", None) if name == "HRProcessor" else getattr(
+        processor, "RE", None)
+    pattern = getattr(expression, "pattern", None)
+    return _BLOCK_NEEDS.get((name, pattern)) if isinstance(pattern, str) else None
+
+
+# The library's loop, by the names it uses: another loop is left alone.
+_PARSE_BLOCKS_NAMES = ("blockprocessors", "test", "run")
+
+
+def skip_hopeless_blocks(parser: BlockParser) -> None:
+    """Make the block parser skip a processor when the block lacks every literal it needs
+    (`block_needs`): Python-Markdown otherwise runs six regular expressions over every paragraph
+    before it takes it for one. The loop is the library's own (`BlockParser.parseBlocks`) with that
+    one test added; a skipped processor is one whose test failed or whose run gave the block back,
+    so the output is the same (tests/test_markup.py compares it with the library's)."""
+    library = getattr(type(parser), "parseBlocks", None)
+    if getattr(getattr(library, "__code__", None), "co_names", None) != _PARSE_BLOCKS_NAMES:
+        return  # a Markdown release with another loop: its own (slower, the same output)
+    steps = [(processor, block_needs(processor)) for processor in parser.blockprocessors]
+    head = max((len(literal) for _, needs in steps if needs for literal in needs), default=0)
+
+    def worth_trying(probe: str) -> list[BlockProcessor]:
+        tried = []
+        for processor, needs in steps:
+            if needs is not None:
+                for literal in needs:
+                    if literal in probe:
+                        break
+                else:
+                    continue
+            tried.append(processor)
+        return tried
+
+    # A block of one line is probed at its start: every literal belongs at a line's start but the
+    # table's pipe, and a table has two rows. Blocks start alike (a letter, "- ", "## "…): the
+    # processors worth trying are remembered per start.
+    by_start: dict[str, list[BlockProcessor]] = {}
+
+    def parse_blocks(parent: etree.Element, blocks: list[str]) -> None:
+        while blocks:
+            block = blocks[0]
+            if "\n" in block:
+                tried = worth_trying("\n" + block)
+            else:
+                start = block[:head]
+                tried = by_start.get(start)  # type: ignore[assignment]
+                if tried is None:
+                    if len(by_start) > 4096:
+                        by_start.clear()
+                    tried = by_start[start] = worth_trying("\n" + start)
+            for processor in tried:
+                if processor.test(parent, blocks[0]):
+                    if processor.run(parent, blocks) is not False:
+                        break
+
+    parser.parseBlocks = parse_blocks  # type: ignore[method-assign]
+
+
+# Python-Markdown 3.11's escaped character in the tree (STX, its code point, ETX), the start of
+# its fenced code expression (the opening fence at a line's start), the attribute list's
+# expression (braces), and the characters its HTML parser stops at (a tag, a reference).
+_UNESCAPE_RE = "\x02(\\d+)\x03"
+_FENCE_START = "(?P<fence>^(?:~{3,}|`{3,}))"
+_ATTR_LIST_RE = r"\{\:?[ ]*([^\}\n ][^\n]*)\}"
+_HTML_STOPS = "[&<]"
+# What the whitespace preprocessor changes (STX and ETX removed, CR made LF, tabs expanded, a
+# line of spaces emptied: `(?<=\n) +\n`), by the names and expression its code uses in 3.11;
+# without any of these it only adds two empty lines.
+_NORMALIZE_NAMES = ("join", "replace", "util", "STX", "ETX", "expandtabs", "md", "tab_length",
+                    "re", "sub", "split")
+_NORMALIZE_RE = r"(?<=\n) +\n"
+_NORMALIZED = ("\x02", "\x03", "\r", "\t", " \n")
+
+
+class SourceMarks(Preprocessor):
+    """Notes which of `<`, `&` and `{` a body holds, before any preprocessor (none adds one:
+    they take text out into placeholders), for `skip_needless_passes`."""
+
+    held: frozenset[str] = frozenset("<&{")
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines)
+        self.held = frozenset(mark for mark in "<&{" if mark in source)
+        return lines
+
+
+def skip_needless_passes(md: markdown.Markdown) -> None:
+    """Passes that look for one thing over the whole document, skipped where it is absent: the
+    whitespace preprocessor does not run its expression over a body with nothing to normalize;
+    the unescape treeprocessor's expression is not run over a text without an escaped character
+    (STX); the fenced code preprocessor does not search a document without ``` or ~~~ (it returns
+    the lines it was given then); the raw HTML preprocessor does not parse a body without `<` or
+    `&` (its parser passes such text through whole); the attribute lists are not looked for in a
+    body without `{`. Each only where the library's expression is the one above, and the last two
+    only with `SourceMarks` registered first."""
+    if "unescape" in md.treeprocessors:
+        unescape = md.treeprocessors["unescape"]
+        library = getattr(unescape, "unescape", None)
+        if getattr(getattr(unescape, "RE", None), "pattern", None) == _UNESCAPE_RE and library:
+            unescape.unescape = lambda text: library(text) if "\x02" in text else text
+    if "fenced_code_block" in md.preprocessors:
+        fenced = md.preprocessors["fenced_code_block"]
+        expression = getattr(getattr(fenced, "FENCED_BLOCK_RE", None), "pattern", "")
+        if expression.lstrip().startswith(_FENCE_START):
+            fenced_run = fenced.run
+
+            def run_fenced(lines: list[str]) -> list[str]:
+                if not any("```" in line or "~~~" in line for line in lines):
+                    return lines
+                return fenced_run(lines)
+
+            fenced.run = run_fenced  # type: ignore[method-assign]
+    if "normalize_whitespace" in md.preprocessors:
+        normalize = md.preprocessors["normalize_whitespace"]
+        code = getattr(type(normalize).run, "__code__", None)
+        if (type(normalize) is preprocessors.NormalizeWhitespace and code is not None
+                and code.co_names == _NORMALIZE_NAMES and _NORMALIZE_RE in code.co_consts):
+            normalize_run = normalize.run
+
+            def run_normalize(lines: list[str]) -> list[str]:
+                source = "\n".join(lines)
+                if any(mark in source for mark in _NORMALIZED) or source.endswith(" "):
+                    return normalize_run(lines)
+                return (source + "\n\n").split("\n")
+
+            normalize.run = run_normalize  # type: ignore[method-assign]
+    marks = next(iter(md.preprocessors), None)  # the first to run
+    if not isinstance(marks, SourceMarks):
+        return
+    stops = getattr(getattr(htmlparser.htmlparser, "interesting_normal", None), "pattern", None)
+    if "html_block" in md.preprocessors and stops == _HTML_STOPS:
+        html_block = md.preprocessors["html_block"]
+        if type(html_block) in (preprocessors.HtmlBlockPreprocessor,
+                                md_in_html.HtmlBlockPreprocessor):
+            html_run = html_block.run
+            html_block.run = (  # type: ignore[method-assign]
+                lambda lines: html_run(lines) if marks.held & {"<", "&"} else lines)
+    if "attr_list" in md.treeprocessors:
+        attr_list = md.treeprocessors["attr_list"]
+        if getattr(attr_list, "BASE_RE", None) == _ATTR_LIST_RE:
+            attr_run = attr_list.run
+            attr_list.run = lambda doc: attr_run(doc) if "{" in marks.held else None
