@@ -210,9 +210,12 @@ class SearchIndex:
         staged files, its page-by-page parsing being no faster and competing with the rendering."""
         if not self._running:
             return True
-        busy = sum(len(running.pages) for running in self._running.values())
+        small = lambda pages: 4 * pages <= self._largest  # noqa: E731
+        busy = [len(running.pages) for running in self._running.values()]
         size = len(launch.pages)
-        return 4 * size <= self._largest and 2 * (busy + size) <= 3 * self._largest
+        if not small(size) and not all(small(pages) for pages in busy):
+            return False  # never two large ones
+        return 2 * (sum(busy) + size) <= 3 * self._largest
 
     def _schedule(self) -> None:
         """Start every waiting language that may start now, in the order they came (the caller
