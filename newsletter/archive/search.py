@@ -203,8 +203,9 @@ class SearchIndex:
         of the largest language's pages or fewer, a late translation's pt or fr) runs beside it,
         as long as the pages being indexed stay within one and a half of the largest language's:
         its run is mostly Pagefind's fixed costs, which would otherwise be the build's last
-        seconds. Measured on the 500-issue benchmark (paired cold builds, 2 cores): two large runs
-        at once saved ~0.25 s of ~7 s and raised the peak from ~260 to ~365 MB; one
+        seconds. Measured on the 500-issue benchmark (paired cold builds, 2 cores): every language
+        started as soon as its pages are staged, whatever its size, gained nothing measurable
+        (the cores are busy with the rendering meanwhile) and raised the peak by ~185 MB; one
         `pagefind --service` process fed each page's HTML from memory as it was rendered (no file
         read, the bundle returned in the answer) cost 0.3-2.4 s more CPU than these runs over the
         staged files, its page-by-page parsing being no faster and competing with the rendering."""
