@@ -1,10 +1,11 @@
-"""Render the archive's pages, feeds and sitemap to strings (pure: no files are touched here).
+"""Render the archive's pages and sitemap to strings (pure: no files are touched here).
 
 Every page's canonical URL and `hreflang` alternates come from `PageLinks`, and the sitemap is
 rendered from the very same list, so the two can never disagree. Pages are: an issue in one
 language (with links to the member states and topics it concerns, the previous and next issue,
 link previews and structured data), a language's index, a member state's or topic's page and the
-list of them, the root language chooser; feeds are per language and per state or topic.
+list of them, the root language chooser. The feeds (per language, per state or topic) are
+`syndication`'s.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from newsletter.content import (
     Edition,
     ImageError,
     Issue,
     Rendered,
-    absolutize,
     image_attributes,
     image_size,
     label_footnotes,
@@ -46,6 +46,7 @@ from newsletter.wording import Wording, WordingError, language_name_in, load_wor
 
 from .assets import Asset
 from .metadata import RASTER_TYPES, CardImage, link_preview, news_article
+from .syndication import FeedRenderer
 from .topics import STATE, Topic, tag_slug
 
 # The archive's words that are parts of URLs: the lists of member states and of topics.
@@ -120,6 +121,8 @@ class SiteRenderer:
         self._notes: dict[tuple[str, str], str] = {}
         self._entry_html: dict[tuple[str, str], Markup] = {}
         self._asset_urls: dict[str, str] = {}
+        self.feeds = FeedRenderer(settings.site, self.urls, env, wording, self.strings,
+                                  self.section)
 
     # -- links ------------------------------------------------------------------------------
 
@@ -196,10 +199,6 @@ class SiteRenderer:
                 language=language_name_in(edition.lang, lang))
         return note
 
-    def feed_title(self, lang: str) -> str:
-        """A language's feed title, in it and naming it: `ANNAobserva — boletim em português`."""
-        return self.wording.word(lang, "feed", "title", site=self.site.title[lang])
-
     # -- pages ------------------------------------------------------------------------------
 
     def _asset(self, name: str) -> str:
@@ -216,7 +215,7 @@ class SiteRenderer:
     def _feeds(self, lang: str) -> list[dict[str, str]]:
         order = [lang] + [code for code in self.site.languages if code != lang]
         return [
-            Fields({"lang": code, "title": self.feed_title(code),
+            Fields({"lang": code, "title": self.feeds.title(code),
              "href": self.urls.url(self.urls.feed(code))})
             for code in order
         ]
@@ -386,7 +385,7 @@ class SiteRenderer:
         urls = self.urls
         section = self.section(topic.kind, lang)
         feed = {"lang": lang, "href": urls.url(urls.topic_feed(lang, section, topic.slug)),
-                "title": self.topic_feed_title(lang, topic)}
+                "title": self.feeds.topic_title(lang, topic)}
         switcher = [
             {"lang": alt.hreflang, "name": self._names[alt.hreflang],
              "href": urls.url(urls.topic(alt.hreflang, self.section(topic.kind, alt.hreflang),
@@ -422,12 +421,6 @@ class SiteRenderer:
         return self.env.get_template("topics.html").render(
             **self._common(lang, links), switcher=switcher, kind=kind, items=items)
 
-    def topic_feed_title(self, lang: str, topic: Topic) -> str:
-        """A state's (or topic's) feed title, naming its language: `ANNAobserva — Uruguai (em
-        português)`."""
-        return self.wording.word(lang, "feed", "topic_title", site=self.site.title[lang],
-                                 topic=topic.name)
-
     def root_page(self) -> str:
         """The chooser that sends a reader to their language (the default one preselected)."""
         default = self.site.default_language
@@ -452,51 +445,6 @@ class SiteRenderer:
             feeds=self._feeds(default),
             choices=choices,
             asset=self._asset,
-        )
-
-    def feed_content(self, edition: Edition, rendered: Rendered) -> Markup:
-        """An edition's HTML as feeds carry it: footnotes titled, every URL absolute, escaped as
-        the text of `<content:encoded>` (once, however many feeds carry it: as Markup, the
-        template does not escape it again)."""
-        urls = self.urls
-        return escape(absolutize(
-            label_footnotes(rendered.html, self.strings[edition.lang]["footnotes"]),
-            urls.origin, urls.absolute(urls.issue(edition.lang, edition.slug))))
-
-    def feed(self, lang: str, items: Sequence[tuple[Edition, str]], *,
-             topic: Topic | None = None) -> str:
-        """RSS 2.0 for one language (or for one member state or topic in it): only that
-        language's editions, full content (`feed_content`), stable guids, each item dated when
-        it was published (`Edition.published_at`); the channel's title and description are in
-        the language and name it, so a reader following two tells them apart."""
-        urls = self.urls
-        if topic is None:
-            title, link, self_path = self.feed_title(lang), urls.index(lang), urls.feed(lang)
-        else:
-            section = self.section(topic.kind, lang)
-            title = self.topic_feed_title(lang, topic)
-            link = urls.topic(lang, section, topic.slug)
-            self_path = urls.topic_feed(lang, section, topic.slug)
-        entries = [
-            Fields({
-                "title": edition.title,
-                "url": urls.absolute(urls.issue(lang, edition.slug)),
-                "published": edition.published_at(self.site.zone),
-                "summary": edition.summary,
-                "tags": edition.tags,
-                "content": content,
-            })
-            for edition, content in items
-        ]
-        return self.env.get_template("feed.xml").render(
-            lang=lang,
-            title=title,
-            description=self.wording.word(lang, "feed", "description",
-                                          description=self.site.description[lang]),
-            link=urls.absolute(link),
-            self_url=urls.absolute(self_path),
-            last_build=entries[0]["published"] if entries else None,
-            items=entries,
         )
 
     def sitemap(self, pages: Sequence[PageLinks]) -> str:

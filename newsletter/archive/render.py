@@ -184,7 +184,7 @@ class _Render:
             if found is None:
                 edition = issue.edition(lang)
                 rendered = self._kept.pop((issue.slug, lang), None) or self.converter.get(edition)
-                found = self.renderer.feed_content(edition, rendered)
+                found = self.renderer.feeds.content(edition, rendered)
                 self._content[(issue.slug, lang)] = found
             entries.append((issue.edition(lang), found))
         return entries
@@ -211,7 +211,8 @@ class _Render:
         path, source = urls.feed(lang), f"feed of {lang}"
         key = output_key(site, path, [(i.slug, i.edition(lang).source_hash) for i in items])
         if not staged.reuse(path, key, source):
-            staged.add(path, renderer.feed(lang, self._feed_entries(lang, items)), source, key)
+            staged.add(path, renderer.feeds.render(lang, self._feed_entries(lang, items)),
+                       source, key)
 
     def topic_pages(self, kind: str, lang: str) -> None:
         """A language's pages of member states (or topics), their feeds and their list."""
@@ -250,8 +251,8 @@ class _Render:
         key = output_key(self.site, path,
                          (topic.name, [(i.slug, i.edition(lang).source_hash) for i in items]))
         if not self.staged.reuse(path, key, source):
-            self.staged.add(path, self.renderer.feed(lang, self._feed_entries(lang, items),
-                                                     topic=topic), source, key)
+            feed = self.renderer.feeds.render(lang, self._feed_entries(lang, items), topic=topic)
+            self.staged.add(path, feed, source, key)
 
     # -- the whole site ----------------------------------------------------------------------
 
