@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,10 @@ def test_the_build_converts_the_next_batch_while_a_worker_has_the_one_it_needs(
         for edition in editions:
             converter.request(edition)
         converter.start()
-        first = converter.get(editions[0])  # the worker took the first batches: help meanwhile
+        deadline = time.monotonic() + 30
+        while len(converter._taken) < AHEAD * BATCH and time.monotonic() < deadline:  # noqa: SLF001
+            time.sleep(0.01)  # the worker's feeder takes its first batches (both at once)
+        first = converter.get(editions[0])  # the worker has the first batches: help meanwhile
         rendered = [first] + [converter.get(e) for e in editions[1:]]
     assert helped, "the build waited for the worker instead of converting"
     order = [converter.job(e).key for e in editions]
