@@ -18,10 +18,11 @@ import pytest
 
 from newsletter.archive.build import build_site
 from newsletter.cli import main
-from newsletter.content import edition_hash, load_corpus, run_checks, unapproved
+from newsletter.content import edition_hash, load_corpus, unapproved
 from newsletter.content.approvals import read_approvals
 from newsletter.delivery import Ledger, delivery_report
 from newsletter.settings import Settings
+from tests.test_languages_check import problems
 from tests.test_languages_delivery import add_readers, flat, html, send, text
 from tests.test_languages_site import alternates, entries, switcher
 
@@ -50,11 +51,6 @@ def late_pt(languages_settings: Settings) -> Settings:
     with path.open("a", encoding="utf-8") as out:
         out.write("\nTradução em andamento: a revisar.\n")
     return languages_settings
-
-
-def problems(settings: Settings) -> list[str]:
-    corpus = load_corpus(settings)
-    return [str(p) for p in sorted([*corpus.problems, *run_checks(settings, corpus)])]
 
 
 # -- check -------------------------------------------------------------------------------------

@@ -227,7 +227,8 @@ def build_site(
             converter.fork_early()  # a first build converts everything
         cache.prefetch_keys(HTML_PREFIX)  # which editions' HTML is cached, in one query
         corpus = _load(settings, cache, on_edition=convert_if_published)
-        for edition in sorted(later, key=lambda e: language_rank(settings.site.languages)(e.lang)):
+        rank = language_rank(settings.site.languages)
+        for edition in sorted(later, key=lambda e: rank(e.lang)):
             converter.request(edition)
         later.clear()
         converter.start()

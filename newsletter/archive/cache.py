@@ -141,20 +141,18 @@ class BuildCache:
         for most of them one by one: one scan is three times faster than a thousand lookups)."""
         db = self._connection()
         if db is not None:
-            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
             with self._guard():
                 self._prefetched.update(db.execute(
-                    "SELECT key, value FROM entries WHERE key >= ? AND key < ?", (prefix, upper)))
+                    "SELECT key, value FROM entries WHERE key >= ? AND key < ?", _span(prefix)))
 
     def prefetch_keys(self, prefix: str) -> None:
         """List the keys stored under `prefix` in one query, without their values, so asking
         whether each is stored (`in`) costs no query (a build asks for every edition's HTML)."""
         db = self._connection()
         if db is not None:
-            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
             with self._guard():
                 self._listed[prefix] = {key for (key,) in db.execute(
-                    "SELECT key FROM entries WHERE key >= ? AND key < ?", (prefix, upper))}
+                    "SELECT key FROM entries WHERE key >= ? AND key < ?", _span(prefix))}
 
     def __contains__(self, key: str) -> bool:
         """Whether a value is stored (it is then kept by the next save, like a `get`)."""
@@ -216,3 +214,8 @@ class BuildCache:
             db.executemany("INSERT OR IGNORE INTO used (key) VALUES (?)",
                            ((k,) for k in self._used))
             db.execute("DELETE FROM entries WHERE key NOT IN (SELECT key FROM used)")
+
+
+def _span(prefix: str) -> tuple[str, str]:
+    """The key range `[prefix, next prefix)`: every key that starts with `prefix`, by index."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)

@@ -216,10 +216,8 @@ class Converter:
                 if self._closing or self._error is not None:
                     return
                 while self._queue and len(in_flight) < AHEAD:
-                    batch = self._queue.popleft()
+                    batch = self._unqueue()
                     keys = [job.key for job in batch]
-                    for key in keys:
-                        del self._batch_of[key]
                     self._taken.update(keys)
                     future = self._pool.submit(_convert_in_worker, batch, self._cache_path)
                     in_flight.append((keys, future))
@@ -254,7 +252,7 @@ class Converter:
                     self._state.wait()
                     continue
                 # A worker is converting it: convert the next batch nobody has taken meanwhile.
-                helping = self._take_front()
+                helping = self._unqueue()
                 self._state.release()
                 try:
                     self._convert_here(helping)
@@ -274,10 +272,7 @@ class Converter:
                     return rendered
                 # else a worker put it in the cache file: read below
             elif key in self._batch_of:  # still queued: take its batch
-                mine = self._batch_of[key]
-                self._queue.remove(mine)
-                for other in mine:
-                    del self._batch_of[other.key]
+                mine = self._unqueue(self._batch_of[key])
             elif any(j.key == key for j in self._partial):
                 mine, self._partial = self._partial, []
         if not mine:
@@ -292,9 +287,13 @@ class Converter:
             self._done.update(results)  # the rest of the batch, for the next pages
         return found
 
-    def _take_front(self) -> list[Job]:
-        """The first batch nobody has taken, out of the queue (the caller holds `_state`)."""
-        batch = self._queue.popleft()
+    def _unqueue(self, batch: list[Job] | None = None) -> list[Job]:
+        """Take a batch out of the queue: the given one, or the first (nobody has taken either;
+        the caller holds `_state`)."""
+        if batch is None:
+            batch = self._queue.popleft()
+        else:
+            self._queue.remove(batch)
         for job in batch:
             del self._batch_of[job.key]
         return batch

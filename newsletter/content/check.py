@@ -17,7 +17,7 @@ import datetime as dt
 import html
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -84,7 +84,7 @@ def run_checks(
             problems += _cached_markup(edition, shown[lang], settings, cache)
             problems += _front_matter(edition, shown[lang], states)
             problems += _links(edition, shown[lang], scan, issue, slugs, settings, issues_dir)
-        problems += _drift(issue, scans, settings.root, shown)
+        problems += _drift(issue, scans, shown)
         problems += _held_back(issue, settings)
     for source in extra:
         problems += source(settings, corpus)
@@ -203,13 +203,12 @@ def _shown_value(key: str, value: object) -> str:
     return str(value)
 
 
-def _front_matter(edition: Edition, shown: str, states: Iterable[str]) -> list[Problem]:
+def _front_matter(edition: Edition, shown: str, states: Collection[str]) -> list[Problem]:
     """Member states, and the lengths that email clients and feed readers cut."""
     problems = []
-    known = states if isinstance(states, (set, frozenset)) else set(states)
     line = edition.key_lines.get
     for code in edition.countries:
-        if code not in known:
+        if code not in states:
             problems.append(Problem(
                 shown, line("countries", 1),
                 f"countries: {code!r} is not an OAS member state "
@@ -238,13 +237,12 @@ def _front_matter(edition: Edition, shown: str, states: Iterable[str]) -> list[P
 
 def _links(
     edition: Edition, shown: str, scan: BodyScan, issue: Issue, slugs: Mapping[str, Issue],
-    settings: Settings, issues_dir: Path | None = None,
+    settings: Settings, issues_dir: Path,
 ) -> list[Problem]:
     """Links to other issues and images must resolve; links should use https. A linked edition
     that was loaded exists; the file system is asked only about the others."""
     problems = []
     root = settings.root
-    issues_dir = issues_dir or settings.path(settings.build.issues_dir)
     languages = settings.site.languages
     for link in scan.links:
         url = link.url
@@ -365,10 +363,10 @@ def _image(link: Link, shown: str, issue: Issue, root: Path) -> list[Problem]:
     return problems
 
 
-def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path,
-           shown_as: Mapping[str, str] | None = None) -> list[Problem]:
+def _drift(issue: Issue, scans: dict[str, BodyScan], shown: Mapping[str, str]) -> list[Problem]:
     """Translations should have the same outline: sections, links, images; and similar length.
-    An optional translation still in draft may not have it yet: a warning, not an error."""
+    An optional translation still in draft may not have it yet: a warning, not an error
+    (`shown`: each edition's file as the editor sees it)."""
     problems: list[Problem] = []
     if len(scans) < 2:
         return problems
@@ -378,7 +376,6 @@ def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path,
     for lang in langs[1:]:
         edition = issue.editions[lang]
         severity = "warning" if lang in held_back else "error"
-        shown = shown_as[lang] if shown_as else display_path(edition.path, root)
         for what, count in (
             ("## section", lambda s: s.sections),
             ("link", lambda s: s.link_count),
@@ -387,7 +384,7 @@ def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path,
             mine, theirs = count(scans[lang]), count(scans[main])
             if mine != theirs:
                 problems.append(Problem(
-                    shown, edition.body_line,
+                    shown[lang], edition.body_line,
                     f"translations drifted apart: {lang} has {mine} {what}{'s' * (mine != 1)}, "
                     f"{main} has {theirs}", severity,
                 ))
@@ -397,7 +394,7 @@ def _drift(issue: Issue, scans: dict[str, BodyScan], root: Path,
         if lang != longest and words < SHORT_RATIO * most:
             edition = issue.editions[lang]
             problems.append(Problem(
-                display_path(edition.path, root), edition.body_line,
+                shown[lang], edition.body_line,
                 f"{lang} has {words} words, under half of {longest}'s {most}: "
                 f"is the translation complete?", "warning",
             ))
