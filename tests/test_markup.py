@@ -60,6 +60,8 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     assert "run" in vars(fast._md.preprocessors["html_block"])  # noqa: SLF001
     assert "run" in vars(fast._md.treeprocessors["attr_list"])  # noqa: SLF001
     assert "run" in vars(fast._md.preprocessors["normalize_whitespace"])  # noqa: SLF001
+    # The contents are written without serialising plain headings.
+    assert type(fast._md.treeprocessors["toc"].run).__name__ == "_TocRun"  # noqa: SLF001
     # Heading slugs are remembered.
     assert hasattr(fast._md.treeprocessors["toc"].slugify, "cache_info")  # noqa: SLF001
     skipped = {type(p).__name__ for p in parser.blockprocessors if block_needs(p) is not None}
@@ -73,6 +75,7 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     assert len(sources) > 40
     for body in sources:
         assert fast.render("slug", body) == reference.render("slug", body), body[:200]
+        assert fast._md.toc_tokens == reference._md.toc_tokens  # noqa: SLF001
 
 
 _PIECES = ["a", "b ", " ", "\n", "\n\n", "  \n", "*", "**", "_", "__", "`", "``", "\\", "[", "]",
@@ -179,3 +182,83 @@ def test_a_markdown_release_without_the_inner_loop_keeps_its_own() -> None:
     processor = SimpleNamespace(inlinePatterns=[])
     skip_hopeless_patterns(processor)  # type: ignore[arg-type]
     assert vars(processor) == {"inlinePatterns": []}
+
+
+# Headings: plain and with inline markup, footnote references, raw HTML, entities, escapes,
+# duplicate and empty titles, ids and `data-toc-label` from attribute lists, `[TOC]`, non-ASCII.
+_HEADING_TEXT = ["Same", "Same", "Notas", " ", "  ", "word ", "*em*", "`code`", "**b**", "[^1]",
+                 "&amp;", "&", "&#169;", "<b>x</b>", "<!-- c -->", "<br>", "\\*", "\\<", "\\&",
+                 '"', "'", "[TOC]", "é", "«Ñ»", "_1", "Same_1", "[link](https://e.org/)", ">",
+                 "<https://e.org/>", "\\\"", "\t", "\u00a0", "x" * 3]
+_HEADING_ATTRS = ["", "", " {: #same }", " {: #Same_1 }", " {: #x&y }",
+                  ' {: data-toc-label="L *x*" }', ' {: data-toc-label="a &amp; <b>" }',
+                  " {: .c }", ' {: id="q\\"" }']
+_HEADING = st.tuples(
+    st.sampled_from(["# ", "## ", "### ", "#### ", "###### ", "##"]),
+    st.lists(st.sampled_from(_HEADING_TEXT), max_size=5).map("".join),
+    st.sampled_from(_HEADING_ATTRS),
+).map("".join)
+_HEADING_BLOCK = st.one_of(
+    _HEADING,
+    st.lists(st.sampled_from(_HEADING_TEXT), min_size=1, max_size=4).map(
+        lambda parts: "".join(parts) + "\n---"),
+    st.sampled_from(['<h2 markdown="1">In *HTML*</h2>', "<h2>raw</h2>", '<div markdown="1">\n'
+                     "## Inside\n</div>", "Text with [^1] and <i>x</i>.", "[TOC]",
+                     '<p id="same">p</p>', "[^1]: The note *x*.", "```\n## not\n```"]),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(["es", "en"]), st.lists(_HEADING_BLOCK, max_size=10).map("\n\n".join))
+def test_any_headings_give_the_same_contents_with_the_shortcuts(lang: str, body: str) -> None:
+    """The contents written directly for plain headings: the HTML (with the headings' ids), the
+    contents and its tokens byte for byte what Python-Markdown writes."""
+    if lang not in _RENDERERS:
+        _RENDERERS[lang] = (MarkdownRenderer(lang, "/", lang == "es"),
+                            MarkdownRenderer(lang, "/", lang == "es", shortcuts=False))
+    fast, reference = _RENDERERS[lang]
+    assert fast.convert_unsanitised("slug", body) == reference.convert_unsanitised("slug", body)
+    assert fast._md.toc_tokens == reference._md.toc_tokens  # noqa: SLF001
+
+
+def test_the_contents_shortcut_is_used_for_plain_headings_only() -> None:
+    """A plain heading is not serialised; one with markup is, by the library's own function."""
+    from unittest import mock
+
+    from markdown.extensions import toc
+
+    fast = MarkdownRenderer("en", "/", False)
+    with mock.patch.object(toc, "render_inner_html", wraps=toc.render_inner_html) as inner:
+        plain = fast.convert_unsanitised("s", "## One\n\n## Two\n\n### One")
+        assert inner.call_count == 0
+        fast.convert_unsanitised("s", "## One *em*\n\n## Two")
+        assert inner.call_count == 1
+    assert plain.toc == ('<div class="toc">\n<ul>\n<li><a href="#one">One</a></li>\n'
+                         '<li><a href="#two">Two</a><ul>\n<li><a href="#one_1">One</a></li>\n'
+                         "</ul>\n</li>\n</ul>\n</div>\n")
+
+
+def test_a_markdown_release_with_another_contents_keeps_its_own() -> None:
+    """The contents shortcut is installed only on the library's own treeprocessor, configured as
+    this project configures it; otherwise the library's `run` stays."""
+    import markdown
+    from markdown.extensions import toc
+
+    from newsletter.content.md_toc import shortcut_toc
+
+    for config in ({"marker": ""}, {"marker": "", "permalink": True}, {"marker": "", "title": "T"},
+                   {"marker": "", "baselevel": "2"}):
+        md = markdown.Markdown(extensions=["toc"], extension_configs={"toc": config},
+                               output_format="html")
+        shortcut_toc(md)
+        assert ("run" in vars(md.treeprocessors["toc"])) == (len(config) == 1), config
+
+    class OtherToc(toc.TocTreeprocessor):
+        pass
+
+    class OtherExtension(toc.TocExtension):
+        TreeProcessorClass = OtherToc
+
+    md = markdown.Markdown(extensions=[OtherExtension(marker="")], output_format="html")
+    shortcut_toc(md)
+    assert "run" not in vars(md.treeprocessors["toc"])

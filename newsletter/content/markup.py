@@ -38,6 +38,7 @@ from .md_shortcuts import (
     skip_hopeless_patterns,
     skip_needless_passes,
 )
+from .md_toc import shortcut_toc
 from .sanitize import SANITIZER_VERSION, sanitize
 from .typography import KEEP_DQ, KEEP_SQ, entities_for, smarten
 
@@ -200,6 +201,7 @@ class MarkdownRenderer:
         self._md.parser.blockprocessors = list(self._md.parser.blockprocessors)  # type: ignore[assignment]
         skip_hopeless_blocks(self._md.parser)
         skip_needless_passes(self._md)
+        shortcut_toc(self._md)
 
     def render(self, slug: str, body: str) -> Rendered:
         """Convert one body into sanitised HTML: the one place every page, feed and email gets
