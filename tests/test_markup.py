@@ -26,6 +26,8 @@ TRICKY = [
     "<div markdown=\"1\">\nInside *HTML* block\n</div>\n\n<p>raw</p>\n\nAfter.",
     "```python\nprint('x') # not *em*\n```\n\nText with snake_case and 2*3.",
     'Quotes "here" and \'there\' -- with dashes... and more.',
+    'Escapes: [a \\*](https://e.org/\\_x "t \\* \\" q") `c \\*` ![i \\*](x.png) \\<b\\>\n'
+    '{: title="a\\*b" }\n\n## H \\* \\& {: data-toc-label="L \\*" }',
 ]
 
 
@@ -56,6 +58,7 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     assert "parseBlocks" in vars(parser)
     # The unescaping and the fenced code look for their marks first.
     assert "unescape" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001
+    assert "run" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001 - sets what changes
     assert "run" in vars(fast._md.preprocessors["fenced_code_block"])  # noqa: SLF001
     # Raw HTML and attribute lists are looked for only in a body with `<`, `&` or `{`.
     assert "run" in vars(fast._md.preprocessors["html_block"])  # noqa: SLF001

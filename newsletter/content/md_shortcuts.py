@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as etree  # noqa: N813 - Python-Markdown's own name for it
+from collections.abc import Callable
 
 import markdown
-from markdown import htmlparser, inlinepatterns, preprocessors, util
+from markdown import htmlparser, inlinepatterns, preprocessors, treeprocessors, util
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import md_in_html, tables
@@ -292,6 +293,31 @@ _NORMALIZE_RE = r"(?<=\n) +\n"
 _NORMALIZED = ("\x02", "\x03", "\r", "\t", " \n")
 
 
+# The names Python-Markdown 3.11's `UnescapeTreeprocessor.run` uses: another loop is left alone.
+_UNESCAPE_RUN_NAMES = ("iter", "text", "tag", "unescape", "tail", "items", "set")
+
+
+def _unescape_run(unescape: Callable[[str], str]) -> Callable[[etree.Element], None]:
+    """The unescape treeprocessor's loop, setting only a text, tail or attribute that holds an
+    escaped character (STX): the library sets every one of them to itself, unchanged, and asks
+    each element for a list of its attributes."""
+
+    def run(root: etree.Element) -> None:
+        for elem in root.iter():
+            text = elem.text
+            if text and "\x02" in text and elem.tag != "code":
+                elem.text = unescape(text)
+            tail = elem.tail
+            if tail and "\x02" in tail:
+                elem.tail = unescape(tail)
+            if elem.attrib:
+                for key, value in elem.items():
+                    if value is not None and "\x02" in value:
+                        elem.set(key, unescape(value))
+
+    return run
+
+
 class SourceMarks(Preprocessor):
     """Notes which of `<`, `&` and `{` a body holds, before any preprocessor (none adds one:
     they take text out into placeholders), for `skip_needless_passes`."""
@@ -318,6 +344,10 @@ def skip_needless_passes(md: markdown.Markdown) -> None:
         library = getattr(unescape, "unescape", None)
         if getattr(getattr(unescape, "RE", None), "pattern", None) == _UNESCAPE_RE and library:
             unescape.unescape = lambda text: library(text) if "\x02" in text else text
+            code = getattr(type(unescape).run, "__code__", None)
+            if (type(unescape) is treeprocessors.UnescapeTreeprocessor and code is not None
+                    and code.co_names == _UNESCAPE_RUN_NAMES):
+                unescape.run = _unescape_run(library)  # type: ignore[method-assign]
     if "fenced_code_block" in md.preprocessors:
         fenced = md.preprocessors["fenced_code_block"]
         expression = getattr(getattr(fenced, "FENCED_BLOCK_RE", None), "pattern", "")
