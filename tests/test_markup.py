@@ -303,3 +303,23 @@ _URL_PIECES = ["href", "src", "xhref", "data-src", '="/', '="//', '="#', '"', "=
 def test_absolutize_is_what_the_expressions_gave(html: str, origin: str, page: str | None) -> None:
     """The literal search with its checks: byte for byte the two `\\s` expressions' output."""
     assert absolutize(html, origin, page) == _old_absolutize(html, origin, page)
+
+
+def test_an_odd_heading_tag_goes_the_librarys_way() -> None:
+    """A tag the library takes for a heading that is not `h1`…`h6` ("H2", "h2x"): its own run."""
+    import copy
+    import xml.etree.ElementTree as etree  # noqa: N813 - Python-Markdown's own name for it
+
+    from markdown.extensions import toc
+
+    md = MarkdownRenderer("en", "/", False)._md  # noqa: SLF001
+    processor = md.treeprocessors["toc"]
+    root = etree.Element("div")
+    for tag, text in (("h2", "One"), ("H3", "Two"), ("p", "x"), ("h3", "One")):
+        etree.SubElement(root, tag).text = text
+    mine, theirs = root, copy.deepcopy(root)
+    processor.run(mine)
+    ours = md.toc, etree.tostring(mine)
+    toc.TocTreeprocessor.run(processor, theirs)
+    assert ours == (md.toc, etree.tostring(theirs))
+    assert '<a href="#two">Two</a>' in md.toc

@@ -42,6 +42,8 @@ _QUIET_POSTPROCESSORS = (postprocessors.RawHtmlPostprocessor,
                          postprocessors.AndSubstitutePostprocessor,
                          footnotes.FootnotePostprocessor, md_in_html.MarkdownInHTMLPostprocessor)
 _HEADINGS = frozenset(f"h{level}" for level in range(1, 7))
+_MISSING = object()
+_ODD = object()
 
 
 def _plain(text: str) -> bool:
@@ -86,6 +88,16 @@ class _TocRun:
     def __init__(self, processor: toc.TocTreeprocessor) -> None:
         self.processor = processor
         self.library_run = processor.run
+        # Per tag: a heading (True), not one (False), or one the library matches that is not
+        # `h1`…`h6` (_ODD); remembered (raw HTML in Markdown blocks may bring any number of tags).
+        self.kinds: dict[object, object] = {}
+
+    def kind(self, tag: object) -> object:
+        if len(self.kinds) > 1024:
+            self.kinds.clear()
+        heading = isinstance(tag, str) and self.processor.header_rgx.match(tag) is not None
+        kind = self.kinds[tag] = (tag in _HEADINGS or _ODD) if heading else False
+        return kind
 
     def __call__(self, doc: etree.Element) -> None:
         processor = self.processor
@@ -94,13 +106,16 @@ class _TocRun:
         # nothing but the headings' own attributes in between).
         used_ids = set()
         headings = []
-        match = processor.header_rgx.match
+        kinds = self.kinds
         for el in doc.iter():
-            if "id" in el.attrib:
-                used_ids.add(el.attrib["id"])
-            tag = el.tag
-            if isinstance(tag, str) and match(tag):
-                if tag not in _HEADINGS:
+            elem_id = el.get("id", _MISSING)  # (`el.attrib` makes a dict for every element)
+            if elem_id is not _MISSING:
+                used_ids.add(elem_id)
+            kind = kinds.get(el.tag)
+            if kind is None:
+                kind = self.kind(el.tag)
+            if kind:
+                if kind is _ODD:
                     self.library_run(doc)  # "H2", "h2x": the library's own way
                     return
                 headings.append(el)
