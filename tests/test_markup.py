@@ -59,6 +59,7 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     # The unescaping and the fenced code look for their marks first.
     assert "unescape" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001
     assert "run" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001 - sets what changes
+    assert "_prettifyETree" in vars(fast._md.treeprocessors["prettify"])  # noqa: SLF001
     assert "run" in vars(fast._md.preprocessors["fenced_code_block"])  # noqa: SLF001
     # Raw HTML and attribute lists are looked for only in a body with `<`, `&` or `{`.
     assert "run" in vars(fast._md.preprocessors["html_block"])  # noqa: SLF001
@@ -323,3 +324,23 @@ def test_an_odd_heading_tag_goes_the_librarys_way() -> None:
     toc.TocTreeprocessor.run(processor, theirs)
     assert ours == (md.toc, etree.tostring(theirs))
     assert '<a href="#two">Two</a>' in md.toc
+
+
+def test_a_markdown_release_with_another_prettifier_keeps_its_own() -> None:
+    """The prettifier's walk is replaced only on the library's own class, as 3.11 writes it."""
+    import markdown
+    from markdown.treeprocessors import PrettifyTreeprocessor
+
+    from newsletter.content.md_shortcuts import prettify_faster
+
+    class OtherPrettify(PrettifyTreeprocessor):
+        def _prettifyETree(self, elem):  # noqa: N802, ANN001, ANN202 - the library's API
+            elem.tail = "\n"
+
+    md = markdown.Markdown()
+    prettify_faster(md)
+    assert "_prettifyETree" in vars(md.treeprocessors["prettify"])
+    md = markdown.Markdown()
+    md.treeprocessors.register(OtherPrettify(md), "prettify", 10)
+    prettify_faster(md)
+    assert "_prettifyETree" not in vars(md.treeprocessors["prettify"])

@@ -33,6 +33,7 @@ from markdown.treeprocessors import Treeprocessor
 from .md_shortcuts import (
     SkipPlainText,
     SourceMarks,
+    prettify_faster,
     remember_block_levels,
     skip_hopeless_blocks,
     skip_hopeless_patterns,
@@ -202,6 +203,7 @@ class MarkdownRenderer:
         skip_hopeless_blocks(self._md.parser)
         skip_needless_passes(self._md)
         shortcut_toc(self._md)
+        prettify_faster(self._md)
 
     def render(self, slug: str, body: str) -> Rendered:
         """Convert one body into sanitised HTML: the one place every page, feed and email gets
