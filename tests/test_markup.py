@@ -28,6 +28,9 @@ TRICKY = [
     'Quotes "here" and \'there\' -- with dashes... and more.',
     'Escapes: [a \\*](https://e.org/\\_x "t \\* \\" q") `c \\*` ![i \\*](x.png) \\<b\\>\n'
     '{: title="a\\*b" }\n\n## H \\* \\& {: data-toc-label="L \\*" }',
+    "Note[^1].\n\n///Footnotes Go Here///\n\nAfter *it*.\n\n[^1]: The note.",
+    "- a *b* ///Footnotes Go Here/// c[^1]\n- d\n\n[^1]: The note.",
+    "> *x* y\n> z ///Footnotes Go Here///[^1]\n\n[^1]: The note.",
 ]
 
 
@@ -60,6 +63,8 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     assert "unescape" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001
     assert "run" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001 - sets what changes
     assert "_prettifyETree" in vars(fast._md.treeprocessors["prettify"])  # noqa: SLF001
+    footnotes = fast._md.treeprocessors["footnote"].footnotes  # noqa: SLF001
+    assert "findFootnotesPlaceholder" in vars(footnotes)
     assert "run" in vars(fast._md.preprocessors["fenced_code_block"])  # noqa: SLF001
     # Raw HTML and attribute lists are looked for only in a body with `<`, `&` or `{`.
     assert "run" in vars(fast._md.preprocessors["html_block"])  # noqa: SLF001

@@ -33,6 +33,7 @@ from markdown.treeprocessors import Treeprocessor
 from .md_shortcuts import (
     SkipPlainText,
     SourceMarks,
+    find_footnotes_place_faster,
     prettify_faster,
     remember_block_levels,
     skip_hopeless_blocks,
@@ -204,6 +205,7 @@ class MarkdownRenderer:
         skip_needless_passes(self._md)
         shortcut_toc(self._md)
         prettify_faster(self._md)
+        find_footnotes_place_faster(self._md)
 
     def render(self, slug: str, body: str) -> Rendered:
         """Convert one body into sanitised HTML: the one place every page, feed and email gets

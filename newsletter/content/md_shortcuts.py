@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as etree  # noqa: N813 - Python-Markdown's own name for it
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import markdown
 from markdown import htmlparser, inlinepatterns, preprocessors, treeprocessors, util
 from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor
-from markdown.extensions import md_in_html, tables
+from markdown.extensions import footnotes, md_in_html, tables
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 from markdown.util import AtomicString
@@ -344,6 +345,45 @@ def prettify_faster(md: markdown.Markdown) -> None:
             elem.tail = "\n"
 
     prettify._prettifyETree = prettify_tree  # type: ignore[method-assign]  # noqa: SLF001
+
+
+# What Python-Markdown 3.11's `findFootnotesPlaceholder` runs: its inner `finder`'s names and
+# constants.
+_FINDER_CODE = (("text", "find", "getConfig", "tail"), (None, "PLACE_MARKER", -1, True, False))
+
+
+def find_footnotes_place_faster(md: markdown.Markdown) -> None:
+    """The footnotes' place marker looked for in one iteration over the tree, the marker read
+    once, instead of a recursive call per element that reads the configuration at every text
+    and tail; the same order (an element's text, its tail, then what it holds), so the same
+    find. Installed only where the library's finder is 3.11's."""
+    extension = next((ext for ext in md.registeredExtensions
+                      if type(ext) is footnotes.FootnoteExtension), None)
+    if extension is None:
+        return
+    inner = [const for const in getattr(footnotes.FootnoteExtension.findFootnotesPlaceholder,
+                                        "__code__", SimpleNamespace(co_consts=())).co_consts
+             if hasattr(const, "co_names")]
+    if len(inner) != 1 or (inner[0].co_names, inner[0].co_consts) != _FINDER_CODE:
+        return
+    marker = extension.getConfig("PLACE_MARKER")
+
+    def find_place(root: etree.Element) -> tuple[etree.Element, etree.Element, bool] | None:
+        elements = root.iter()
+        next(elements)  # the root's own text and tail are not looked at
+        for child in elements:
+            text = child.text
+            found = text and marker in text
+            if not found:
+                tail = child.tail
+                if not (tail and marker in tail):
+                    continue
+            parent = next(element for element in root.iter()
+                          if any(item is child for item in element))
+            return child, parent, bool(found)
+        return None
+
+    extension.findFootnotesPlaceholder = find_place  # type: ignore[method-assign]
 
 
 # The names Python-Markdown 3.11's `UnescapeTreeprocessor.run` uses: another loop is left alone.
