@@ -211,3 +211,29 @@ def test_the_small_languages_are_indexed_while_the_last_large_one_writes_its_fil
     for lang in ("en", "es", "fr", "pt"):
         assert f"{lang}/pagefind-entry.json" in " ".join(p.split("pagefind/")[-1]
                                                          for p in report.written)
+
+def test_a_languages_bundle_is_staged_while_the_next_one_is_indexed(
+    site_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """es's bundle joins the staged site as soon as its run ends, not once every language's has:
+    the en run waits (10 s at most) for es's files in the folder it indexes (the staging folder,
+    in a first build) and says whether they came."""
+    real = newsletter.archive.search.pagefind_binary()
+    log = tmp_path / "runs.log"
+    wrapper = tmp_path / "pagefind"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'lang=$(echo "$@" | sed -n "s/.*bundle-\\([a-z]*\\).*/\\1/p")\n'
+        'site=$(echo "$@" | sed -n "s/.*--site \\([^ ]*\\).*/\\1/p")\n'
+        'if [ "$lang" = en ]; then i=0; '
+        'while [ ! -e "$site/pagefind/es/pagefind-entry.json" ] && [ $i -lt 100 ]; '
+        'do sleep 0.1; i=$((i+1)); done; '
+        f'[ -e "$site/pagefind/es/pagefind-entry.json" ] && echo "es staged" >> {log}; fi\n'
+        f'exec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
+    report = build_site(site_settings, today=TODAY)
+    assert report.search is not None and report.search.refreshed == ("en", "es")
+    assert log.read_text() == "es staged\n"
+    assert {"es/pagefind-entry.json", "en/pagefind-entry.json"} <= {
+        p.split("pagefind/")[-1] for p in report.written}

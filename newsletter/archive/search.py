@@ -282,6 +282,19 @@ class SearchIndex:
                 self._schedule()
                 self._state.notify_all()
 
+    def _failed(self) -> bool:
+        """Whether a run could not start or ended in error (the caller holds `_state`)."""
+        return self._failure is not None or any(entry[3] != 0 for entry in self._done)
+
+    def _adopt(self, lang: str, key: str, output: Path) -> None:
+        """Stage one language's bundle, as Pagefind wrote it (less the interfaces not used)."""
+        prefix = SiteUrls.search_bundle(lang)
+        for file in sorted(output.rglob("*")):
+            if file.is_file() and file.name not in UNUSED:
+                rel = file.relative_to(output).as_posix()
+                self.staged.adopt(prefix + rel, file, f"search index of {lang}", key)
+        self._refreshed.append(lang)
+
     def _follow(self, lang: str, process: subprocess.Popen[bytes]) -> bytes:
         """What Pagefind says, read as it says it: when its index is built (`INDEXED`), the
         languages waiting for that may start."""
@@ -297,11 +310,25 @@ class SearchIndex:
         return b"".join(said)
 
     def finish(self) -> SearchReport:
-        """Wait for Pagefind and stage its files (unchanged ones are not rewritten)."""
+        """Wait for Pagefind and stage its files (unchanged ones are not rewritten): each
+        language's as soon as its run has ended, while the others' still run."""
         try:
-            with self._state:
-                while self._running or (self._pending and not self._stopping):
-                    self._state.wait()
+            adopted = 0
+            while True:
+                with self._state:
+                    while (adopted == len(self._done) and not self._failed()
+                           and (self._running or (self._pending and not self._stopping))):
+                        self._state.wait()
+                    ended = self._done[adopted:]
+                    over = not (self._running or (self._pending and not self._stopping))
+                    failed = self._failed()
+                if failed:
+                    break
+                for lang, key, output, _returncode, _said in ended:
+                    self._adopt(lang, key, output)
+                adopted += len(ended)
+                if over:
+                    break
             for runner in self._runners:
                 runner.join()
             self._runners = []
@@ -313,13 +340,6 @@ class SearchIndex:
                     tail = said.decode("utf-8", "replace").strip()[-2000:]
                     raise BuildError(f"the search index of {lang} failed (Pagefind exited with "
                                      f"{returncode}); the site was not changed:\n{tail}")
-            for lang, key, output, _returncode, _said in self._done:
-                prefix = SiteUrls.search_bundle(lang)
-                for file in sorted(output.rglob("*")):
-                    if file.is_file() and file.name not in UNUSED:
-                        rel = file.relative_to(output).as_posix()
-                        self.staged.adopt(prefix + rel, file, f"search index of {lang}", key)
-                self._refreshed.append(lang)
         finally:
             self._clean()
         seconds = time.perf_counter() - self._started if self._refreshed else 0.0
