@@ -102,8 +102,14 @@ def rfc822(value: dt.datetime) -> str:
 
 
 @lru_cache(maxsize=8)
-def make_environment(templates_dir: Path) -> Environment:
-    """A Jinja environment over the project's templates folder."""
+def make_environment(templates_dir: Path, version: str | None = None) -> Environment:
+    """A Jinja environment over the project's templates folder.
+
+    Without `version`, a template is looked at on disk each time it is used (extends and
+    includes too), so a long-running process sees an edit. A caller that knows which templates
+    it renders passes their `version` (the build: its key hashes every template file) and gets an
+    environment that does not look again (three `stat`s a page): templates edited since make a
+    new version, and a new environment."""
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(["html", "xml", "htm"]),
@@ -111,6 +117,7 @@ def make_environment(templates_dir: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=version is None,
     )
     env.filters["localized_date"] = localized_date
     env.filters["rfc822"] = rfc822

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,19 @@ def test_feed_content_escaped_once_is_not_escaped_again(tmp_path: Path) -> None:
     html = '<p>a &amp; "b"</p>'
     assert isinstance(escape(html), Markup)
     assert template.render(c=escape(html)) == template.render(c=html)
+
+
+def test_an_environment_of_a_version_keeps_its_templates_and_a_new_version_reads_them(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "p.html"
+    page.write_text("one", encoding="utf-8")
+    assert make_environment(tmp_path, "v1").get_template("p.html").render() == "one"
+    assert make_environment(tmp_path).get_template("p.html").render() == "one"
+    page.write_text("two", encoding="utf-8")
+    os.utime(page, (1, 1))  # another modification time, whatever the clock's resolution
+    # The build's environment (its key hashes the templates) does not look at the disk again…
+    assert make_environment(tmp_path, "v1").get_template("p.html").render() == "one"
+    # …a new key is a new environment, and one without a version always looks.
+    assert make_environment(tmp_path, "v2").get_template("p.html").render() == "two"
+    assert make_environment(tmp_path).get_template("p.html").render() == "two"
