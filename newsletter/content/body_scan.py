@@ -120,13 +120,13 @@ def scan_body(edition: Edition, shown: str) -> BodyScan:
         elif content_after:
             content_after[-1] = True
         if "[" in text:
-            for image, label, url in _links(text):
+            for image, label, url in _links(text) if "](" in text else ():
                 if image:
                     links.append(Link(line_no, url, True, label, False))
                     continue
                 links.append(Link(line_no, url, False, None, False))
                 # An image inside a link's text: [![alt](src)](url)
-                for inner, alt, src in _links(label):
+                for inner, alt, src in _links(label) if "](" in label else ():
                     if inner:
                         links.append(Link(line_no, src, True, alt, False))
             ref = _REF_DEF_RE.match(text)
@@ -144,7 +144,8 @@ def scan_body(edition: Edition, shown: str) -> BodyScan:
 
 def _links(text: str) -> list[tuple[bool, str, str]]:
     """The Markdown links and images on a line: (is an image, text or alt, URL). An image is a
-    link whose `[` follows a `!` (a match never ends in `!`, so none is taken by the one before)."""
+    link whose `[` follows a `!` (a match never ends in `!`, so none is taken by the one before).
+    Callers skip text without `](`, which every match has."""
     return [(match.start() > 0 and text[match.start() - 1] == "!", match.group(1),
              match.group(2).strip("<>"))
             for match in _LINK_RE.finditer(text)]
