@@ -30,6 +30,20 @@ def test_fields_read_as_attributes_like_a_dict_and_a_missing_key_still_fails(
         _ = words.nothing
 
 
+def test_a_key_named_like_a_dict_method_reads_as_the_method_as_python_does(
+    tmp_path: Path,
+) -> None:
+    """The environment reads a `Fields` key in one lookup, but a name Python's attribute lookup
+    finds first (a dict method) is still that."""
+    (tmp_path / "m.html").write_text(
+        "{{ t.items is callable }}|{{ t['items'] }}|{{ t.name }}|{{ t.__class__.__name__ }}",
+        encoding="utf-8")
+    words = Fields({"items": "artículos", "name": "<b>"})
+    assert make_environment(tmp_path).get_template("m.html").render(t=words) == \
+        "True|artículos|&lt;b&gt;|Fields"
+    assert make_environment(tmp_path).getattr(words, "name") == words.name
+
+
 def test_feed_content_escaped_once_is_not_escaped_again(tmp_path: Path) -> None:
     (tmp_path / "f.xml").write_text("<content:encoded>{{ c }}</content:encoded>", encoding="utf-8")
     template = make_environment(tmp_path).get_template("f.xml")
