@@ -178,13 +178,14 @@ def _wait(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-
         time.sleep(0.05)
 
 
-def test_a_small_language_is_indexed_beside_a_large_one_never_two_large(
+def test_the_small_languages_are_indexed_while_the_last_large_one_writes_its_files(
     languages_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """pt and fr (one issue each) are indexed while es (four) is, so their runs are not the
-    build's last seconds; es and en never run at once (each holds its whole index in memory).
-    The es run waits until pt has started: run one at a time, it would wait in vain, and pt
-    would start after es ended."""
+    """pt and fr (one issue each) wait for the large languages' indexing, es's then en's (four
+    issues each; never two at once: each holds its whole index in memory), and run once the last
+    one has said its index is built, on the core its writing leaves idle. The en run is held
+    open until pt has started: pt can start before en ends only on what the real Pagefind says
+    (`INDEXED`), and the old schedule, pt beside es, fails the order."""
     real = newsletter.archive.search.pagefind_binary()
     log = tmp_path / "runs.log"
     wrapper = tmp_path / "pagefind"
@@ -192,17 +193,47 @@ def test_a_small_language_is_indexed_beside_a_large_one_never_two_large(
         "#!/bin/sh\n"
         'lang=$(echo "$@" | sed -n "s/.*bundle-\\([a-z]*\\).*/\\1/p")\n'
         f'echo "start $lang" >> {log}\ntouch {tmp_path}/started-$lang\n'
-        'if [ "$lang" = es ]; then i=0; '
+        f'"{real}" "$@"\ncode=$?\n'
+        'if [ "$lang" = en ]; then i=0; '
         f'while [ ! -e {tmp_path}/started-pt ] && [ $i -lt 100 ]; '
         'do sleep 0.1; i=$((i+1)); done; fi\n'
-        f'"{real}" "$@"\ncode=$?\necho "end $lang" >> {log}\nexit $code\n')
+        f'echo "end $lang" >> {log}\nexit $code\n')
     wrapper.chmod(0o755)
     monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
     report = build_site(languages_settings, today=TODAY)
     assert report.search is not None and report.search.refreshed == ("en", "es", "fr", "pt")
     events = log.read_text().split("\n")
-    assert events.index("start pt") < events.index("end es")  # beside it
-    assert events.index("end es") < events.index("start en")  # never two large ones
+    at = events.index
+    assert at("end es") < at("start en")  # never two large ones
+    for small in ("pt", "fr"):
+        assert at("start en") < at(f"start {small}")  # after the large ones' indexing
+    assert at("start pt") < at("end en")  # beside the last one's writing
     for lang in ("en", "es", "fr", "pt"):
         assert f"{lang}/pagefind-entry.json" in " ".join(p.split("pagefind/")[-1]
                                                          for p in report.written)
+
+def test_a_languages_bundle_is_staged_while_the_next_one_is_indexed(
+    site_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """es's bundle joins the staged site as soon as its run ends, not once every language's has:
+    the en run waits (10 s at most) for es's files in the folder it indexes (the staging folder,
+    in a first build) and says whether they came."""
+    real = newsletter.archive.search.pagefind_binary()
+    log = tmp_path / "runs.log"
+    wrapper = tmp_path / "pagefind"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'lang=$(echo "$@" | sed -n "s/.*bundle-\\([a-z]*\\).*/\\1/p")\n'
+        'site=$(echo "$@" | sed -n "s/.*--site \\([^ ]*\\).*/\\1/p")\n'
+        'if [ "$lang" = en ]; then i=0; '
+        'while [ ! -e "$site/pagefind/es/pagefind-entry.json" ] && [ $i -lt 100 ]; '
+        'do sleep 0.1; i=$((i+1)); done; '
+        f'[ -e "$site/pagefind/es/pagefind-entry.json" ] && echo "es staged" >> {log}; fi\n'
+        f'exec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
+    report = build_site(site_settings, today=TODAY)
+    assert report.search is not None and report.search.refreshed == ("en", "es")
+    assert log.read_text() == "es staged\n"
+    assert {"es/pagefind-entry.json", "en/pagefind-entry.json"} <= {
+        p.split("pagefind/")[-1] for p in report.written}
