@@ -63,6 +63,30 @@ def test_listed_keys_answer_in_without_a_query_and_are_kept_by_save(tmp_path: Pa
         == {"html:a": "HTML:A", "html:b": None, "edition:c": "EDITION:C", "html:new": 1}
 
 
+def test_a_prefetched_prefix_answers_its_misses_without_a_query(tmp_path: Path) -> None:
+    """A cold build asks for every edition's parse and scan before putting it: after one read of
+    the prefix, a key that was not there is a miss without asking the file again."""
+    path = tmp_path / "cache.sqlite"
+    first = BuildCache(path)
+    first.put("edition:a", "A")
+    first.put("html:b", "B")
+    first.save()
+    second = BuildCache(path)
+    second.prefetch("edition:")
+    queries: list[str] = []
+    second._connection().set_trace_callback(queries.append)  # noqa: SLF001
+    assert second.get("edition:a") == "A"
+    assert second.get("edition:new") is None
+    assert queries == []  # both answered from the one read
+    second.put("edition:new", "N")
+    second.flush()  # written: no longer a known miss, and read back from the file
+    queries.clear()
+    assert second.get("edition:new") == "N"
+    assert second.get("edition:a") == "A"  # taken out of the prefetched ones: read again
+    assert second.get("html:b") == "B"  # another prefix: asked of the file
+    assert len(queries) == 3 and all(q.startswith("SELECT value") for q in queries)
+
+
 def test_cached_records_come_back_equal_from_the_cache_file(tmp_path: Path) -> None:
     """Editions, body scans and problems are pickled as their constructors' arguments
     (`issues.by_fields`): what a rebuild reads back is equal, field for field, to what was put."""

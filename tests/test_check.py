@@ -341,3 +341,39 @@ def test_attributes_the_sanitiser_removes_are_reported_too(tmp_path: Path) -> No
     assert [p for p in all_problems(settings, load(settings)) if "onclick" in p] == [
         'issues/2011-01/en.md:13: onclick="alert(1)" on <h2> is removed (event handlers run '
         "code): fix or remove it"]
+
+
+# The one link pattern the body scan used before it started at the `[` (an image then was a
+# match that began with its `!`): the scan must find the same links and images on any line.
+_LINK_ONE_PATTERN = re.compile(
+    r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+)
+_LINK_PIECES = ["[", "]", "(", ")", "!", "<", ">", '"', "'", " ", "\t", "a", "x.png", "[^1]",
+                "![a](b.png)", "[t](u)", "[![i](s.png)](l)", '"t"', "!!"]
+
+
+def _links_by_one_pattern(line: str) -> list[tuple[str, bool, str | None]]:
+    found: list[tuple[str, bool, str | None]] = []
+    for match in _LINK_ONE_PATTERN.finditer(line):
+        if match.group(1):
+            found.append((match.group(3).strip("<>"), True, match.group(2)))
+            continue
+        found.append((match.group(3).strip("<>"), False, None))
+        found += [(inner.group(3).strip("<>"), True, inner.group(2))
+                  for inner in _LINK_ONE_PATTERN.finditer(match.group(2)) if inner.group(1)]
+    return found
+
+
+@examples(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_LINK_PIECES), max_size=14).map("".join))
+def test_the_body_scan_finds_the_links_of_the_one_pattern(line: str) -> None:
+    from newsletter.content.body_scan import scan_body
+    from newsletter.content.issues import Edition
+
+    text = line.lstrip() or "x"  # one line of prose (a leading space could make it code)
+    edition = Edition(slug="2026-11", lang="en", path=Path("en.md"), number=1, title="T",
+                      date=dt.date(2026, 11, 1), summary="S", body=text, body_line=9,
+                      source_hash="h")
+    scan = scan_body(edition, "en.md")
+    assert [(link.url, link.image, link.alt) for link in scan.links] == _links_by_one_pattern(text)

@@ -150,3 +150,35 @@ def test_commands_report_an_impossible_date_as_path_line_message(
     assert "Traceback" not in result.stderr
     assert f"issues/2011-01/es.md:{number}: {key} " in result.stdout + result.stderr
     assert "is not a real date (day is out of range for month)" in result.stdout + result.stderr
+
+
+def _one_line_by_category(text: str) -> str | None:
+    """What a title, summary or tag may not hold, by Unicode category, one character at a time
+    (the loader's rule before its shortcut for printable text): the problem's reason, or None."""
+    import unicodedata
+
+    text = text.strip()
+    if not text:
+        return "empty"
+    if any(unicodedata.category(c) in ("Zl", "Zp") or c in "\n\r" for c in text):
+        return "lines"
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c != "\t" for c in text):
+        return "control"
+    return None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(st.characters(codec=None), max_size=12) | st.text(
+    st.sampled_from("a é\t\n\r\x00\x1f\x7f\x85\u00a0\u2028\u2029\u200b\ud800\ue000\u0378"),
+    max_size=6))
+def test_one_line_text_refuses_what_the_categories_refuse(text: str) -> None:
+    from newsletter.content.loader import _one_line_text
+
+    value, error = _one_line_text("title", text)
+    reason = _one_line_by_category(text)
+    assert (error is None) == (reason is None), (text, error)
+    assert value == (text.strip() if reason is None else None)
+    if reason == "lines":
+        assert error is not None and "one line" in error
+    if reason == "control":
+        assert error is not None and "control character" in error

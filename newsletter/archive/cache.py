@@ -50,6 +50,10 @@ class BuildCache:
         self._used: set[str] = set()
         # Per prefix whose keys were listed (`prefetch_keys`): the keys stored under it then.
         self._listed: dict[str, set[str]] = {}
+        # Per prefix read whole (`prefetch`): its keys then, and those put since. Only this
+        # process writes under such a prefix (worker processes write converted HTML, which is
+        # only listed), so a key not among them is not stored.
+        self._complete: dict[str, set[str]] = {}
 
     # -- storage ------------------------------------------------------------------------------
 
@@ -121,6 +125,8 @@ class BuildCache:
         raw = self._prefetched.pop(key, None)
         if raw is not None:
             row: tuple[bytes] | None = (raw,)
+        elif self._not_stored(key):  # a cold build asks for every key it is about to put
+            row = None
         else:
             db = self._connection()
             with self._guard():
@@ -138,12 +144,15 @@ class BuildCache:
 
     def prefetch(self, prefix: str) -> None:
         """Read every entry whose key starts with `prefix` in one query (for a build that will ask
-        for most of them one by one: one scan is three times faster than a thousand lookups)."""
+        for most of them one by one: one scan is three times faster than a thousand lookups);
+        asking for a key under it that was not there is then a miss without a query."""
         db = self._connection()
         if db is not None:
             with self._guard():
-                self._prefetched.update(db.execute(
+                found = dict(db.execute(
                     "SELECT key, value FROM entries WHERE key >= ? AND key < ?", _span(prefix)))
+            self._prefetched.update(found)
+            self._complete[prefix] = set(found)
 
     def prefetch_keys(self, prefix: str) -> None:
         """List the keys stored under `prefix` in one query, without their values, so asking
@@ -153,6 +162,11 @@ class BuildCache:
             with self._guard():
                 self._listed[prefix] = {key for (key,) in db.execute(
                     "SELECT key FROM entries WHERE key >= ? AND key < ?", _span(prefix))}
+
+    def _not_stored(self, key: str) -> bool:
+        """Whether the key is under a prefetched prefix and was neither there nor put since."""
+        return any(key.startswith(prefix) and key not in keys
+                   for prefix, keys in self._complete.items())
 
     def __contains__(self, key: str) -> bool:
         """Whether a value is stored (it is then kept by the next save, like a `get`)."""
@@ -183,6 +197,9 @@ class BuildCache:
         """Store a value for this build and the next."""
         self._used.add(key)
         self._new[key] = value
+        for prefix, keys in self._complete.items():  # stored now: no longer a known miss
+            if key.startswith(prefix):
+                keys.add(key)
         if len(self._new) >= FLUSH_EVERY:
             self.flush()
 

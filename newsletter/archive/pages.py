@@ -121,6 +121,8 @@ class SiteRenderer:
         self._notes: dict[tuple[str, str], str] = {}
         self._entry_html: dict[tuple[str, str], Markup] = {}
         self._asset_urls: dict[str, str] = {}
+        self._feed_links: dict[str, list[Fields]] = {}
+        self._shared: dict[str, dict[str, Any]] = {}  # per language: `_common` but the links
         self.feeds = FeedRenderer(settings.site, self.urls, env, wording, self.strings,
                                   self.section)
 
@@ -212,18 +214,32 @@ class SiteRenderer:
                 f"templates/static/{name}: a template uses it but it does not exist") from None
         return found
 
-    def _feeds(self, lang: str) -> list[dict[str, str]]:
-        order = [lang] + [code for code in self.site.languages if code != lang]
-        return [
-            Fields({"lang": code, "title": self.feeds.title(code),
-             "href": self.urls.url(self.urls.feed(code))})
-            for code in order
-        ]
+    def _feeds(self, lang: str) -> list[Fields]:
+        """The feeds every page of a language links, its own first (made once per language: a
+        fresh list each time, so a page's never changes another's)."""
+        found = self._feed_links.get(lang)
+        if found is None:
+            order = [lang] + [code for code in self.site.languages if code != lang]
+            found = self._feed_links[lang] = [
+                Fields({"lang": code, "title": self.feeds.title(code),
+                        "href": self.urls.url(self.urls.feed(code))})
+                for code in order
+            ]
+        return list(found)
 
     def _common(self, lang: str, links: PageLinks) -> dict[str, Any]:
+        """What every page of a language shows around its own content (made once per language),
+        with the page's canonical URL and alternates."""
+        shared = self._shared.get(lang)
+        if shared is None:
+            shared = self._shared[lang] = self._language_context(lang)
+        return {**shared, "meta_tags": [], "sections": list(shared["sections"]),
+                "feeds": self._feeds(lang),
+                "canonical": links.canonical, "alternates": links.alternates}
+
+    def _language_context(self, lang: str) -> dict[str, Any]:
         urls = self.urls
         return {
-            "meta_tags": [],
             "structured_data": "",
             "sections": [
                 Fields({"href": urls.url(urls.index(lang)),
@@ -241,9 +257,6 @@ class SiteRenderer:
             "t": self.strings[lang],
             "site_title": self.site.title[lang],
             "site_description": self.site.description[lang],
-            "canonical": links.canonical,
-            "alternates": links.alternates,
-            "feeds": self._feeds(lang),
             "feed_url": self.urls.url(self.urls.feed(lang)),
             "index_url": self.urls.url(self.urls.index(lang)),
             "subscribe_url": self.subscription.form(lang),

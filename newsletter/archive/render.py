@@ -109,8 +109,9 @@ class _Render:
         # every page's key changes the day its language gets one.
         searchable = [lang for lang in self.languages if self.in_lang[lang]]
         self.site = f"{site}\0search:{','.join(searchable)}"
+        # `site` hashes every template file: the environment need not look at them again.
         self.renderer: SiteRenderer = SiteRenderer(
-            settings, make_environment(templates_dir), self.assets, wording, self.states,
+            settings, make_environment(templates_dir, site), self.assets, wording, self.states,
             searchable)
         self.urls = self.renderer.urls
         self.links: list[PageLinks] = []

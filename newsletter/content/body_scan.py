@@ -16,9 +16,11 @@ SCAN_VERSION = "2"  # bump when scan_body changes what it finds: it keys cached 
 _FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _CODE_SPAN_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$")
-# [text](url "title") and ![alt](src "title"); the URL may be wrapped in <>.
+# [text](url "title") and ![alt](src "title"); the URL may be wrapped in <>. The pattern starts
+# with its `[` (an image is a match after a `!`: `_links`), so the regex engine finds where to try
+# it by a fast scan for that character, not by trying every position of every line.
 _LINK_RE = re.compile(
-    r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
+    r"\[([^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*)\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"
     r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
 )
 _AUTOLINK_RE = re.compile(r"<((?:https?|mailto|ftp):[^\s<>]*)>", re.IGNORECASE)
@@ -118,17 +120,15 @@ def scan_body(edition: Edition, shown: str) -> BodyScan:
         elif content_after:
             content_after[-1] = True
         if "[" in text:
-            for match in _LINK_RE.finditer(text):
-                url = match.group(3).strip("<>")
-                if match.group(1):
-                    links.append(Link(line_no, url, True, match.group(2), False))
+            for image, label, url in _links(text) if "](" in text else ():
+                if image:
+                    links.append(Link(line_no, url, True, label, False))
                     continue
                 links.append(Link(line_no, url, False, None, False))
                 # An image inside a link's text: [![alt](src)](url)
-                for inner in _LINK_RE.finditer(match.group(2)):
-                    if inner.group(1):
-                        links.append(Link(line_no, inner.group(3).strip("<>"), True,
-                                           inner.group(2), False))
+                for inner, alt, src in _links(label) if "](" in label else ():
+                    if inner:
+                        links.append(Link(line_no, src, True, alt, False))
             ref = _REF_DEF_RE.match(text)
             if ref:
                 links.append(Link(line_no, ref.group(1), False, None, False))
@@ -140,6 +140,15 @@ def scan_body(edition: Edition, shown: str) -> BodyScan:
         _raw_html("\n".join(html_lines), edition.body_line, links)
     problems += _outline(headings, content_after, shown)
     return BodyScan(tuple(links), tuple(headings), tuple(problems), words)
+
+
+def _links(text: str) -> list[tuple[bool, str, str]]:
+    """The Markdown links and images on a line: (is an image, text or alt, URL). An image is a
+    link whose `[` follows a `!` (a match never ends in `!`, so none is taken by the one before).
+    Callers skip text without `](`, which every match has."""
+    return [(match.start() > 0 and text[match.start() - 1] == "!", match.group(1),
+             match.group(2).strip("<>"))
+            for match in _LINK_RE.finditer(text)]
 
 
 def _raw_html(html: str, first_line: int, links: list[Link]) -> None:

@@ -156,6 +156,8 @@ def _one_line_text(key: str, value: Any) -> tuple[str | None, str | None]:
     if not isinstance(value, str) or not value.strip():
         return None, f"{key} must be non-empty text"
     text = value.strip()
+    if text.isprintable():  # no character of the categories below (nor any other C or Z but " ")
+        return text, None
     if any(unicodedata.category(c) in ("Zl", "Zp") or c in "\n\r" for c in text):
         return None, f"{key} must be one line (it goes into email headers and feeds)"
     control = next((c for c in text if unicodedata.category(c) in ("Cc", "Cs") and c != "\t"),
