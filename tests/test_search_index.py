@@ -76,11 +76,12 @@ def test_a_failed_index_leaves_the_previous_site_and_index_intact(
         == []
 
 
-def test_the_languages_are_indexed_one_after_another(
+def test_the_languages_are_indexed_one_after_another_where_memory_is_short(
     site_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One Pagefind at a time (each uses every core, and holds its language's whole index in
-    memory): the runs' start and end times never overlap, and every language is indexed."""
+    """One Pagefind at a time when the memory for a second index is not free (each holds its
+    language's whole index until it ends): the runs never overlap, every language is indexed."""
+    monkeypatch.setattr(newsletter.archive.search, "available_mb", lambda: 512.0)
     real = newsletter.archive.search.pagefind_binary()
     log = tmp_path / "runs.log"
     wrapper = tmp_path / "pagefind"
@@ -186,6 +187,7 @@ def test_the_small_languages_are_indexed_while_the_last_large_one_writes_its_fil
     one has said its index is built, on the core its writing leaves idle. The en run is held
     open until pt has started: pt can start before en ends only on what the real Pagefind says
     (`INDEXED`), and the old schedule, pt beside es, fails the order."""
+    monkeypatch.setattr(newsletter.archive.search, "available_mb", lambda: 512.0)
     real = newsletter.archive.search.pagefind_binary()
     log = tmp_path / "runs.log"
     wrapper = tmp_path / "pagefind"
@@ -237,3 +239,40 @@ def test_a_languages_bundle_is_staged_while_the_next_one_is_indexed(
     assert log.read_text() == "es staged\n"
     assert {"es/pagefind-entry.json", "en/pagefind-entry.json"} <= {
         p.split("pagefind/")[-1] for p in report.written}
+
+
+def test_the_next_large_language_is_indexed_while_the_last_one_writes_given_the_memory(
+    site_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the memory for both free, en starts once es has said its index is built (`INDEXED`)
+    and writes its files: the es run is held open until en has started, which happens only on
+    what the real Pagefind says (one after another, en would start after es ended)."""
+    monkeypatch.setattr(newsletter.archive.search, "available_mb", lambda: 64_000.0)
+    real = newsletter.archive.search.pagefind_binary()
+    log = tmp_path / "runs.log"
+    wrapper = tmp_path / "pagefind"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'lang=$(echo "$@" | sed -n "s/.*bundle-\\([a-z]*\\).*/\\1/p")\n'
+        f'echo "start $lang" >> {log}\ntouch {tmp_path}/started-$lang\n'
+        f'"{real}" "$@"\ncode=$?\n'
+        'if [ "$lang" = es ]; then i=0; '
+        f'while [ ! -e {tmp_path}/started-en ] && [ $i -lt 100 ]; '
+        'do sleep 0.1; i=$((i+1)); done; fi\n'
+        f'echo "end $lang" >> {log}\nexit $code\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
+    report = build_site(site_settings, today=TODAY)
+    assert report.search is not None and report.search.refreshed == ("en", "es")
+    events = log.read_text().split("\n")
+    assert events.index("start es") < events.index("start en") < events.index("end es")
+
+
+def test_free_memory_is_read_from_the_kernel() -> None:
+    """`available_mb` is what /proc/meminfo says (this machine has some), and a language's
+    index fits only with the spare memory besides."""
+    available = newsletter.archive.search.available_mb()
+    assert available is not None and 0 < available < 16 * 1024 * 1024
+    search = newsletter.archive.search
+    need = search.SPARE_MB + search.INDEX_MB_PER_PAGE * 500
+    assert search._has_room(500) == (available >= need)  # noqa: SLF001
