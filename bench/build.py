@@ -363,7 +363,7 @@ def main() -> None:
         rows = time_rows(f"cold build, {editions} editions, with search and state/topic pages",
                          ours, peer, "cold", 0.6, None)
         search = ours.median("cold", "search_seconds")
-        rows.append(Row("  of which the search index (Pagefind, one large language at a time)",
+        rows.append(Row("  of which the search index (Pagefind, one language indexing at a time)",
                         _s(search),
                         "-", "-", "-", "-"))
         cpu_a, cpu_b = ours.median("cold", "cpu_seconds"), peer.median("cold", "cpu_seconds")
