@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsletter.content import md_serializer
 from newsletter.content.markup import MarkdownRenderer, absolutize
 from newsletter.content.md_shortcuts import block_needs, inline_needs
 
@@ -63,6 +64,7 @@ def test_the_shortcuts_change_no_output(lang: str) -> None:
     assert "unescape" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001
     assert "run" in vars(fast._md.treeprocessors["unescape"])  # noqa: SLF001 - sets what changes
     assert "_prettifyETree" in vars(fast._md.treeprocessors["prettify"])  # noqa: SLF001
+    assert fast._md.serializer is md_serializer.to_html_string  # noqa: SLF001
     footnotes = fast._md.treeprocessors["footnote"].footnotes  # noqa: SLF001
     assert "findFootnotesPlaceholder" in vars(footnotes)
     assert "run" in vars(fast._md.preprocessors["fenced_code_block"])  # noqa: SLF001

@@ -30,6 +30,7 @@ from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import TocExtension, slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 
+from .md_serializer import serialize_faster
 from .md_shortcuts import (
     SkipPlainText,
     SourceMarks,
@@ -204,6 +205,7 @@ class MarkdownRenderer:
         skip_hopeless_blocks(self._md.parser)
         skip_needless_passes(self._md)
         shortcut_toc(self._md)
+        serialize_faster(self._md)
         prettify_faster(self._md)
         find_footnotes_place_faster(self._md)
 

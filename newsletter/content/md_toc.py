@@ -24,6 +24,8 @@ import markdown
 from markdown import postprocessors, serializers, treeprocessors
 from markdown.extensions import footnotes, md_in_html, toc
 
+from . import md_serializer
+
 # The names Python-Markdown 3.11's `run` and `render_inner_html` use, in order: another release
 # with other names keeps its own code.
 _RUN_NAMES = (
@@ -58,7 +60,7 @@ def _library_shape(processor: toc.TocTreeprocessor, md: markdown.Markdown) -> bo
     return (
         type(processor) is toc.TocTreeprocessor
         and names == [_RUN_NAMES, _INNER_NAMES, _DIV_NAMES]
-        and md.serializer is serializers.to_html_string
+        and md.serializer in (serializers.to_html_string, md_serializer.to_html_string)
         and type(prettify) is treeprocessors.PrettifyTreeprocessor
         and all(type(pp) in _QUIET_POSTPROCESSORS for pp in md.postprocessors)
         and not processor.marker and not processor.title and processor.base_level == 0
