@@ -351,3 +351,33 @@ def test_a_markdown_release_with_another_prettifier_keeps_its_own() -> None:
     md.treeprocessors.register(OtherPrettify(md), "prettify", 10)
     prettify_faster(md)
     assert "_prettifyETree" not in vars(md.treeprocessors["prettify"])
+
+
+def test_the_reference_patterns_are_tried_only_where_a_reference_is_defined() -> None:
+    """Without a link reference (`[r]: url`) the reference patterns cannot make a link, and are
+    not tried; with one they are, and the output is the library's either way."""
+    from unittest import mock
+
+    from markdown import inlinepatterns
+
+    from newsletter.content.md_shortcuts import _reference
+
+    fast = MarkdownRenderer("en", "/", False)
+    reference = MarkdownRenderer("en", "/", False, shortcuts=False)
+    inline = fast._md.treeprocessors["inline"]  # noqa: SLF001
+    kinds = [p for p in inline.inlinePatterns if _reference(p, fast._md)]  # noqa: SLF001
+    assert {type(p).__name__ for p in kinds} == {
+        "ReferenceInlineProcessor", "ShortReferenceInlineProcessor",
+        "ImageReferenceInlineProcessor", "ShortImageReferenceInlineProcessor"}
+    pattern = next(p for p in kinds if type(p) is inlinepatterns.ReferenceInlineProcessor)
+    with mock.patch.object(pattern, "handleMatch", wraps=pattern.handleMatch) as tried:
+        for body, calls in (("[a](https://e.org/) [b][c] ![d][c] [c]", 0),
+                            ("[a](https://e.org/) [b][c] ![d][c] [c]\n\n[c]: https://e.org/c", 3)):
+            tried.reset_mock()
+            assert fast.render("s", body) == reference.render("s", body)
+            assert tried.call_count == calls
+    assert 'href="https://e.org/c"' in fast.render("s", "[b][c]\n\n[c]: https://e.org/c").html
+
+    # An extension's reference pattern (its own `evalId`, say) of the same name is tried as ever.
+    other = type("ReferenceInlineProcessor", (inlinepatterns.ReferenceInlineProcessor,), {})
+    assert not _reference(other(inlinepatterns.NOIMG + r"\[", fast._md), fast._md)  # noqa: SLF001

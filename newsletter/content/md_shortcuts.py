@@ -2,10 +2,9 @@
 
 Python-Markdown tries every inline pattern on every piece of text and every block processor on
 every block; most of those tries cannot succeed, and a C-speed look for a character tells so first.
-Each shortcut relies on one documented shape of the library (a pattern's regular expression, a
-private method's name), checks that shape when it is installed, and leaves the library's own code
-in place where the shape differs: a future release is slower, never different.
-tests/test_markup.py compares the output with the library's own, on fixtures and with hypothesis.
+Each shortcut relies on one shape of the library (a pattern's expression, a method's names),
+checks it when installed and leaves the library's own code where it differs: a future release is
+slower, never different. tests/test_markup.py compares the output with the library's own.
 """
 
 from __future__ import annotations
@@ -39,9 +38,9 @@ _LINE_BREAK = "  \n"
 
 class SkipPlainText(Treeprocessor):
     """Mark text that no inline pattern can match (no `` ` \\ [ < & * _ ``, no two-space break)
-    as atomic, so the inline processor does not try its fifteen patterns on it one by one: the
-    output is the same and a conversion a fifth faster. Not done when the document defines
-    abbreviations (they are looked for in non-atomic text only) or an unknown pattern is loaded."""
+    as atomic, so the inline processor does not try its fifteen patterns on it one by one (a
+    fifth of a conversion). Not done when the document defines abbreviations (they are looked for
+    in non-atomic text only) or an unknown pattern is loaded."""
 
     def run(self, root: etree.Element) -> None:
         abbr = self.md.treeprocessors["abbr"] if "abbr" in self.md.treeprocessors else None
@@ -88,31 +87,47 @@ def inline_needs(patterns: list[inlinepatterns.Pattern]) -> list[tuple[str, ...]
     return [_INLINE_NEEDS.get(pattern.compiled_re.pattern) for pattern in patterns]
 
 
+_REFERENCES = ("ReferenceInlineProcessor", "ShortReferenceInlineProcessor",
+               "ImageReferenceInlineProcessor", "ShortImageReferenceInlineProcessor")
+_REFERENCE_MATCH = ("getText", "end", "evalId", "NEWLINE_CLEANUP_RE", "sub", "md", "references",
+                    "start", "makeTag")
+
+
+def _reference(pattern: inlinepatterns.Pattern, md: markdown.Markdown) -> bool:
+    """A reference pattern (a link's or an image's, full or short) with 3.11's `handleMatch`."""
+    kind = type(pattern)
+    return (kind.__name__ in _REFERENCES and kind.__module__ == inlinepatterns.__name__
+            and pattern.md is md and kind.handleMatch.__code__.co_names == _REFERENCE_MATCH)
+
+
 def skip_hopeless_patterns(inline: InlineProcessor) -> None:
     """Make the inline processor skip a pattern when the text left to search lacks every literal
-    the pattern needs (`_INLINE_NEEDS`): Python-Markdown otherwise runs each of its fifteen
-    patterns over every piece of text that has any inline syntax at all. The loop is the
-    library's own (`InlineProcessor.__handleInline`), with that one test added: a skipped pattern
-    is a pattern that did not match (the next one starts from the beginning of the text), so the
-    output is the same (tests/test_markup.py compares it with the library's)."""
+    the pattern needs (`_INLINE_NEEDS`), and the reference patterns where no reference is defined:
+    Python-Markdown tries all its patterns on every text with any inline syntax. The loop is the
+    library's own (`InlineProcessor.__handleInline`) with that test added: a skipped pattern is
+    one that did not match (the next starts from the beginning of the text): the same output."""
     patterns = inline.inlinePatterns  # type: ignore[attr-defined]
-    # Each pattern's literals as a pair (the second the first again when there is one): two
-    # look-ups inline cost less than a generator per pattern per piece of text.
+    # Each pattern's literals as a pair (the second the first again when there is one).
     needs = [None if need is None else (need[0], need[-1]) for need in inline_needs(patterns)]
     assert all(need is None or len(need) <= 2 for need in inline_needs(patterns))
     # And as a bit mask over the literals a text holds, looked for once per text: a match puts a
     # placeholder (STX, letters, digits, ETX) in place of text, so a literal absent stays absent.
     literals = sorted({literal for need in needs if need for literal in need})
     flags = [(literal, 1 << bit) for bit, literal in enumerate(literals)]
-    masks = [0 if need is None else sum(dict(flags)[literal] for literal in set(need))
-             for need in needs]
+    masks_used = [0 if need is None else sum(dict(flags)[literal] for literal in set(need))
+                  for need in needs]
     apply = getattr(inline, "_InlineProcessor__applyPattern", None)
     if apply is None or not hasattr(inline, "_InlineProcessor__handleInline"):
         return  # a Markdown release with another inner loop: its own (slower, the same output)
+    # No reference defined: those patterns leave the text as it is (3.11's `handleMatch`: no node
+    # for an id not in `md.references`), so they are skipped (a mask with a flag no text holds).
+    refs_unused = [1 << 62 if _reference(pattern, inline.md) else mask
+                   for pattern, mask in zip(patterns, masks_used, strict=True)]
 
     def handle_inline(data: str, pattern_index: int = 0) -> str:
         if isinstance(data, AtomicString):
             return data
+        masks = masks_used if inline.md.references else refs_unused
         held = 0
         for literal, flag in flags:
             if literal in data:
