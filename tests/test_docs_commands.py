@@ -263,7 +263,13 @@ def run_long(command: Command, newcomer: Newcomer) -> subprocess.CompletedProces
             except OSError:
                 time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # the suite goes on; the command did not stop on Ctrl-C
+            out, err = proc.communicate()
+            raise AssertionError(f"{command.source}: Ctrl-C did not stop it in 60 s\n{out}\n{err}"
+                                 ) from None
     assert status == 200, f"{command.source}: {probe} answered {status}\n{out}\n{err}"
     assert '<html lang="es"' in page, f"{command.source}: {probe} is not the Spanish page"
     # Stopped by Ctrl-C: preview says so and exits 0; serve exits as interrupted.

@@ -178,3 +178,33 @@ def test_email_previews_show_the_local_images_for_every_language(preview: Previe
     status, text = fetch(preview, "/_email/2011-03/fr.txt")
     assert status == 200 and "pas encore disponible en français" in text
     assert fetch(preview, "/_email/2011-03/de.html")[0] == 404
+
+
+def test_ctrl_c_stops_the_preview_whichever_thread_the_kernel_hands_it_to() -> None:
+    """The kernel may deliver Ctrl-C's SIGINT to any thread; Python raises KeyboardInterrupt in
+    the main thread only, the next time that thread runs. Here the signal goes to a server
+    thread (as it once did to the HTTP or build thread in a docs test, and the preview served on):
+    the preview's loop still stops and stops the server, within seconds."""
+    import subprocess
+    import sys
+
+    script = (
+        "import signal, threading, time\n"
+        "from newsletter.archive.preview import serve_forever\n"
+        "class Server:\n"
+        "    def start(self):\n"
+        "        def ctrl_c():\n"
+        "            time.sleep(0.3)\n"
+        "            signal.pthread_kill(threading.get_ident(), signal.SIGINT)\n"
+        "            time.sleep(30)\n"
+        "        threading.Thread(target=ctrl_c, daemon=True).start()\n"
+        "    def stop(self):\n"
+        "        print('server stopped', flush=True)\n"
+        "try:\n"
+        "    serve_forever(Server())\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=20, check=False)
+    assert done.stdout == "server stopped\ninterrupted\n", done.stderr

@@ -199,11 +199,16 @@ class PreviewServer:
 
 
 def serve_forever(server: PreviewServer) -> None:
-    """Run until interrupted (the CLI's Ctrl-C)."""
+    """Run until interrupted (the CLI's Ctrl-C).
+
+    The main thread wakes every fifth of a second: Python runs a signal's handler (Ctrl-C's
+    KeyboardInterrupt) in the main thread, the next time it runs, and when the kernel hands the
+    signal to another thread (the HTTP server's, a build's), a main thread asleep for an hour
+    would not notice it for an hour."""
     server.start()
     try:
         while True:
-            time.sleep(3600)
+            time.sleep(0.2)
     finally:
         server.stop()
 
