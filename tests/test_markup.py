@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from newsletter.content import md_serializer
 from newsletter.content.markup import MarkdownRenderer, absolutize
-from newsletter.content.md_shortcuts import block_needs, inline_needs
+from newsletter.content.md_inline import inline_needs
+from newsletter.content.md_shortcuts import block_needs
 
 ROOT = Path(__file__).resolve().parent.parent
 TRICKY = [
@@ -189,7 +190,7 @@ def test_a_markdown_release_without_the_inner_loop_keeps_its_own() -> None:
     release that renames it must get its own loop back, not an AttributeError on every build."""
     from types import SimpleNamespace
 
-    from newsletter.content.md_shortcuts import skip_hopeless_patterns
+    from newsletter.content.md_inline import skip_hopeless_patterns
 
     processor = SimpleNamespace(inlinePatterns=[])
     skip_hopeless_patterns(processor)  # type: ignore[arg-type]
@@ -360,7 +361,7 @@ def test_the_reference_patterns_are_tried_only_where_a_reference_is_defined() ->
 
     from markdown import inlinepatterns
 
-    from newsletter.content.md_shortcuts import _reference
+    from newsletter.content.md_inline import _reference
 
     fast = MarkdownRenderer("en", "/", False)
     reference = MarkdownRenderer("en", "/", False, shortcuts=False)

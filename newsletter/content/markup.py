@@ -30,15 +30,14 @@ from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import TocExtension, slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 
+from .md_inline import SkipPlainText, skip_hopeless_patterns
 from .md_serializer import serialize_faster
 from .md_shortcuts import (
-    SkipPlainText,
     SourceMarks,
     find_footnotes_place_faster,
     prettify_faster,
     remember_block_levels,
     skip_hopeless_blocks,
-    skip_hopeless_patterns,
     skip_needless_passes,
 )
 from .md_toc import shortcut_toc
