@@ -179,6 +179,29 @@ def _wait(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-
         time.sleep(0.05)
 
 
+def _hold_open_until_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: str,
+                             until: str) -> Path:
+    """Index through a wrapper of the real Pagefind that logs each language's start and end and,
+    once the `held` language's run is over, ends it only when `until` has started (10 s at
+    most): `until` starts before `held` ends only if the build started it while `held` ran. The
+    log's path."""
+    real = newsletter.archive.search.pagefind_binary()
+    log = tmp_path / "runs.log"
+    wrapper = tmp_path / "pagefind"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'lang=$(echo "$@" | sed -n "s/.*bundle-\\([a-z]*\\).*/\\1/p")\n'
+        f'echo "start $lang" >> {log}\ntouch {tmp_path}/started-$lang\n'
+        f'"{real}" "$@"\ncode=$?\n'
+        f'if [ "$lang" = {held} ]; then i=0; '
+        f'while [ ! -e {tmp_path}/started-{until} ] && [ $i -lt 100 ]; '
+        'do sleep 0.1; i=$((i+1)); done; fi\n'
+        f'echo "end $lang" >> {log}\nexit $code\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
+    return log
+
+
 def test_the_small_languages_are_indexed_while_the_last_large_one_writes_its_files(
     languages_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,20 +211,7 @@ def test_the_small_languages_are_indexed_while_the_last_large_one_writes_its_fil
     open until pt has started: pt can start before en ends only on what the real Pagefind says
     (`INDEXED`), and the old schedule, pt beside es, fails the order."""
     monkeypatch.setattr(newsletter.archive.search, "available_mb", lambda: 512.0)
-    real = newsletter.archive.search.pagefind_binary()
-    log = tmp_path / "runs.log"
-    wrapper = tmp_path / "pagefind"
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        'lang=$(echo "$@" | sed -n "s/.*bundle-\\([a-z]*\\).*/\\1/p")\n'
-        f'echo "start $lang" >> {log}\ntouch {tmp_path}/started-$lang\n'
-        f'"{real}" "$@"\ncode=$?\n'
-        'if [ "$lang" = en ]; then i=0; '
-        f'while [ ! -e {tmp_path}/started-pt ] && [ $i -lt 100 ]; '
-        'do sleep 0.1; i=$((i+1)); done; fi\n'
-        f'echo "end $lang" >> {log}\nexit $code\n')
-    wrapper.chmod(0o755)
-    monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
+    log = _hold_open_until_started(tmp_path, monkeypatch, "en", "pt")
     report = build_site(languages_settings, today=TODAY)
     assert report.search is not None and report.search.refreshed == ("en", "es", "fr", "pt")
     events = log.read_text().split("\n")
@@ -213,6 +223,7 @@ def test_the_small_languages_are_indexed_while_the_last_large_one_writes_its_fil
     for lang in ("en", "es", "fr", "pt"):
         assert f"{lang}/pagefind-entry.json" in " ".join(p.split("pagefind/")[-1]
                                                          for p in report.written)
+
 
 def test_a_languages_bundle_is_staged_while_the_next_one_is_indexed(
     site_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -248,20 +259,7 @@ def test_the_next_large_language_is_indexed_while_the_last_one_writes_given_the_
     and writes its files: the es run is held open until en has started, which happens only on
     what the real Pagefind says (one after another, en would start after es ended)."""
     monkeypatch.setattr(newsletter.archive.search, "available_mb", lambda: 64_000.0)
-    real = newsletter.archive.search.pagefind_binary()
-    log = tmp_path / "runs.log"
-    wrapper = tmp_path / "pagefind"
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        'lang=$(echo "$@" | sed -n "s/.*bundle-\\([a-z]*\\).*/\\1/p")\n'
-        f'echo "start $lang" >> {log}\ntouch {tmp_path}/started-$lang\n'
-        f'"{real}" "$@"\ncode=$?\n'
-        'if [ "$lang" = es ]; then i=0; '
-        f'while [ ! -e {tmp_path}/started-en ] && [ $i -lt 100 ]; '
-        'do sleep 0.1; i=$((i+1)); done; fi\n'
-        f'echo "end $lang" >> {log}\nexit $code\n')
-    wrapper.chmod(0o755)
-    monkeypatch.setattr(newsletter.archive.search, "pagefind_binary", lambda: wrapper)
+    log = _hold_open_until_started(tmp_path, monkeypatch, "es", "en")
     report = build_site(site_settings, today=TODAY)
     assert report.search is not None and report.search.refreshed == ("en", "es")
     events = log.read_text().split("\n")

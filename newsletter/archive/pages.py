@@ -121,7 +121,6 @@ class SiteRenderer:
         self._notes: dict[tuple[str, str], str] = {}
         self._entry_html: dict[tuple[str, str], Markup] = {}
         self._asset_urls: dict[str, str] = {}
-        self._feed_links: dict[str, list[Fields]] = {}
         self._shared: dict[str, dict[str, Any]] = {}  # per language: `_common` but the links
         self.feeds = FeedRenderer(settings.site, self.urls, env, wording, self.strings,
                                   self.section)
@@ -215,27 +214,24 @@ class SiteRenderer:
         return found
 
     def _feeds(self, lang: str) -> list[Fields]:
-        """The feeds every page of a language links, its own first (made once per language: a
-        fresh list each time, so a page's never changes another's)."""
-        found = self._feed_links.get(lang)
-        if found is None:
-            order = [lang] + [code for code in self.site.languages if code != lang]
-            found = self._feed_links[lang] = [
-                Fields({"lang": code, "title": self.feeds.title(code),
-                        "href": self.urls.url(self.urls.feed(code))})
-                for code in order
-            ]
-        return list(found)
+        """The feeds every page of a language links, its own first (a fresh list each time, so a
+        page's never changes another's)."""
+        return list(self._shared_context(lang)["feeds"])
 
     def _common(self, lang: str, links: PageLinks) -> dict[str, Any]:
-        """What every page of a language shows around its own content (made once per language),
-        with the page's canonical URL and alternates."""
+        """What every page of a language shows around its own content, with the page's
+        canonical URL and alternates."""
+        shared = self._shared_context(lang)
+        return {**shared, "meta_tags": [], "sections": list(shared["sections"]),
+                "feeds": list(shared["feeds"]),
+                "canonical": links.canonical, "alternates": links.alternates}
+
+    def _shared_context(self, lang: str) -> dict[str, Any]:
+        """`_language_context`, made once per language."""
         shared = self._shared.get(lang)
         if shared is None:
             shared = self._shared[lang] = self._language_context(lang)
-        return {**shared, "meta_tags": [], "sections": list(shared["sections"]),
-                "feeds": self._feeds(lang),
-                "canonical": links.canonical, "alternates": links.alternates}
+        return shared
 
     def _language_context(self, lang: str) -> dict[str, Any]:
         urls = self.urls
@@ -257,6 +253,11 @@ class SiteRenderer:
             "t": self.strings[lang],
             "site_title": self.site.title[lang],
             "site_description": self.site.description[lang],
+            "feeds": [
+                Fields({"lang": code, "title": self.feeds.title(code),
+                        "href": urls.url(urls.feed(code))})
+                for code in [lang] + [code for code in self.site.languages if code != lang]
+            ],
             "feed_url": self.urls.url(self.urls.feed(lang)),
             "index_url": self.urls.url(self.urls.index(lang)),
             "subscribe_url": self.subscription.form(lang),

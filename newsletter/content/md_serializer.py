@@ -136,12 +136,7 @@ def _learn_attributes(key: tuple[tuple[object, object], ...], amp: Callable[[str
             continue
         if not isinstance(value, str):
             raise _Unhandled(value)
-        if "&" in value:
-            value = amp("&amp;", value)
-        if "<" in value:
-            value = value.replace("<", "&lt;")
-        if ">" in value:
-            value = value.replace(">", "&gt;")
+        value = _escape(value, amp)
         if '"' in value:
             value = value.replace('"', "&quot;")
         if name == value and name in boolean:

@@ -26,20 +26,26 @@ def remember_block_levels(md: markdown.Markdown) -> None:
     """`Markdown.is_block_level` answered from a set and remembered per tag: the library looks
     the tag up in a list of fifty names, about a hundred and fifty times per edition. The list is
     complete once the extensions are loaded (nothing changes it while converting)."""
-    levels = frozenset(md.block_level_elements)
-    known: dict[str, bool] = {}
+    md.is_block_level = BlockLevels(md.block_level_elements)  # type: ignore[method-assign]
 
-    def is_block_level(tag: object) -> bool:
+
+class BlockLevels:
+    """Whether a tag is block-level, from a set, each answer remembered in `known` (which the
+    prettifier reads directly: `prettify_faster`)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.levels = frozenset(names)
+        self.known: dict[object, bool] = {}
+
+    def __call__(self, tag: object) -> bool:
         if not isinstance(tag, str):
             return False
-        found = known.get(tag)
+        found = self.known.get(tag)
         if found is None:
-            if len(known) > 1024:  # raw HTML may name any number of tags
-                known.clear()
-            found = known[tag] = tag.lower().rstrip("/") in levels
+            if len(self.known) > 1024:  # raw HTML may name any number of tags
+                self.known.clear()
+            found = self.known[tag] = tag.lower().rstrip("/") in self.levels
         return found
-
-    md.is_block_level = is_block_level  # type: ignore[method-assign]
 
 
 def _at_line_start(*literals: str) -> tuple[str, ...]:
@@ -193,14 +199,10 @@ def prettify_faster(md: markdown.Markdown) -> None:
     if (type(prettify) is not treeprocessors.PrettifyTreeprocessor or code is None
             or (code.co_names, code.co_consts[1:]) != _PRETTIFY_CODE):
         return
-    is_block_level = md.is_block_level
-    known: dict[object, bool] = {}
-
-    def is_block(tag: object) -> bool:
-        if len(known) > 1024:  # raw HTML in Markdown blocks may name any number of tags
-            known.clear()
-        block = known[tag] = is_block_level(tag)
-        return block
+    is_block = md.is_block_level
+    # The answers `remember_block_levels` remembers (an `is_block_level` of another kind: asked
+    # every time).
+    known: dict[object, bool] = is_block.known if isinstance(is_block, BlockLevels) else {}
 
     def prettify_tree(elem: etree.Element) -> None:
         tag = elem.tag
